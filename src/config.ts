@@ -1,0 +1,113 @@
+import { z } from "zod";
+
+/**
+ * Every setting Hookgate reads, in one table. The README's configuration table is
+ * checked against this list (test/config.test.ts), so add a setting here first.
+ */
+export interface SettingDoc {
+  readonly env: string;
+  readonly default: string;
+  readonly description: string;
+}
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const positiveInt = z.coerce
+  .number({ message: "must be a number" })
+  .int("must be a whole number")
+  .positive("must be greater than 0");
+
+const settings = {
+  HOOKGATE_HOST: {
+    schema: z.string().min(1).default("127.0.0.1"),
+    doc: { default: "127.0.0.1", description: "Address the HTTP server binds to." },
+  },
+  HOOKGATE_PORT: {
+    schema: z.coerce.number().int().min(0).max(65535).default(4000),
+    doc: { default: "4000", description: "Port of the GraphQL API, GraphiQL and websocket endpoint (0 picks a free one)." },
+  },
+  DATABASE_URL: {
+    schema: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must start with postgresql://")
+      .optional(),
+    doc: { default: "(unset: embedded PGlite)", description: "PostgreSQL connection string. Unset, Hookgate runs on PGlite in HOOKGATE_DATA_DIR." },
+  },
+  HOOKGATE_DATA_DIR: {
+    schema: z.string().min(1).default("./data"),
+    doc: { default: "./data", description: "Where embedded mode keeps its PGlite database and generated encryption key." },
+  },
+  REDIS_URL: {
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+      .optional(),
+    doc: { default: "(unset: in-process)", description: "Redis for pub/sub between gateway instances." },
+  },
+  HOOKGATE_ADMIN_TOKEN: {
+    schema: z.string().min(24, "must be at least 24 characters").optional(),
+    doc: { default: "(unset: generated once)", description: "An admin token accepted as-is. Unset and with no stored admin token, one is generated at first start and printed once." },
+  },
+  HOOKGATE_ENCRYPTION_KEY: {
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes in base64 (openssl rand -base64 32)")
+      .optional(),
+    doc: { default: "(embedded: generated into the data dir)", description: "32-byte base64 key sealing webhook secrets and auth at rest. Required with DATABASE_URL; every process sharing the database needs the same key." },
+  },
+  HOOKGATE_MAX_PAYLOAD_BYTES: {
+    schema: positiveInt.default(256 * 1024),
+    doc: { default: "262144", description: "Largest accepted event payload (JSON, in bytes)." },
+  },
+  HOOKGATE_MAX_PAGE_SIZE: {
+    schema: positiveInt.max(1000).default(100),
+    doc: { default: "100", description: "Largest perPage / first a list accepts." },
+  },
+  HOOKGATE_MAX_BATCH_SIZE: {
+    schema: positiveInt.max(10000).default(500),
+    doc: { default: "500", description: "Most events one publishEvents call accepts." },
+  },
+  HOOKGATE_LOG_LEVEL: {
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    doc: { default: "info", description: "pino log level." },
+  },
+  HOOKGATE_GRAPHIQL: {
+    schema: bool.default(true),
+    doc: { default: "true", description: "Serve GraphiQL on GET /graphql." },
+  },
+} as const;
+
+type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: z.output<Settings[K]["schema"]> };
+
+export const settingDocs: readonly SettingDoc[] = Object.entries(settings).map(([env, s]) => ({
+  env,
+  ...s.doc,
+}));
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and validates the settings once; the first bad value stops with one line naming it. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(settings)) {
+    const raw = env[key] === "" ? undefined : env[key];
+    const parsed = (setting.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues[0]?.message ?? "is invalid";
+      throw new ConfigError(`${key} ${why} (got ${JSON.stringify(raw)})`);
+    }
+    out[key] = parsed.data;
+  }
+  const config = out as Config;
+  if (config.DATABASE_URL && !config.HOOKGATE_ENCRYPTION_KEY) {
+    throw new ConfigError(
+      "HOOKGATE_ENCRYPTION_KEY is required with DATABASE_URL (every process sharing the database needs the same key; create one with: openssl rand -base64 32)",
+    );
+  }
+  return config;
+}

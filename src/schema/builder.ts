@@ -1,0 +1,141 @@
+import SchemaBuilder from "@pothos/core";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
+import { GraphQLError, Kind, type ValueNode } from "graphql";
+import type PrismaTypes from "../store/generated/pothos-types.js";
+import { getDatamodel } from "../store/generated/pothos-types.js";
+import type { GatewayContext } from "./context.js";
+import { gatewayError } from "./errors.js";
+import { ownsService, ownsWebhook } from "./ownership.js";
+
+/**
+ * Scopes are the whole authorization model: every field states who may use it.
+ * Parameterised scopes take a GraphQL ID (a string) and check ownership in the store.
+ */
+export interface AuthScopes {
+  authenticated: boolean;
+  admin: boolean;
+  service: boolean;
+  customer: boolean;
+  /** The caller is the service that owns this service id. */
+  ownsService: string | number;
+  /** The caller is the service that owns this webhook id. */
+  ownsWebhook: string | number;
+  /** The caller is this customer id. */
+  isCustomer: string | number;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: GatewayContext;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: AuthScopes;
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: false;
+  Scalars: {
+    JSON: { Input: unknown; Output: unknown };
+    DateTime: { Input: Date; Output: Date | string };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  prisma: { client: (ctx) => ctx.prisma, dmmf: getDatamodel(), exposeDescriptions: false },
+  relay: { clientMutationId: "omit", cursorType: "String", nodeQueryOptions: false, nodesQueryOptions: false },
+  scopeAuth: {
+    authScopes: (ctx) => {
+      const p = ctx.principal;
+      return {
+        authenticated: p !== undefined,
+        admin: p?.kind === "admin",
+        service: p?.kind === "service",
+        customer: p?.kind === "customer",
+        ownsService: (id) => p !== undefined && ownsService(p, id),
+        ownsWebhook: (id) => p?.kind === "service" && ownsWebhook(ctx.prisma, p.serviceId, id),
+        isCustomer: (id) => p?.kind === "customer" && String(p.customerId) === String(id),
+      };
+    },
+    unauthorizedError: (_parent, ctx, info, result) => {
+      if (!ctx.principal) {
+        return gatewayError("UNAUTHENTICATED", "this operation needs Authorization: Bearer <token>");
+      }
+      return gatewayError(
+        "FORBIDDEN",
+        `${info.parentType.name}.${info.fieldName} is not allowed for this ${ctx.principal.kind} token: it needs ${describe(result.failure)}`,
+      );
+    },
+  },
+});
+
+/** Turns a scope failure into words a person can act on. */
+function describe(failure: AuthFailure): string {
+  switch (failure.kind) {
+    case AuthScopeFailureType.AuthScope:
+      return describeScope(failure.scope, failure.parameter);
+    case AuthScopeFailureType.AnyAuthScopes:
+      return failure.failures.map(describe).join(" or ");
+    case AuthScopeFailureType.AllAuthScopes:
+      return failure.failures.map(describe).join(" and ");
+    default:
+      return "a different token";
+  }
+}
+
+function describeScope(scope: string, parameter: unknown): string {
+  switch (scope) {
+    case "admin":
+      return "an admin token";
+    case "service":
+      return "a service token";
+    case "customer":
+      return "a customer token";
+    case "authenticated":
+      return "a token";
+    case "ownsService":
+      return `the token of service ${String(parameter)}`;
+    case "ownsWebhook":
+      return `the token of the service that owns webhook ${String(parameter)}`;
+    case "isCustomer":
+      return `the token of customer ${String(parameter)}`;
+    default:
+      return scope;
+  }
+}
+
+builder.queryType({});
+builder.mutationType({});
+
+builder.scalarType("JSON", {
+  description: "Any JSON value.",
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast) => literalToJson(ast),
+});
+
+builder.scalarType("DateTime", {
+  description: "An instant, as an ISO 8601 string in UTC.",
+  serialize: (value) => (value instanceof Date ? value.toISOString() : String(value)),
+  parseValue: (value) => {
+    const date = typeof value === "string" ? new Date(value) : new Date(NaN);
+    if (Number.isNaN(date.getTime())) throw new GraphQLError("DateTime must be an ISO 8601 string");
+    return date;
+  },
+});
+
+function literalToJson(ast: ValueNode): unknown {
+  switch (ast.kind) {
+    case Kind.STRING:
+    case Kind.BOOLEAN:
+      return ast.value;
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value);
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return ast.values.map(literalToJson);
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToJson(f.value)]));
+    default:
+      throw new GraphQLError("JSON literals cannot contain variables");
+  }
+}

@@ -1,0 +1,19 @@
+import type { Principal } from "../auth/principal.js";
+import type { Config } from "../config.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { Logger } from "../log.js";
+import type { Publisher } from "../publishing/publisher.js";
+import type { PrismaClient } from "../store/database.js";
+
+/** What every resolver can reach. Built once per gateway; `principal` per request. */
+export interface GatewayServices {
+  readonly prisma: PrismaClient;
+  readonly config: Config;
+  readonly secrets: SecretBox;
+  readonly publisher: Publisher;
+  readonly logger: Logger;
+}
+
+export interface GatewayContext extends GatewayServices {
+  readonly principal: Principal | undefined;
+}

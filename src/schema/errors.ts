@@ -1,0 +1,29 @@
+import { GraphQLError } from "graphql";
+
+/** The stable codes every rejection carries in extensions.code. */
+export type ErrorCode = "BAD_USER_INPUT" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT";
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+
+export function gatewayError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  const status = HTTP_STATUS[code];
+  return new GraphQLError(message, { extensions: { code, ...extra, ...(status ? { http: { status } } : {}) } });
+}
+
+/** A bad value in one input field; `field` is the path a client can point at, e.g. "input.url". */
+export function badInput(field: string, message: string): GraphQLError {
+  return gatewayError("BAD_USER_INPUT", `${field}: ${message}`, { field });
+}
+
+export function notFound(what: string): GraphQLError {
+  return gatewayError("NOT_FOUND", `${what} does not exist`);
+}
+
+export function conflict(message: string): GraphQLError {
+  return gatewayError("CONFLICT", message);
+}
+
+/** Prisma's "unique constraint failed" error, for turning races into CONFLICT. */
+export function isUniqueViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "P2002";
+}

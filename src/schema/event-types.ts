@@ -1,0 +1,73 @@
+import { builder } from "./builder.js";
+import { conflict, isUniqueViolation, badInput } from "./errors.js";
+import { pageArgs, pageType, paginate } from "./pagination.js";
+import { checkEventTypeName, checkText } from "./validation.js";
+import type { Prisma } from "../store/generated/prisma/client.js";
+
+export const EventType = builder.prismaObject("EventType", {
+  description: "A kind of event in the global catalog (Basalam's webhook events).",
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    name: t.exposeString("name", { description: "e.g. CHAT_RECEIVED_MESSAGE, sms, whatsapp, statusInstanceChanged." }),
+    description: t.exposeString("description"),
+    sampleData: t.expose("sampleData", { type: "JSON", description: "A sample payload (used by sendTestEvent)." }),
+    scopes: t.exposeStringList("scopes", { description: "Permissions a receiver needs, e.g. customer.chat.read." }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+  }),
+});
+
+const EventTypePage = pageType("EventTypeList", EventType);
+
+builder.queryField("webhookEvents", (t) =>
+  t.field({
+    type: EventTypePage,
+    description: "The catalog of event types (getWebhookEvents). Any token may read it.",
+    authScopes: { authenticated: true },
+    args: pageArgs(t.arg),
+    resolve: (_root, args, ctx) =>
+      paginate(
+        ctx,
+        args,
+        () => ctx.prisma.eventType.count(),
+        (skip, take) => ctx.prisma.eventType.findMany({ skip, take, orderBy: { id: "asc" } }),
+      ),
+  }),
+);
+
+const CreateEventTypeInput = builder.inputType("CreateEventTypeInput", {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    description: t.string(),
+    sampleData: t.field({ type: "JSON", description: "A sample payload; defaults to {}." }),
+    scopes: t.stringList(),
+  }),
+});
+
+builder.mutationField("createEventType", (t) =>
+  t.prismaField({
+    type: "EventType",
+    description: "Adds an event type to the catalog (admin only).",
+    authScopes: { admin: true },
+    args: { input: t.arg({ type: CreateEventTypeInput, required: true }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      const name = checkEventTypeName("input.name", input.name);
+      const scopes = (input.scopes ?? []).map((s, i) => checkText(`input.scopes[${i}]`, s, { min: 1, max: 200 }));
+      const sampleData = input.sampleData ?? {};
+      if (sampleData === null) throw badInput("input.sampleData", "must not be null");
+      try {
+        return await ctx.prisma.eventType.create({
+          ...query,
+          data: {
+            name,
+            description: checkText("input.description", input.description ?? "", { max: 2000 }),
+            sampleData: sampleData as Prisma.InputJsonValue,
+            scopes,
+          },
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict(`an event type named "${name}" already exists`);
+        throw error;
+      }
+    },
+  }),
+);

@@ -1,0 +1,161 @@
+import { PublishError, type PublishRequest } from "../publishing/publisher.js";
+import type { Prisma } from "../store/generated/prisma/client.js";
+import { builder } from "./builder.js";
+import type { GatewayContext } from "./context.js";
+import { badInput, gatewayError } from "./errors.js";
+import { requireId } from "./ids.js";
+import { connectionSize } from "./pagination.js";
+
+export const Event = builder.prismaObject("Event", {
+  description: "One published occurrence of an event type, stored durably.",
+  fields: (t) => ({
+    id: t.id({ description: "Increases with every stored event: use it to resume (after).", resolve: (e) => e.id.toString() }),
+    eventType: t.relation("eventType"),
+    eventName: t.string({ select: { eventType: { select: { name: true } } }, resolve: (e) => e.eventType.name }),
+    customer: t.relation("customer", { nullable: true }),
+    payload: t.expose("payload", { type: "JSON" }),
+    idempotencyKey: t.exposeString("idempotencyKey", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+  }),
+});
+
+/** Events a caller may read: all (admin), those about itself (customer), those routed to its webhooks (service). */
+export function visibleEvents(ctx: GatewayContext): Prisma.EventWhereInput {
+  const p = ctx.principal!;
+  if (p.kind === "admin") return {};
+  if (p.kind === "customer") return { customerId: p.customerId };
+  return { deliveries: { some: { webhook: { serviceId: p.serviceId } } } };
+}
+
+builder.queryField("events", (t) =>
+  t.prismaConnection(
+    {
+      type: "Event",
+      cursor: "id",
+      description: "Stored events the caller may see, newest first.",
+      authScopes: { authenticated: true },
+      args: {
+        eventNames: t.arg.stringList({ description: "Only these event types." }),
+        customerId: t.arg.id({ description: "Only events about this customer." }),
+        since: t.arg({ type: "DateTime", description: "Created at or after." }),
+        until: t.arg({ type: "DateTime", description: "Created before." }),
+      },
+      maxSize: (_args, ctx) => ctx.config.HOOKGATE_MAX_PAGE_SIZE,
+      defaultSize: 20,
+      resolve: (query, _root, args, ctx) => {
+        if (args.first != null) connectionSize(ctx, args.first);
+        if (args.last != null) connectionSize(ctx, args.last);
+        const where: Prisma.EventWhereInput = {
+          AND: [
+            visibleEvents(ctx),
+            args.eventNames ? { eventType: { name: { in: [...args.eventNames] } } } : {},
+            args.customerId ? { customerId: requireId("customerId", args.customerId) } : {},
+            args.since || args.until ? { createdAt: { ...(args.since ? { gte: args.since } : {}), ...(args.until ? { lt: args.until } : {}) } } : {},
+          ],
+        };
+        return ctx.prisma.event.findMany({ ...query, where, orderBy: { id: "desc" } });
+      },
+    },
+    {},
+    {},
+  ),
+);
+
+const PublishEventInput = builder.inputType("PublishEventInput", {
+  description: "Exactly one of eventName and eventTypeId; at most one of customerId and customerExternalId.",
+  fields: (t) => ({
+    eventName: t.string(),
+    eventTypeId: t.id(),
+    customerId: t.id({ description: "The customer the event is about; without one it goes to every subscribed webhook." }),
+    customerExternalId: t.string({ description: "The customer by the platform's own id." }),
+    payload: t.field({ type: "JSON", required: true, description: "Delivered as `data`; any JSON value but null." }),
+    idempotencyKey: t.string({ description: "Publishing the same key again returns the first event and writes nothing." }),
+  }),
+});
+
+type PublishEventArgs = {
+  eventName?: string | null;
+  eventTypeId?: string | number | null;
+  customerId?: string | number | null;
+  customerExternalId?: string | null;
+  payload?: unknown;
+  idempotencyKey?: string | null;
+};
+
+const PublishEventPayload = builder
+  .objectRef<{ eventId: bigint; duplicate: boolean; deliveryCount: number }>("PublishEventPayload")
+  .implement({
+    fields: (t) => ({
+      event: t.prismaField({
+        type: "Event",
+        resolve: (query, p, _args, ctx) => ctx.prisma.event.findUniqueOrThrow({ ...query, where: { id: p.eventId } }),
+      }),
+      duplicate: t.exposeBoolean("duplicate", { description: "The idempotency key was seen before; nothing new was stored." }),
+      deliveryCount: t.exposeInt("deliveryCount", { description: "Webhook deliveries this publish created." }),
+    }),
+  });
+
+function toRequest(field: string, input: PublishEventArgs): PublishRequest {
+  return {
+    eventName: input.eventName ?? null,
+    eventTypeId: input.eventTypeId != null ? requireId(`${field}.eventTypeId`, input.eventTypeId) : null,
+    customerId: input.customerId != null ? requireId(`${field}.customerId`, input.customerId) : null,
+    customerExternalId: input.customerExternalId ?? null,
+    payload: input.payload,
+    idempotencyKey: input.idempotencyKey ?? null,
+  };
+}
+
+async function publish(ctx: GatewayContext, field: (i: number) => string, requests: PublishRequest[]) {
+  try {
+    return await ctx.publisher.publish(requests);
+  } catch (error) {
+    if (error instanceof PublishError) {
+      const at = `${field(error.index)}.${error.field}`;
+      throw error.code === "NOT_FOUND"
+        ? gatewayError("NOT_FOUND", `${at}: ${error.message}`, { field: at })
+        : badInput(at, error.message);
+    }
+    throw error;
+  }
+}
+
+builder.mutationField("publishEvent", (t) =>
+  t.field({
+    type: PublishEventPayload,
+    description: "Stores an event and queues a delivery to every routed webhook, in one transaction (admin only).",
+    args: { input: t.arg({ type: PublishEventInput, required: true }) },
+    authScopes: { admin: true },
+    resolve: async (_root, { input }, ctx) => {
+      const [result] = await publish(ctx, () => "input", [toRequest("input", input)]);
+      return result!;
+    },
+  }),
+);
+
+const PublishEventsInput = builder.inputType("PublishEventsInput", {
+  fields: (t) => ({ events: t.field({ type: [PublishEventInput], required: true }) }),
+});
+
+const PublishEventsPayload = builder
+  .objectRef<{ results: { eventId: bigint; duplicate: boolean; deliveryCount: number }[] }>("PublishEventsPayload")
+  .implement({
+    fields: (t) => ({ results: t.field({ type: [PublishEventPayload], resolve: (p) => p.results }) }),
+  });
+
+builder.mutationField("publishEvents", (t) =>
+  t.field({
+    type: PublishEventsPayload,
+    description: "Publishes a batch in one round trip and one transaction: every event is stored, or none (admin only).",
+    args: { input: t.arg({ type: PublishEventsInput, required: true }) },
+    authScopes: { admin: true },
+    resolve: async (_root, { input }, ctx) => {
+      const max = ctx.config.HOOKGATE_MAX_BATCH_SIZE;
+      if (input.events.length < 1 || input.events.length > max) {
+        throw badInput("input.events", `must hold 1 to ${max} events (HOOKGATE_MAX_BATCH_SIZE)`);
+      }
+      const requests = input.events.map((e, i) => toRequest(`input.events[${i}]`, e));
+      return { results: await publish(ctx, (i) => `input.events[${i}]`, requests) };
+    },
+  }),
+);

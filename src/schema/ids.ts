@@ -1,0 +1,22 @@
+import { badInput } from "./errors.js";
+
+/** Entity ids are positive integers, carried as GraphQL IDs. */
+export function parseId(value: string | number): number | undefined {
+  const n = typeof value === "number" ? value : /^\d{1,10}$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) && n > 0 && n <= 2_147_483_647 ? n : undefined;
+}
+
+export function requireId(field: string, value: string | number): number {
+  const id = parseId(value);
+  if (id === undefined) throw badInput(field, `"${value}" is not a valid id`);
+  return id;
+}
+
+/** Event, delivery and attempt ids are 64-bit. */
+export function requireBigId(field: string, value: string | number): bigint {
+  const text = String(value);
+  if (!/^\d{1,19}$/.test(text) || BigInt(text) > 9_223_372_036_854_775_807n) {
+    throw badInput(field, `"${text}" is not a valid id`);
+  }
+  return BigInt(text);
+}

@@ -1,0 +1,24 @@
+import { lexicographicSortSchema, type GraphQLSchema } from "graphql";
+import { builder } from "./builder.js";
+// Each domain module adds its types and fields to the builder when imported.
+import "./services.js";
+import "./event-types.js";
+import "./webhooks.js";
+import "./customers.js";
+import "./registrations.js";
+import "./events.js";
+import "./deliveries.js";
+import "./me.js";
+
+let schema: GraphQLSchema | undefined;
+
+/** The whole API, built once per process. */
+export function buildSchema(): GraphQLSchema {
+  schema ??= builder.toSchema();
+  return schema;
+}
+
+/** The schema as committed in schema.graphql: sorted, so the file diffs cleanly. */
+export function sortedSchema(): GraphQLSchema {
+  return lexicographicSortSchema(buildSchema());
+}

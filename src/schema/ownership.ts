@@ -1,0 +1,16 @@
+import type { Principal } from "../auth/principal.js";
+import type { PrismaClient } from "../store/database.js";
+import { parseId } from "./ids.js";
+
+/** A service token owns its own service id only. */
+export function ownsService(principal: Principal, id: string | number): boolean {
+  return principal.kind === "service" && String(principal.serviceId) === String(id);
+}
+
+/** True when the webhook exists and belongs to the service; false for another's or a missing one. */
+export async function ownsWebhook(prisma: PrismaClient, serviceId: number, id: string | number): Promise<boolean> {
+  const webhookId = parseId(id);
+  if (webhookId === undefined) return false;
+  const webhook = await prisma.webhook.findUnique({ where: { id: webhookId }, select: { serviceId: true } });
+  return webhook?.serviceId === serviceId;
+}

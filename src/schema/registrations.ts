@@ -1,0 +1,91 @@
+import { builder } from "./builder.js";
+import { notFound } from "./errors.js";
+import { requireId } from "./ids.js";
+import { pageArgs, paginate } from "./pagination.js";
+import { WebhookPage } from "./webhooks.js";
+import type { Prisma } from "../store/generated/prisma/client.js";
+
+export const Registration = builder.prismaObject("Registration", {
+  description: "A customer registered on a webhook: the webhook receives that customer's events.",
+  fields: (t) => ({
+    webhook: t.relation("webhook"),
+    customer: t.relation("customer"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+  }),
+});
+
+builder.queryField("registeredWebhooks", (t) =>
+  t.field({
+    type: WebhookPage,
+    description: "The webhooks the calling customer is registered on, optionally of one service (getRegisteredWebhooks).",
+    args: { serviceId: t.arg.id(), ...pageArgs(t.arg) },
+    authScopes: { customer: true },
+    resolve: (_root, args, ctx) => {
+      const p = ctx.principal!;
+      const customerId = p.kind === "customer" ? p.customerId : 0;
+      const where: Prisma.WebhookWhereInput = {
+        registrations: { some: { customerId } },
+        ...(args.serviceId ? { serviceId: requireId("serviceId", args.serviceId) } : {}),
+      };
+      return paginate(
+        ctx,
+        args,
+        () => ctx.prisma.webhook.count({ where }),
+        (skip, take) => ctx.prisma.webhook.findMany({ where, skip, take, orderBy: { id: "asc" } }),
+      );
+    },
+  }),
+);
+
+const RegisterWebhookInput = builder.inputType("RegisterWebhookInput", {
+  fields: (t) => ({ webhookId: t.id({ required: true }) }),
+});
+
+builder.mutationField("registerWebhook", (t) =>
+  t.prismaField({
+    type: "Registration",
+    description: "Registers the calling customer on a webhook (registerWebhook). Registering twice is harmless.",
+    args: { input: t.arg({ type: RegisterWebhookInput, required: true }) },
+    authScopes: { customer: true },
+    resolve: async (query, _root, { input }, ctx) => {
+      const p = ctx.principal!;
+      const customerId = p.kind === "customer" ? p.customerId : 0;
+      const webhookId = requireId("input.webhookId", input.webhookId);
+      if (!(await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } }))) {
+        throw notFound(`webhook ${webhookId}`);
+      }
+      return ctx.prisma.registration.upsert({
+        ...query,
+        where: { webhookId_customerId: { webhookId, customerId } },
+        create: { webhookId, customerId },
+        update: {},
+      });
+    },
+  }),
+);
+
+const UnregisterWebhookInput = builder.inputType("UnregisterWebhookInput", {
+  fields: (t) => ({ webhookId: t.id({ required: true }), customerId: t.id({ required: true }) }),
+});
+
+const UnregisterWebhookPayload = builder
+  .objectRef<{ webhookId: number; customerId: number }>("UnregisterWebhookPayload")
+  .implement({
+    fields: (t) => ({ webhookId: t.exposeID("webhookId"), customerId: t.exposeID("customerId") }),
+  });
+
+builder.mutationField("unregisterWebhook", (t) =>
+  t.field({
+    type: UnregisterWebhookPayload,
+    description: "Removes a customer from a webhook (unregisterWebhook): the owning service, the customer itself, or the admin.",
+    args: { input: t.arg({ type: UnregisterWebhookInput, required: true }) },
+    authScopes: (_root, { input }) => ({ admin: true, ownsWebhook: input.webhookId, isCustomer: input.customerId }),
+    resolve: async (_root, { input }, ctx) => {
+      const webhookId = requireId("input.webhookId", input.webhookId);
+      const customerId = requireId("input.customerId", input.customerId);
+      const { count } = await ctx.prisma.registration.deleteMany({ where: { webhookId, customerId } });
+      if (!count) throw notFound(`a registration of customer ${customerId} on webhook ${webhookId}`);
+      return { webhookId, customerId };
+    },
+  }),
+);

@@ -1,0 +1,350 @@
+import { newSigningSecret } from "../auth/tokens.js";
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { Prisma } from "../store/generated/prisma/client.js";
+import { builder } from "./builder.js";
+import { EventType } from "./event-types.js";
+import type { GatewayContext } from "./context.js";
+import { badInput, gatewayError, notFound } from "./errors.js";
+import { requireId } from "./ids.js";
+import { pageArgs, pageType, paginate } from "./pagination.js";
+import { checkHeaders, checkUrl, type HeaderInput } from "./validation.js";
+
+export const RequestMethod = builder.enumType("RequestMethod", { values: ["POST", "PUT", "PATCH"] as const });
+export const WebhookAuthType = builder.enumType("WebhookAuthType", {
+  description: "BASIC: HTTP Basic username and password (Thulium). TOKEN: an Authorization header value (Green API).",
+  values: ["NONE", "BASIC", "TOKEN"] as const,
+});
+export const RetryPolicy = builder.enumType("RetryPolicy", {
+  description:
+    "EXPONENTIAL: immediately, then about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter. FIXED: every retryIntervalSeconds for retryWindowSeconds.",
+  values: ["EXPONENTIAL", "FIXED"] as const,
+});
+
+const HttpHeader = builder.objectRef<HeaderInput>("HttpHeader").implement({
+  fields: (t) => ({ name: t.exposeString("name"), value: t.exposeString("value") }),
+});
+
+const WebhookAuth = builder.objectRef<{ type: "NONE" | "BASIC" | "TOKEN"; username: string | null }>("WebhookAuth").implement({
+  description: "How the webhook's calls authenticate. Passwords and tokens are write-only.",
+  fields: (t) => ({
+    type: t.field({ type: WebhookAuthType, resolve: (a) => a.type }),
+    username: t.exposeString("username", { nullable: true }),
+  }),
+});
+
+/** Fields only the webhook's owner (or the admin) may read: they can hold credentials. */
+const ownerOnly = (webhook: { id: number }) => ({ admin: true, ownsWebhook: webhook.id });
+
+export const Webhook = builder.prismaObject("Webhook", {
+  description: "An HTTP endpoint of a service, subscribed to event types.",
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    service: t.relation("service"),
+    url: t.exposeString("url"),
+    requestMethod: t.expose("requestMethod", { type: RequestMethod }),
+    requestHeaders: t.field({
+      type: [HttpHeader],
+      description: "Extra headers sent with every call.",
+      authScopes: ownerOnly,
+      select: { requestHeadersSealed: true },
+      resolve: (w, _args, ctx) => openHeaders(ctx.secrets, w.requestHeadersSealed),
+    }),
+    auth: t.field({
+      type: WebhookAuth,
+      authScopes: ownerOnly,
+      select: { authType: true, authUsername: true },
+      resolve: (w) => ({ type: w.authType, username: w.authUsername }),
+    }),
+    eventTypes: t.field({
+      type: [EventType],
+      select: { eventTypes: { select: { eventType: true }, orderBy: { eventTypeId: "asc" } } },
+      resolve: (w) => w.eventTypes.map((e) => e.eventType),
+    }),
+    isActive: t.exposeBoolean("isActive"),
+    disabledReason: t.exposeString("disabledReason", {
+      nullable: true,
+      description: "Why the gateway disabled this webhook (repeated delivery failures), if it did.",
+    }),
+    disabledAt: t.expose("disabledAt", { type: "DateTime", nullable: true }),
+    retryPolicy: t.expose("retryPolicy", { type: RetryPolicy }),
+    retryIntervalSeconds: t.exposeInt("retryIntervalSeconds"),
+    retryWindowSeconds: t.exposeInt("retryWindowSeconds"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+  }),
+});
+
+export const WebhookPage = pageType("WebhookList", Webhook);
+
+function openHeaders(secrets: SecretBox, sealed: string): HeaderInput[] {
+  return JSON.parse(secrets.open(sealed)) as HeaderInput[];
+}
+
+/** The webhooks a caller may list: all (admin), its own (service), those it is registered on (customer). */
+export function visibleWebhooks(ctx: GatewayContext): Prisma.WebhookWhereInput {
+  const p = ctx.principal!;
+  if (p.kind === "admin") return {};
+  if (p.kind === "service") return { serviceId: p.serviceId };
+  return { registrations: { some: { customerId: p.customerId } } };
+}
+
+/** Basalam passes eventIds as "1,2,3"; GraphQL clients pass a list. Both are accepted. */
+function parseEventIdFilter(raw: readonly (string | number)[] | null | undefined): number[] | undefined {
+  if (!raw) return undefined;
+  return raw
+    .flatMap((v) => String(v).split(","))
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v, i) => requireId(`eventIds[${i}]`, v));
+}
+
+builder.queryField("webhooks", (t) =>
+  t.field({
+    type: WebhookPage,
+    description: "Webhooks the caller can see, optionally of one service and subscribed to any of eventIds (getWebhooks).",
+    args: { serviceId: t.arg.id(), eventIds: t.arg.idList(), ...pageArgs(t.arg) },
+    authScopes: (_root, args) =>
+      args.serviceId ? { admin: true, ownsService: args.serviceId, customer: true } : { authenticated: true },
+    resolve: (_root, args, ctx) => {
+      const eventIds = parseEventIdFilter(args.eventIds);
+      const where: Prisma.WebhookWhereInput = {
+        AND: [
+          visibleWebhooks(ctx),
+          args.serviceId ? { serviceId: requireId("serviceId", args.serviceId) } : {},
+          eventIds ? { eventTypes: { some: { eventTypeId: { in: eventIds } } } } : {},
+        ],
+      };
+      return paginate(
+        ctx,
+        args,
+        () => ctx.prisma.webhook.count({ where }),
+        (skip, take) => ctx.prisma.webhook.findMany({ where, skip, take, orderBy: { id: "asc" } }),
+      );
+    },
+  }),
+);
+
+const HttpHeaderInput = builder.inputType("HttpHeaderInput", {
+  fields: (t) => ({ name: t.string({ required: true }), value: t.string({ required: true }) }),
+});
+
+const BasicAuthInput = builder.inputType("BasicAuthInput", {
+  fields: (t) => ({ username: t.string({ required: true }), password: t.string({ required: true }) }),
+});
+
+const WebhookAuthInput = builder.inputType("WebhookAuthInput", {
+  description:
+    "At most one of basic and token. token follows Green API: 'Basic X' is sent as Basic, 'Bearer X' or a bare X as Bearer. Neither clears the auth.",
+  fields: (t) => ({
+    basic: t.field({ type: BasicAuthInput }),
+    token: t.string(),
+  }),
+});
+
+const webhookSettingsFields = (t: PothosInputFieldBuilder) => ({
+  eventIds: t.idList({ description: "Event type ids to subscribe to." }),
+  eventNames: t.stringList({ description: "Event type names to subscribe to (with or instead of eventIds)." }),
+  url: t.string(),
+  requestMethod: t.field({ type: RequestMethod }),
+  requestHeaders: t.field({ type: [HttpHeaderInput], description: "Extra headers sent with every call." }),
+  isActive: t.boolean(),
+  auth: t.field({ type: WebhookAuthInput }),
+  retryPolicy: t.field({ type: RetryPolicy }),
+  retryIntervalSeconds: t.int({ description: "FIXED: seconds between attempts (default 60)." }),
+  retryWindowSeconds: t.int({ description: "FIXED: how long to keep retrying (default 86400, 24 h)." }),
+});
+
+type PothosInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
+
+const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
+  fields: (t) => ({
+    serviceId: t.id({ description: "The owning service. A service token may omit it (its own service)." }),
+    ...webhookSettingsFields(t),
+    url: t.string({ required: true }),
+  }),
+});
+
+const UpdateWebhookInput = builder.inputType("UpdateWebhookInput", {
+  description: "Only the fields given change. eventIds/eventNames, when given, replace the subscriptions.",
+  fields: (t) => webhookSettingsFields(t),
+});
+
+type SettingsInput = {
+  eventIds?: readonly (string | number)[] | null;
+  eventNames?: readonly string[] | null;
+  url?: string | null;
+  requestMethod?: "POST" | "PUT" | "PATCH" | null;
+  requestHeaders?: readonly HeaderInput[] | null;
+  isActive?: boolean | null;
+  auth?: { basic?: { username: string; password: string } | null; token?: string | null } | null;
+  retryPolicy?: "EXPONENTIAL" | "FIXED" | null;
+  retryIntervalSeconds?: number | null;
+  retryWindowSeconds?: number | null;
+};
+
+interface CheckedSettings {
+  data: Prisma.WebhookUncheckedUpdateInput;
+  eventTypeIds: number[] | undefined;
+}
+
+/** Validates every field before anything is written; unknown event types are NOT_FOUND. */
+async function checkSettings(ctx: GatewayContext, input: SettingsInput, creating: boolean): Promise<CheckedSettings> {
+  const data: Prisma.WebhookUncheckedUpdateInput = {};
+  if (input.url != null) data.url = checkUrl("input.url", input.url);
+  if (input.requestMethod != null) data.requestMethod = input.requestMethod;
+  if (input.requestHeaders != null || creating) {
+    const headers = checkHeaders("input.requestHeaders", input.requestHeaders ?? []);
+    data.requestHeadersSealed = ctx.secrets.seal(JSON.stringify(headers));
+  }
+  if (input.isActive != null) {
+    data.isActive = input.isActive;
+    // Re-enabling clears the reason the gateway disabled it for.
+    if (input.isActive) Object.assign(data, { disabledReason: null, disabledAt: null });
+  }
+  if (input.auth !== undefined) Object.assign(data, checkAuth(ctx.secrets, input.auth));
+  if (input.retryPolicy != null) data.retryPolicy = input.retryPolicy;
+  if (input.retryIntervalSeconds != null) {
+    if (!Number.isInteger(input.retryIntervalSeconds) || input.retryIntervalSeconds < 1 || input.retryIntervalSeconds > 86_400) {
+      throw badInput("input.retryIntervalSeconds", "must be between 1 and 86400");
+    }
+    data.retryIntervalSeconds = input.retryIntervalSeconds;
+  }
+  if (input.retryWindowSeconds != null) {
+    if (!Number.isInteger(input.retryWindowSeconds) || input.retryWindowSeconds < 60 || input.retryWindowSeconds > 30 * 86_400) {
+      throw badInput("input.retryWindowSeconds", "must be between 60 and 2592000 (30 days)");
+    }
+    data.retryWindowSeconds = input.retryWindowSeconds;
+  }
+  const eventTypeIds = await resolveSubscriptions(ctx, input, creating);
+  return { data, eventTypeIds };
+}
+
+function checkAuth(secrets: SecretBox, auth: SettingsInput["auth"]): Prisma.WebhookUncheckedUpdateInput {
+  const none = { authType: "NONE" as const, authUsername: null, authSecretSealed: null };
+  if (!auth || (auth.basic == null && auth.token == null)) return none;
+  if (auth.basic != null && auth.token != null) throw badInput("input.auth", "give basic or token, not both");
+  if (auth.basic != null) {
+    const { username, password } = auth.basic;
+    if (!username || username.includes(":") || /[\x00-\x1f\x7f]/.test(username) || username.length > 256) {
+      throw badInput("input.auth.basic.username", "must be 1 to 256 characters without ':' or control characters");
+    }
+    if (/[\x00-\x1f\x7f]/.test(password) || password.length > 1024) {
+      throw badInput("input.auth.basic.password", "must be at most 1024 characters without control characters");
+    }
+    return { authType: "BASIC", authUsername: username, authSecretSealed: secrets.seal(password) };
+  }
+  return { authType: "TOKEN", authUsername: null, authSecretSealed: secrets.seal(authorizationFromToken(auth.token!)) };
+}
+
+/** Green API's rule: "Basic X" is sent as Basic X, "Bearer X" or a bare X as Bearer X. */
+export function authorizationFromToken(token: string): string {
+  const trimmed = token.trim();
+  if (!trimmed || trimmed.length > 4096 || /[\x00-\x1f\x7f]/.test(trimmed)) {
+    throw badInput("input.auth.token", "must be 1 to 4096 characters without control characters");
+  }
+  const match = /^(basic|bearer)\s+(\S.*)$/i.exec(trimmed);
+  if (!match) return `Bearer ${trimmed}`;
+  return `${match[1]!.toLowerCase() === "basic" ? "Basic" : "Bearer"} ${match[2]}`;
+}
+
+async function resolveSubscriptions(ctx: GatewayContext, input: SettingsInput, creating: boolean): Promise<number[] | undefined> {
+  if (input.eventIds == null && input.eventNames == null) {
+    if (creating) throw badInput("input.eventIds", "subscribe to at least one event type (eventIds or eventNames)");
+    return undefined;
+  }
+  const ids = parseEventIdFilter(input.eventIds) ?? [];
+  const names = [...(input.eventNames ?? [])];
+  const found = await ctx.prisma.eventType.findMany({
+    where: { OR: [{ id: { in: ids } }, { name: { in: names } }] },
+    select: { id: true, name: true },
+  });
+  const missingIds = ids.filter((id) => !found.some((f) => f.id === id));
+  const missingNames = names.filter((n) => !found.some((f) => f.name === n));
+  if (missingIds.length || missingNames.length) {
+    const what = [...missingIds.map((id) => `id ${id}`), ...missingNames.map((n) => `"${n}"`)].join(", ");
+    throw gatewayError("NOT_FOUND", `event types do not exist: ${what}`, { field: "input.eventIds" });
+  }
+  const all = [...new Set(found.map((f) => f.id))];
+  if (!all.length) throw badInput("input.eventIds", "subscribe to at least one event type");
+  return all;
+}
+
+type WebhookRow = Prisma.WebhookGetPayload<object>;
+
+const CreateWebhookPayload = builder.objectRef<{ webhook: WebhookRow; signingSecret: string }>("CreateWebhookPayload").implement({
+  fields: (t) => ({
+    webhook: t.field({ type: Webhook, resolve: (p) => p.webhook }),
+    signingSecret: t.exposeString("signingSecret", {
+      description: "Standard Webhooks secret (whsec_…) to verify the webhook-signature header. Shown only now.",
+    }),
+  }),
+});
+
+builder.mutationField("createWebhook", (t) =>
+  t.field({
+    type: CreateWebhookPayload,
+    description: "Creates a webhook for a service (createWebhook): the admin, or the service itself.",
+    args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
+    authScopes: (_root, { input }) => (input.serviceId ? { admin: true, ownsService: input.serviceId } : { service: true }),
+    resolve: async (_root, { input }, ctx) => {
+      const p = ctx.principal!;
+      const serviceId = input.serviceId ? requireId("input.serviceId", input.serviceId) : p.kind === "service" ? p.serviceId : 0;
+      if (!(await ctx.prisma.service.findUnique({ where: { id: serviceId }, select: { id: true } }))) {
+        throw notFound(`service ${serviceId}`);
+      }
+      const { data, eventTypeIds } = await checkSettings(ctx, input, true);
+      const signingSecret = newSigningSecret();
+      const webhook = await ctx.prisma.webhook.create({
+        data: {
+          ...(data as Prisma.WebhookUncheckedCreateInput),
+          url: data.url as string,
+          requestHeadersSealed: data.requestHeadersSealed as string,
+          serviceId,
+          signingSecretSealed: ctx.secrets.seal(signingSecret),
+          eventTypes: { create: eventTypeIds!.map((eventTypeId) => ({ eventTypeId })) },
+        },
+      });
+      return { webhook, signingSecret };
+    },
+  }),
+);
+
+builder.mutationField("updateWebhook", (t) =>
+  t.prismaField({
+    type: "Webhook",
+    description: "Changes a webhook (updateWebhook): the admin, or the owning service.",
+    args: { webhookId: t.arg.id({ required: true }), input: t.arg({ type: UpdateWebhookInput, required: true }) },
+    authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
+    resolve: async (query, _root, args, ctx) => {
+      const id = requireId("webhookId", args.webhookId);
+      const { data, eventTypeIds } = await checkSettings(ctx, args.input, false);
+      return ctx.prisma.$transaction(async (tx) => {
+        if (!(await tx.webhook.findUnique({ where: { id }, select: { id: true } }))) throw notFound(`webhook ${id}`);
+        if (eventTypeIds) {
+          await tx.webhookEventType.deleteMany({ where: { webhookId: id } });
+          await tx.webhookEventType.createMany({ data: eventTypeIds.map((eventTypeId) => ({ webhookId: id, eventTypeId })) });
+        }
+        return tx.webhook.update({ ...query, where: { id }, data });
+      });
+    },
+  }),
+);
+
+const DeleteWebhookPayload = builder.objectRef<{ deletedWebhookId: number }>("DeleteWebhookPayload").implement({
+  fields: (t) => ({ deletedWebhookId: t.exposeID("deletedWebhookId") }),
+});
+
+builder.mutationField("deleteWebhook", (t) =>
+  t.field({
+    type: DeleteWebhookPayload,
+    description: "Deletes a webhook with its registrations, pending deliveries and logs: the admin, or the owning service.",
+    args: { webhookId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
+    resolve: async (_root, args, ctx) => {
+      const id = requireId("webhookId", args.webhookId);
+      const { count } = await ctx.prisma.webhook.deleteMany({ where: { id } });
+      if (!count) throw notFound(`webhook ${id}`);
+      return { deletedWebhookId: id };
+    },
+  }),
+);

@@ -1,0 +1,39 @@
+import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { GraphQLError } from "graphql";
+import { InvalidTokenError, type PrincipalResolver } from "../auth/principal.js";
+import { buildSchema } from "../schema/index.js";
+import type { GatewayContext, GatewayServices } from "../schema/context.js";
+import { gatewayError } from "../schema/errors.js";
+
+export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
+
+export function createGatewayYoga(services: GatewayServices, principals: PrincipalResolver): GatewayYoga {
+  return createYoga<Record<string, unknown>, GatewayContext>({
+    schema: buildSchema(),
+    graphqlEndpoint: "/graphql",
+    graphiql: services.config.HOOKGATE_GRAPHIQL ? { title: "Hookgate", subscriptionsProtocol: "WS" } : false,
+    landingPage: false,
+    logging: false,
+    context: async ({ request }): Promise<GatewayContext> => {
+      try {
+        return { ...services, principal: await principals.resolve(request.headers.get("authorization")) };
+      } catch (error) {
+        if (error instanceof InvalidTokenError) throw gatewayError("UNAUTHENTICATED", error.message);
+        throw error;
+      }
+    },
+    maskedErrors: {
+      maskError: (error, message) => {
+        const original = error instanceof GraphQLError ? error.originalError ?? error : error;
+        // Pothos reports bad connection arguments and cursors with its own error class.
+        if (original instanceof Error && original.name === "PothosValidationError") {
+          return gatewayError("BAD_USER_INPUT", original.message);
+        }
+        if (error instanceof GraphQLError && (error.extensions.code || !error.originalError)) return error;
+        if (original instanceof GraphQLError && original.extensions.code) return original;
+        services.logger.error({ err: original }, "unexpected error in a resolver");
+        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+      },
+    },
+  });
+}

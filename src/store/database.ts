@@ -1,0 +1,99 @@
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "./generated/prisma/client.js";
+
+export type { PrismaClient };
+
+/** Plain SQL next to Prisma: the migrator and the dispatcher's claim query need it. */
+export interface SqlQuery {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+}
+
+export interface SqlClient extends SqlQuery {
+  /** Runs a multi-statement script (no parameters). */
+  exec(script: string): Promise<void>;
+  /** Runs fn in one transaction on one connection. */
+  transaction<T>(fn: (tx: SqlQuery) => Promise<T>): Promise<T>;
+}
+
+export interface Database {
+  readonly kind: "pglite" | "postgres";
+  readonly prisma: PrismaClient;
+  readonly sql: SqlClient;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgresql://… for PostgreSQL; otherwise PGlite. */
+  readonly url?: string | undefined;
+  /** PGlite data directory, or "memory://" for a throw-away database. */
+  readonly dataDir?: string;
+  /** Connections in the PostgreSQL pool. */
+  readonly poolSize?: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir ?? "memory://");
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+  const lite = await PGlite.create(dataDir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  const sql: SqlClient = {
+    query: async (text, params) => (await lite.query(text, params)).rows as never,
+    exec: async (script) => {
+      await lite.exec(script);
+    },
+    transaction: (fn) =>
+      lite.transaction((tx) => fn({ query: async (text, params) => (await tx.query(text, params)).rows as never })),
+  };
+  return {
+    kind: "pglite",
+    prisma,
+    sql,
+    close: async () => {
+      await prisma.$disconnect();
+      await lite.close();
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // A pool error (a dropped idle connection) must not crash the process; queries report their own errors.
+  pool.on("error", () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const sql: SqlClient = {
+    query: async (text, params) => (await pool.query(text, params)).rows,
+    exec: async (script) => {
+      await pool.query(script);
+    },
+    transaction: async (fn) => {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn({ query: async (text, params) => (await client.query(text, params)).rows });
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+  return {
+    kind: "postgres",
+    prisma,
+    sql,
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
