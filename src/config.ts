@@ -69,6 +69,50 @@ const settings = {
     schema: positiveInt.max(10000).default(500),
     doc: { default: "500", description: "Most events one publishEvents call accepts." },
   },
+  HOOKGATE_ROLE: {
+    schema: z.enum(["all", "api", "worker"]).default("all"),
+    doc: { default: "all", description: "all: API and dispatcher in one process. api: API only. worker: dispatcher only (also `npm run worker`)." },
+  },
+  HOOKGATE_ALLOW_PRIVATE_TARGETS: {
+    schema: bool.default(false),
+    doc: { default: "false", description: "Allow webhook URLs on loopback, private, link-local, CGNAT, multicast and metadata addresses (SSRF protection off)." },
+  },
+  HOOKGATE_DELIVERY_TIMEOUT_MS: {
+    schema: positiveInt.default(15_000),
+    doc: { default: "15000", description: "Total time one delivery attempt may take, connect to last byte." },
+  },
+  HOOKGATE_CONNECT_TIMEOUT_MS: {
+    schema: positiveInt.default(10_000),
+    doc: { default: "10000", description: "Time to open the TCP/TLS connection of an attempt." },
+  },
+  HOOKGATE_MAX_RESPONSE_BYTES: {
+    schema: positiveInt.default(64 * 1024),
+    doc: { default: "65536", description: "Response body bytes kept in the attempt log; the rest is discarded." },
+  },
+  HOOKGATE_DISPATCH_BATCH: {
+    schema: positiveInt.max(1000).default(100),
+    doc: { default: "100", description: "Deliveries a worker claims at once." },
+  },
+  HOOKGATE_DISPATCH_CONCURRENCY: {
+    schema: positiveInt.max(10_000).default(200),
+    doc: { default: "200", description: "HTTP calls one dispatcher process keeps in flight." },
+  },
+  HOOKGATE_LEASE_SECONDS: {
+    schema: positiveInt.default(60),
+    doc: { default: "60", description: "How long a claimed delivery stays with its worker; after that another worker may take it (at-least-once). Keep it above the delivery timeout." },
+  },
+  HOOKGATE_POLL_MS: {
+    schema: positiveInt.default(500),
+    doc: { default: "500", description: "How often an idle dispatcher looks for due deliveries (publishes in the same process wake it at once)." },
+  },
+  HOOKGATE_DISABLE_AFTER_DAYS: {
+    schema: z.coerce.number().min(0).default(5),
+    doc: { default: "5", description: "Disable a webhook whose every attempt has failed for this many days (0: never)." },
+  },
+  HOOKGATE_DISABLE_AFTER_FAILURES: {
+    schema: z.coerce.number().int().min(0).default(0),
+    doc: { default: "0", description: "Disable a webhook after this many failed attempts in a row (0: never)." },
+  },
   HOOKGATE_LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     doc: { default: "info", description: "pino log level." },

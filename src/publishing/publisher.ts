@@ -1,3 +1,4 @@
+import type { Clock } from "../dispatcher/clock.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import type { PrismaClient } from "../store/database.js";
 
@@ -40,11 +41,20 @@ export interface Publisher {
 /** Hooks run after the transaction commits (live subscriptions, dispatcher wake-up). */
 export type AfterPublish = (eventIds: bigint[]) => void;
 
-export function createPublisher(prisma: PrismaClient, maxPayloadBytes: number, afterPublish: AfterPublish = () => undefined): Publisher {
+export interface PublisherOptions {
+  readonly maxPayloadBytes: number;
+  /** Stamps events and their deliveries, so an injected clock sees them due at once. */
+  readonly clock: Clock;
+  readonly afterPublish?: AfterPublish;
+}
+
+export function createPublisher(prisma: PrismaClient, options: PublisherOptions): Publisher {
+  const afterPublish = options.afterPublish ?? (() => undefined);
   return {
     async publish(requests) {
-      requests.forEach((r, i) => checkPayload(r, i, maxPayloadBytes));
-      const results = await prisma.$transaction((tx) => publishInTransaction(tx, requests), { timeout: 30_000 });
+      requests.forEach((r, i) => checkPayload(r, i, options.maxPayloadBytes));
+      const now = options.clock.now();
+      const results = await prisma.$transaction((tx) => publishInTransaction(tx, requests, now), { timeout: 30_000 });
       const fresh = results.filter((r) => !r.duplicate).map((r) => r.eventId);
       if (fresh.length) afterPublish(fresh);
       return results;
@@ -69,7 +79,7 @@ function checkPayload(request: PublishRequest, index: number, maxBytes: number):
 
 type Tx = Prisma.TransactionClient;
 
-async function publishInTransaction(tx: Tx, requests: readonly PublishRequest[]): Promise<PublishedEvent[]> {
+async function publishInTransaction(tx: Tx, requests: readonly PublishRequest[], now: Date): Promise<PublishedEvent[]> {
   const typeIds = await resolveEventTypes(tx, requests);
   const customerIds = await resolveCustomers(tx, requests);
 
@@ -92,6 +102,7 @@ async function publishInTransaction(tx: Tx, requests: readonly PublishRequest[])
       customerId: customerIds[i] ?? null,
       payload: request.payload as Prisma.InputJsonValue,
       idempotencyKey: key,
+      createdAt: now,
     });
   });
   // ON CONFLICT DO NOTHING: a key stored earlier (or by a concurrent publish) keeps its first event.
@@ -115,6 +126,7 @@ async function publishInTransaction(tx: Tx, requests: readonly PublishRequest[])
 
   const deliveries = await route(
     tx,
+    now,
     requests.map((_, i) => ({ eventId: eventIds[i]!, eventTypeId: typeIds[i]!, customerId: customerIds[i] ?? null })).filter((_, i) => isNew[i]),
   );
   if (deliveries.length) await tx.delivery.createMany({ data: deliveries });
@@ -134,7 +146,7 @@ interface Routable {
  * The routing rule: an event of type T about customer C goes to every active webhook
  * subscribed to T on which C is registered; with no customer, to every active webhook subscribed to T.
  */
-async function route(tx: Tx, events: Routable[]): Promise<Prisma.DeliveryCreateManyInput[]> {
+async function route(tx: Tx, now: Date, events: Routable[]): Promise<Prisma.DeliveryCreateManyInput[]> {
   if (!events.length) return [];
   const typeIds = [...new Set(events.map((e) => e.eventTypeId))];
   const customers = [...new Set(events.map((e) => e.customerId).filter((c): c is number => c !== null))];
@@ -160,7 +172,7 @@ async function route(tx: Tx, events: Routable[]): Promise<Prisma.DeliveryCreateM
   for (const event of events) {
     for (const webhook of byType.get(event.eventTypeId) ?? []) {
       if (event.customerId === null || webhook.customers.has(event.customerId)) {
-        out.push({ eventId: event.eventId, webhookId: webhook.id });
+        out.push({ eventId: event.eventId, webhookId: webhook.id, nextAttemptAt: now, createdAt: now, updatedAt: now });
       }
     }
   }

@@ -7,7 +7,7 @@ import type PrismaTypes from "../store/generated/pothos-types.js";
 import { getDatamodel } from "../store/generated/pothos-types.js";
 import type { GatewayContext } from "./context.js";
 import { gatewayError } from "./errors.js";
-import { ownsService, ownsWebhook } from "./ownership.js";
+import { ownsDelivery, ownsService, ownsWebhook } from "./ownership.js";
 
 /**
  * Scopes are the whole authorization model: every field states who may use it.
@@ -24,6 +24,8 @@ export interface AuthScopes {
   ownsWebhook: string | number;
   /** The caller is this customer id. */
   isCustomer: string | number;
+  /** The caller is the service that owns the webhook of this delivery id. */
+  ownsDelivery: string | number;
 }
 
 export const builder = new SchemaBuilder<{
@@ -52,6 +54,7 @@ export const builder = new SchemaBuilder<{
         ownsService: (id) => p !== undefined && ownsService(p, id),
         ownsWebhook: (id) => p?.kind === "service" && ownsWebhook(ctx.prisma, p.serviceId, id),
         isCustomer: (id) => p?.kind === "customer" && String(p.customerId) === String(id),
+        ownsDelivery: (id) => p?.kind === "service" && ownsDelivery(ctx.prisma, p.serviceId, id),
       };
     },
     unauthorizedError: (_parent, ctx, info, result) => {
@@ -96,6 +99,8 @@ function describeScope(scope: string, parameter: unknown): string {
       return `the token of the service that owns webhook ${String(parameter)}`;
     case "isCustomer":
       return `the token of customer ${String(parameter)}`;
+    case "ownsDelivery":
+      return `the token of the service that owns the webhook of delivery ${String(parameter)}`;
     default:
       return scope;
   }

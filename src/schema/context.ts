@@ -1,5 +1,7 @@
 import type { Principal } from "../auth/principal.js";
 import type { Config } from "../config.js";
+import type { Clock } from "../dispatcher/clock.js";
+import type { TargetGuard } from "../dispatcher/target-guard.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
 import type { Publisher } from "../publishing/publisher.js";
@@ -12,6 +14,11 @@ export interface GatewayServices {
   readonly secrets: SecretBox;
   readonly publisher: Publisher;
   readonly logger: Logger;
+  /** SSRF checks for webhook URLs at creation and update. */
+  readonly targets: TargetGuard;
+  readonly clock: Clock;
+  /** Tells an in-process dispatcher that deliveries were queued (replay, retry, test events). */
+  readonly deliveriesQueued: () => void;
 }
 
 export interface GatewayContext extends GatewayServices {

@@ -1,6 +1,7 @@
 import { builder } from "./builder.js";
-import { notFound } from "./errors.js";
-import { requireId } from "./ids.js";
+import type { Prisma } from "../store/generated/prisma/client.js";
+import { conflict, notFound } from "./errors.js";
+import { requireBigId, requireId } from "./ids.js";
 import { connectionSize } from "./pagination.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
@@ -73,4 +74,100 @@ builder.queryField("webhookLogs", (t) =>
     {},
     {},
   ),
+);
+
+builder.mutationField("retryDelivery", (t) =>
+  t.prismaField({
+    type: "Delivery",
+    description:
+      "Schedules one more attempt of a delivery now (a FAILED one gets exactly one more): the admin, or the owning service.",
+    args: { deliveryId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ admin: true, ownsDelivery: args.deliveryId }),
+    resolve: async (query, _root, args, ctx) => {
+      const id = requireBigId("deliveryId", args.deliveryId);
+      const delivery = await ctx.prisma.delivery.findUnique({ where: { id }, select: { status: true, attemptCount: true } });
+      if (!delivery) throw notFound(`delivery ${id}`);
+      if (delivery.status === "SUCCEEDED") throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);
+      const now = ctx.clock.now();
+      const updated = await ctx.prisma.delivery.update({
+        ...query,
+        where: { id },
+        data: { status: delivery.attemptCount ? "RETRYING" : "PENDING", nextAttemptAt: now, leaseUntil: null, updatedAt: now },
+      });
+      ctx.deliveriesQueued();
+      return updated;
+    },
+  }),
+);
+
+const ReplayWebhookPayload = builder.objectRef<{ queued: number }>("ReplayWebhookPayload").implement({
+  fields: (t) => ({ queued: t.exposeInt("queued", { description: "New deliveries queued." }) }),
+});
+
+builder.mutationField("replayWebhook", (t) =>
+  t.field({
+    type: ReplayWebhookPayload,
+    description:
+      "Queues a new delivery of every event this webhook was sent since a time (only the FAILED ones with onlyFailed): the admin, or the owning service.",
+    args: {
+      webhookId: t.arg.id({ required: true }),
+      since: t.arg({ type: "DateTime", required: true }),
+      onlyFailed: t.arg.boolean({ defaultValue: false }),
+    },
+    authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
+    resolve: async (_root, args, ctx) => {
+      const webhookId = requireId("webhookId", args.webhookId);
+      if (!(await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } }))) {
+        throw notFound(`webhook ${webhookId}`);
+      }
+      const now = ctx.clock.now();
+      // One statement: the replay is all queued, or none of it is.
+      const queued = await ctx.prisma.$executeRaw`
+        INSERT INTO deliveries (event_id, webhook_id, status, next_attempt_at, created_at, updated_at)
+        SELECT DISTINCT event_id, webhook_id, 'PENDING'::"DeliveryStatus", ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz
+        FROM deliveries
+        WHERE webhook_id = ${webhookId} AND created_at >= ${args.since}::timestamptz
+          AND (${!args.onlyFailed} OR status = 'FAILED')`;
+      if (queued) ctx.deliveriesQueued();
+      return { queued };
+    },
+  }),
+);
+
+builder.mutationField("sendTestEvent", (t) =>
+  t.prismaField({
+    type: "Delivery",
+    description:
+      "Stores an event made of the event type's sampleData and delivers it to this webhook only: the admin, or the owning service.",
+    args: {
+      webhookId: t.arg.id({ required: true }),
+      eventName: t.arg.string({ description: "Defaults to the first event type the webhook subscribes to." }),
+    },
+    authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
+    resolve: async (query, _root, args, ctx) => {
+      const webhookId = requireId("webhookId", args.webhookId);
+      const webhook = await ctx.prisma.webhook.findUnique({
+        where: { id: webhookId },
+        select: { eventTypes: { select: { eventType: true }, orderBy: { eventTypeId: "asc" }, take: 1 } },
+      });
+      if (!webhook) throw notFound(`webhook ${webhookId}`);
+      const type = args.eventName
+        ? await ctx.prisma.eventType.findUnique({ where: { name: args.eventName } })
+        : (webhook.eventTypes[0]?.eventType ?? null);
+      if (!type) throw notFound(`event type "${args.eventName ?? "(none subscribed)"}"`);
+      const now = ctx.clock.now();
+      const delivery = await ctx.prisma.delivery.create({
+        ...query,
+        data: {
+          webhook: { connect: { id: webhookId } },
+          nextAttemptAt: now,
+          createdAt: now,
+          updatedAt: now,
+          event: { create: { eventTypeId: type.id, payload: type.sampleData as Prisma.InputJsonValue, createdAt: now } },
+        },
+      });
+      ctx.deliveriesQueued();
+      return delivery;
+    },
+  }),
 );

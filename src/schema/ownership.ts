@@ -14,3 +14,13 @@ export async function ownsWebhook(prisma: PrismaClient, serviceId: number, id: s
   const webhook = await prisma.webhook.findUnique({ where: { id: webhookId }, select: { serviceId: true } });
   return webhook?.serviceId === serviceId;
 }
+
+/** True when the delivery exists and its webhook belongs to the service. */
+export async function ownsDelivery(prisma: PrismaClient, serviceId: number, id: string | number): Promise<boolean> {
+  if (!/^\d{1,19}$/.test(String(id))) return false;
+  const delivery = await prisma.delivery.findUnique({
+    where: { id: BigInt(id) },
+    select: { webhook: { select: { serviceId: true } } },
+  });
+  return delivery?.webhook.serviceId === serviceId;
+}

@@ -1,5 +1,6 @@
 import { newSigningSecret } from "../auth/tokens.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { BlockedTargetError } from "../dispatcher/target-guard.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import { EventType } from "./event-types.js";
@@ -190,7 +191,7 @@ interface CheckedSettings {
 /** Validates every field before anything is written; unknown event types are NOT_FOUND. */
 async function checkSettings(ctx: GatewayContext, input: SettingsInput, creating: boolean): Promise<CheckedSettings> {
   const data: Prisma.WebhookUncheckedUpdateInput = {};
-  if (input.url != null) data.url = checkUrl("input.url", input.url);
+  if (input.url != null) data.url = await checkTarget(ctx, checkUrl("input.url", input.url));
   if (input.requestMethod != null) data.requestMethod = input.requestMethod;
   if (input.requestHeaders != null || creating) {
     const headers = checkHeaders("input.requestHeaders", input.requestHeaders ?? []);
@@ -199,7 +200,7 @@ async function checkSettings(ctx: GatewayContext, input: SettingsInput, creating
   if (input.isActive != null) {
     data.isActive = input.isActive;
     // Re-enabling clears the reason the gateway disabled it for.
-    if (input.isActive) Object.assign(data, { disabledReason: null, disabledAt: null });
+    if (input.isActive) Object.assign(data, { disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null });
   }
   if (input.auth !== undefined) Object.assign(data, checkAuth(ctx.secrets, input.auth));
   if (input.retryPolicy != null) data.retryPolicy = input.retryPolicy;
@@ -217,6 +218,21 @@ async function checkSettings(ctx: GatewayContext, input: SettingsInput, creating
   }
   const eventTypeIds = await resolveSubscriptions(ctx, input, creating);
   return { data, eventTypeIds };
+}
+
+/**
+ * SSRF: a URL whose host is, or resolves to, a private address is refused now (and again at
+ * every delivery). A host that does not resolve yet is accepted: its deliveries fail with DNS.
+ */
+async function checkTarget(ctx: GatewayContext, url: string): Promise<string> {
+  try {
+    await ctx.targets.check(new URL(url).hostname);
+  } catch (error) {
+    if (error instanceof BlockedTargetError) {
+      throw badInput("input.url", `${error.message} (set HOOKGATE_ALLOW_PRIVATE_TARGETS=true to allow)`);
+    }
+  }
+  return url;
 }
 
 function checkAuth(secrets: SecretBox, auth: SettingsInput["auth"]): Prisma.WebhookUncheckedUpdateInput {
@@ -345,6 +361,34 @@ builder.mutationField("deleteWebhook", (t) =>
       const { count } = await ctx.prisma.webhook.deleteMany({ where: { id } });
       if (!count) throw notFound(`webhook ${id}`);
       return { deletedWebhookId: id };
+    },
+  }),
+);
+
+/** How long the replaced secret keeps signing after a rotation, so receivers can switch over. */
+const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+builder.mutationField("rotateWebhookSecret", (t) =>
+  t.field({
+    type: CreateWebhookPayload,
+    description:
+      "Replaces the signing secret. For 24 hours both secrets sign (two signatures in webhook-signature). The new secret is shown only now.",
+    args: { webhookId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
+    resolve: async (_root, args, ctx) => {
+      const id = requireId("webhookId", args.webhookId);
+      const current = await ctx.prisma.webhook.findUnique({ where: { id }, select: { signingSecretSealed: true } });
+      if (!current) throw notFound(`webhook ${id}`);
+      const signingSecret = newSigningSecret();
+      const webhook = await ctx.prisma.webhook.update({
+        where: { id },
+        data: {
+          signingSecretSealed: ctx.secrets.seal(signingSecret),
+          previousSecretSealed: current.signingSecretSealed,
+          previousSecretExpiresAt: new Date(ctx.clock.now().getTime() + ROTATION_OVERLAP_MS),
+        },
+      });
+      return { webhook, signingSecret };
     },
   }),
 );

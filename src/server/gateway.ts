@@ -3,6 +3,9 @@ import type { AddressInfo } from "node:net";
 import { createPrincipalResolver } from "../auth/principal.js";
 import type { Config } from "../config.js";
 import { createSecretBox, resolveEncryptionKey } from "../crypto/secret-box.js";
+import { systemClock, type Clock } from "../dispatcher/clock.js";
+import { createDispatcher, type Dispatcher } from "../dispatcher/index.js";
+import { createTargetGuard, systemResolver, type Resolver } from "../dispatcher/target-guard.js";
 import { createLogger, type Logger } from "../log.js";
 import { createPublisher } from "../publishing/publisher.js";
 import type { GatewayServices } from "../schema/context.js";
@@ -18,50 +21,87 @@ export interface GatewayOptions {
   readonly database?: Database;
   /** Called with an admin token generated at first start; defaults to printing it to stdout. */
   readonly onAdminTokenCreated?: (token: string) => void;
+  /** Time for retry scheduling (tests inject a manual clock). */
+  readonly clock?: Clock;
+  /** DNS for the SSRF guard (tests inject a fixed table so no query leaves the machine). */
+  readonly resolver?: Resolver;
+  /** Jitter source for retry delays. */
+  readonly random?: () => number;
 }
 
 export interface Gateway {
-  readonly url: string;
-  readonly port: number;
+  /** The GraphQL endpoint; undefined for a dispatcher-only process. */
+  readonly url: string | undefined;
+  readonly port: number | undefined;
   readonly database: Database;
   readonly services: GatewayServices;
+  readonly dispatcher: Dispatcher | undefined;
   close(): Promise<void>;
 }
 
-/** Opens the store, applies migrations, and serves the GraphQL API, GraphiQL and health checks. */
+/**
+ * Opens the store, applies migrations, and runs what HOOKGATE_ROLE asks for: the GraphQL API
+ * (with GraphiQL and health checks), the dispatcher, or both.
+ */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.HOOKGATE_LOG_LEVEL);
+  const clock = options.clock ?? systemClock;
   const ownsDatabase = !options.database;
   const database =
     options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR }));
 
   const report = await migrate(database.sql, (line) => logger.info(line));
   if (report.applied.length) logger.info({ applied: report.applied }, "migrations applied");
-  const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
-  if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
 
   const secrets = createSecretBox(
     resolveEncryptionKey(config.HOOKGATE_ENCRYPTION_KEY, config.DATABASE_URL ? undefined : config.HOOKGATE_DATA_DIR),
   );
-  const publisher = createPublisher(database.prisma, config.HOOKGATE_MAX_PAYLOAD_BYTES);
-  const services: GatewayServices = { prisma: database.prisma, config, secrets, publisher, logger };
-  const yoga = createGatewayYoga(services, createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN));
-
-  const server = createServer((req, res) => {
-    if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    if (req.url === "/readyz") {
-      return void readiness(database).then(({ ok, detail }) => {
-        res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(detail) + "\n");
-      });
-    }
-    void yoga.handle(req, res);
+  const targets = createTargetGuard(config.HOOKGATE_ALLOW_PRIVATE_TARGETS, options.resolver ?? systemResolver);
+  const dispatcher =
+    config.HOOKGATE_ROLE === "api"
+      ? undefined
+      : createDispatcher(config, { sql: database.sql, secrets, logger, clock, guard: targets }, { random: options.random });
+  const deliveriesQueued = () => dispatcher?.wake();
+  const publisher = createPublisher(database.prisma, {
+    maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
+    clock,
+    afterPublish: deliveriesQueued,
   });
-  await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
-  const port = (server.address() as AddressInfo).port;
-  const host = config.HOOKGATE_HOST.includes(":") ? `[${config.HOOKGATE_HOST}]` : config.HOOKGATE_HOST;
-  const url = `http://${host}:${port}/graphql`;
-  logger.info({ url, store: database.kind }, "gateway listening");
+  const services: GatewayServices = {
+    prisma: database.prisma,
+    config,
+    secrets,
+    publisher,
+    logger,
+    targets,
+    clock,
+    deliveriesQueued,
+  };
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  let port: number | undefined;
+  if (config.HOOKGATE_ROLE !== "worker") {
+    const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
+    if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
+    const yoga = createGatewayYoga(services, createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN));
+    server = createServer((req, res) => {
+      if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      if (req.url === "/readyz") {
+        return void readiness(database).then(({ ok, detail }) => {
+          res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(detail) + "\n");
+        });
+      }
+      void yoga.handle(req, res);
+    });
+    await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
+    port = (server.address() as AddressInfo).port;
+    const host = config.HOOKGATE_HOST.includes(":") ? `[${config.HOOKGATE_HOST}]` : config.HOOKGATE_HOST;
+    url = `http://${host}:${port}/graphql`;
+  }
+  dispatcher?.start();
+  logger.info({ url, store: database.kind, role: config.HOOKGATE_ROLE }, "hookgate started");
 
   let closed: Promise<void> | undefined;
   return {
@@ -69,10 +109,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     database,
     services,
+    dispatcher,
     close: () =>
       (closed ??= (async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        if (server) {
+          const s = server;
+          s.closeAllConnections();
+          await new Promise<void>((resolve) => s.close(() => resolve()));
+        }
+        // In-flight calls get the delivery timeout to finish; the rest are given back.
+        await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
         if (ownsDatabase) await database.close();
       })()),
   };

@@ -19,7 +19,8 @@ import { createCustomer, createEventType, createService, createWebhook, register
 
 let t: TestGateway;
 beforeAll(async () => {
-  t = await startTestGateway();
+  // API only: these tests read the outbox as publishing left it, before any dispatcher touches it.
+  t = await startTestGateway({ HOOKGATE_ROLE: "api" });
 });
 afterAll(async () => t?.close());
 

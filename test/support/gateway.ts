@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { loadConfig, type Config } from "../../src/config.js";
+import type { Clock } from "../../src/dispatcher/clock.js";
+import type { ResolvedAddress, Resolver } from "../../src/dispatcher/target-guard.js";
 import { startGateway, type Gateway } from "../../src/server/gateway.js";
 import { createLogger } from "../../src/log.js";
 import { openTestStore, type TestStore } from "./store.js";
@@ -16,8 +18,35 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** A real gateway on 127.0.0.1 (a free port) over a fresh database of this project's store. */
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+/**
+ * DNS for tests: a fixed table, so no lookup ever leaves the machine. Names not in it fail
+ * as unknown hosts do (ENOTFOUND).
+ */
+export function tableResolver(table: Record<string, string[]> = {}): Resolver {
+  const all: Record<string, string[]> = { localhost: ["127.0.0.1"], ...table };
+  return async (hostname) => {
+    const addresses = all[hostname.toLowerCase()];
+    if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
+    return addresses.map((address): ResolvedAddress => ({ address, family: address.includes(":") ? 6 : 4 }));
+  };
+}
+
+export interface TestGatewayOptions {
+  readonly env?: Record<string, string>;
+  readonly clock?: Clock;
+  readonly resolver?: Resolver;
+  readonly random?: () => number;
+}
+
+/**
+ * A real gateway on 127.0.0.1 (a free port) over a fresh database of this project's store.
+ * Private targets are allowed by default so the dispatcher can reach loopback receivers;
+ * the SSRF tests turn that off.
+ */
+export async function startTestGateway(options: TestGatewayOptions | Record<string, string> = {}): Promise<TestGateway> {
+  const opts: TestGatewayOptions = "env" in options || "clock" in options || "resolver" in options || "random" in options
+    ? (options as TestGatewayOptions)
+    : { env: options as Record<string, string> };
   const store = await openTestStore();
   const adminToken = `hg_admin_${randomBytes(24).toString("base64url")}`;
   const config = loadConfig({
@@ -27,11 +56,21 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     HOOKGATE_LOG_LEVEL: process.env.HOOKGATE_TEST_LOG_LEVEL ?? "silent",
     HOOKGATE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     HOOKGATE_DATA_DIR: "memory://",
+    HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
+    HOOKGATE_POLL_MS: "50",
     ...(store.url ? { DATABASE_URL: store.url } : {}),
-    ...env,
+    ...opts.env,
   });
-  const gateway = await startGateway({ config, database: store.database, logger: createLogger(config.HOOKGATE_LOG_LEVEL) });
-  const as = (token?: string) => new GraphQLClient(gateway.url, token);
+  const gateway = await startGateway({
+    config,
+    database: store.database,
+    logger: createLogger(config.HOOKGATE_LOG_LEVEL),
+    resolver: opts.resolver ?? tableResolver(),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+  });
+  const url = gateway.url!;
+  const as = (token?: string) => new GraphQLClient(url, token);
   return {
     gateway,
     store,

@@ -71,6 +71,8 @@ CREATE TABLE "webhooks" (
     "is_active" BOOLEAN NOT NULL DEFAULT true,
     "disabled_reason" TEXT,
     "disabled_at" TIMESTAMPTZ(3),
+    "consecutive_failures" INTEGER NOT NULL DEFAULT 0,
+    "failing_since" TIMESTAMPTZ(3),
     "retry_policy" "RetryPolicy" NOT NULL DEFAULT 'EXPONENTIAL',
     "retry_interval_seconds" INTEGER NOT NULL DEFAULT 60,
     "retry_window_seconds" INTEGER NOT NULL DEFAULT 86400,

@@ -1,0 +1,241 @@
+import type { SecretBox } from "../crypto/secret-box.js";
+import type { Logger } from "../log.js";
+import type { SqlClient } from "../store/database.js";
+import type { Clock } from "./clock.js";
+import type { AttemptOutcome, HttpSender } from "./http-sender.js";
+import {
+  claimDue,
+  recordAttempts,
+  releaseLeases,
+  type AttemptRecord,
+  type AutoDisableRule,
+  type ClaimedDelivery,
+  type DisabledWebhook,
+} from "./outbox.js";
+import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
+import { sign } from "./signature.js";
+import { WebhookConfigCache, type PreparedWebhook } from "./webhook-config.js";
+
+export interface DispatcherOptions {
+  readonly sql: SqlClient;
+  readonly secrets: SecretBox;
+  readonly sender: HttpSender;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly pollMs: number;
+  readonly autoDisable: AutoDisableRule;
+  readonly random?: () => number;
+  /** Called after each batch of attempts is stored (live delivery log, metrics). */
+  readonly onRecorded?: (records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]) => void;
+}
+
+/**
+ * Claims due deliveries, sends them with bounded concurrency, and records the attempts in
+ * batches. Any number of dispatchers may share one PostgreSQL: claims use SKIP LOCKED and a
+ * lease, so a delivery is sent by one worker at a time, and a dead worker's deliveries come
+ * back when its lease ends.
+ */
+export class Dispatcher {
+  private readonly configs: WebhookConfigCache;
+  private readonly inFlight = new Map<string, { delivery: ClaimedDelivery; controller: AbortController; done: Promise<void> }>();
+  private readonly aborted: ClaimedDelivery[] = [];
+  private pending: AttemptRecord[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private woken = false;
+  private settledWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.configs = new WebhookConfigCache(options.sql, options.secrets);
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Look for due deliveries now instead of at the next poll. */
+  wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true; // remembered, so a wake during a claim is not lost
+  }
+
+  /**
+   * Resolves once the dispatcher has looked for due deliveries (after this call), found none,
+   * and has nothing in flight or unrecorded: "everything due by the clock is done".
+   */
+  settle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.settledWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  /** Stops claiming, lets in-flight calls finish for up to graceMs, gives back the rest, records everything. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+    const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const f of this.inFlight.values()) f.controller.abort();
+    await all();
+    await this.flush();
+    await releaseLeases(this.options.sql, this.aborted.splice(0)).catch((error: unknown) =>
+      this.options.logger.warn({ err: error }, "could not release leases; they expire on their own"),
+    );
+    await this.options.sender.close();
+  }
+
+  private async run(): Promise<void> {
+    const { sql, clock, batchSize, concurrency, leaseMs, logger } = this.options;
+    while (!this.stopping) {
+      const free = concurrency - this.inFlight.size;
+      if (free <= 0) {
+        await this.waitForWake();
+        continue;
+      }
+      let claimed: ClaimedDelivery[];
+      let webhooks: Map<number, PreparedWebhook>;
+      try {
+        claimed = await claimDue(sql, clock.now(), Math.min(batchSize, free), leaseMs);
+        if (!claimed.length) {
+          if (this.settledWaiters.length && !this.inFlight.size) {
+            await this.flush();
+            for (const resolve of this.settledWaiters.splice(0)) resolve();
+          }
+          await this.waitForWake(this.options.pollMs);
+          continue;
+        }
+        webhooks = await this.configs.get(claimed);
+      } catch (error) {
+        logger.error({ err: error }, "claiming deliveries failed; retrying after the poll interval");
+        await this.waitForWake(this.options.pollMs);
+        continue;
+      }
+      for (const delivery of claimed) this.launch(delivery, webhooks.get(delivery.webhookId));
+    }
+  }
+
+  private waitForWake(timeoutMs?: number): Promise<void> {
+    if (this.woken || this.stopping) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.wakeUp === done) self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook | undefined): void {
+    const controller = new AbortController();
+    const done = (async () => {
+      if (!webhook) return; // deleted since the claim; its deliveries went with it
+      const record = await this.deliver(delivery, webhook, controller.signal);
+      if (record) this.enqueue(record);
+      else this.aborted.push(delivery);
+    })()
+      .catch((error: unknown) => this.options.logger.error({ err: error, deliveryId: delivery.id }, "delivery crashed"))
+      .finally(() => {
+        this.inFlight.delete(delivery.id);
+        this.wake();
+      });
+    this.inFlight.set(delivery.id, { delivery, controller, done });
+  }
+
+  /** One attempt: sign, send, and decide what happens next. null when aborted by shutdown. */
+  private async deliver(delivery: ClaimedDelivery, webhook: PreparedWebhook, signal: AbortSignal): Promise<AttemptRecord | null> {
+    const { clock } = this.options;
+    const startedAt = clock.now();
+    const body = `{"id":${JSON.stringify(delivery.eventId)},"type":${JSON.stringify(delivery.eventType)},"timestamp":${JSON.stringify(
+      delivery.eventCreatedAt.toISOString(),
+    )},"data":${delivery.payload}}`;
+    // The signature's timestamp is wall time: receivers compare it with their own clock.
+    const timestamp = Math.floor(Date.now() / 1000);
+    const secrets =
+      webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > startedAt
+        ? [webhook.signingSecret, webhook.previousSecret]
+        : [webhook.signingSecret];
+    const signed = {
+      "webhook-id": delivery.eventId,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": sign(secrets, delivery.eventId, timestamp, body),
+    };
+    const outcome = await this.options.sender.send(
+      { url: webhook.url, method: webhook.method, headers: { ...webhook.headers, ...signed }, body },
+      signal,
+    );
+    if (outcome.errorClass === "ABORTED") return null;
+    const attemptNumber = delivery.attemptCount + 1;
+    const { status, nextAttemptAt } = this.decide(webhook, delivery, attemptNumber, outcome);
+    return {
+      deliveryId: delivery.id,
+      webhookId: delivery.webhookId,
+      attemptNumber,
+      leaseUntil: delivery.leaseUntil,
+      startedAt,
+      durationMs: outcome.durationMs,
+      requestUrl: webhook.url.toString(),
+      requestMethod: webhook.method,
+      requestHeaders: { ...webhook.loggedHeaders, ...signed },
+      requestBody: body,
+      responseStatus: outcome.status,
+      responseHeaders: outcome.headers,
+      responseBody: outcome.body,
+      errorClass: outcome.errorClass,
+      errorMessage: outcome.errorMessage,
+      succeeded: outcome.succeeded,
+      status,
+      nextAttemptAt,
+    };
+  }
+
+  private decide(webhook: PreparedWebhook, delivery: ClaimedDelivery, attemptNumber: number, outcome: AttemptOutcome) {
+    if (outcome.succeeded) return { status: "SUCCEEDED" as const, nextAttemptAt: null };
+    const now = this.options.clock.now();
+    const retryAfter =
+      outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.headers?.["retry-after"], now) : undefined;
+    const { nextAttemptAt } = nextAttempt(webhook.retry, attemptNumber, delivery.createdAt, now, retryAfter, this.options.random);
+    return nextAttemptAt ? { status: "RETRYING" as const, nextAttemptAt } : { status: "FAILED" as const, nextAttemptAt: null };
+  }
+
+  private enqueue(record: AttemptRecord): void {
+    this.pending.push(record);
+    if (this.pending.length >= this.options.batchSize) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), 5);
+  }
+
+  /** Stores what is pending in one transaction; flushes run one after another. */
+  private flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushing = this.flushing.then(async () => {
+      const batch = this.pending.splice(0);
+      if (!batch.length) return;
+      const { sql, clock, autoDisable, logger } = this.options;
+      try {
+        const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
+        for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
+        this.options.onRecorded?.(batch, disabled);
+      } catch (error) {
+        // Not stored: the leases run out and the deliveries are sent again (at-least-once).
+        logger.error({ err: error, attempts: batch.length }, "recording attempts failed");
+      }
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,164 @@
+import { Agent, errors as undiciErrors } from "undici";
+import type { TargetGuard } from "./target-guard.js";
+import { BlockedTargetError } from "./target-guard.js";
+
+/** What one attempt sends. */
+export interface OutgoingRequest {
+  readonly url: URL;
+  readonly method: "POST" | "PUT" | "PATCH";
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export type ErrorClass =
+  | "TIMEOUT"
+  | "CONNECTION_REFUSED"
+  | "CONNECTION_RESET"
+  | "DNS"
+  | "TLS"
+  | "BLOCKED_TARGET"
+  | "HTTP_STATUS"
+  | "NETWORK"
+  | "ABORTED";
+
+/** What came back, or why nothing did. */
+export interface AttemptOutcome {
+  readonly succeeded: boolean;
+  readonly status: number | null;
+  readonly headers: Record<string, string> | null;
+  readonly body: string | null;
+  readonly errorClass: ErrorClass | null;
+  readonly errorMessage: string | null;
+  readonly durationMs: number;
+}
+
+export interface HttpSenderOptions {
+  readonly connectTimeoutMs: number;
+  readonly totalTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly guard: TargetGuard;
+  readonly connections?: number;
+}
+
+export interface HttpSender {
+  send(request: OutgoingRequest, signal?: AbortSignal): Promise<AttemptOutcome>;
+  close(): Promise<void>;
+}
+
+/**
+ * undici with one keep-alive pool per origin (Agent), connect and total timeouts,
+ * redirects not followed (a 3xx is a failed attempt), and the SSRF guard in the socket lookup.
+ */
+export function createHttpSender(options: HttpSenderOptions): HttpSender {
+  const agent = new Agent({
+    connect: { timeout: options.connectTimeoutMs, lookup: options.guard.lookup },
+    connections: options.connections ?? 128,
+    keepAliveTimeout: 30_000,
+    headersTimeout: options.totalTimeoutMs,
+    bodyTimeout: options.totalTimeoutMs,
+  });
+
+  return {
+    async send(request, outerSignal) {
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const timeout = AbortSignal.timeout(options.totalTimeoutMs);
+      const signal = outerSignal ? AbortSignal.any([timeout, outerSignal]) : timeout;
+      try {
+        // IP literals bypass the socket's lookup, so they are checked here as well.
+        await options.guard.check(request.url.hostname);
+        const response = await agent.request({
+          origin: request.url.origin,
+          path: request.url.pathname + request.url.search,
+          method: request.method,
+          headers: request.headers,
+          body: request.body,
+          signal,
+        });
+        const body = await readCapped(response.body, options.maxResponseBytes);
+        const succeeded = response.statusCode >= 200 && response.statusCode < 300;
+        return {
+          succeeded,
+          status: response.statusCode,
+          headers: flattenHeaders(response.headers),
+          body,
+          errorClass: succeeded ? null : "HTTP_STATUS",
+          errorMessage: succeeded ? null : `HTTP ${response.statusCode}`,
+          durationMs: elapsed(),
+        };
+      } catch (error) {
+        const errorClass = outerSignal?.aborted && !timeout.aborted ? "ABORTED" : classify(error, timeout.aborted);
+        return {
+          succeeded: false,
+          status: null,
+          headers: null,
+          body: null,
+          errorClass,
+          errorMessage: describe(error, errorClass, options.totalTimeoutMs),
+          durationMs: elapsed(),
+        };
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size + chunk.length >= max) {
+      chunks.push(chunk.subarray(0, max - size));
+      size = max;
+      body.destroy(); // the rest is not kept, and not waited for
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return out;
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function classify(error: unknown, timedOut: boolean): ErrorClass {
+  if (error instanceof BlockedTargetError || errorCode(error) === "HOOKGATE_BLOCKED_TARGET") return "BLOCKED_TARGET";
+  if (timedOut) return "TIMEOUT";
+  if (
+    error instanceof undiciErrors.ConnectTimeoutError ||
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError
+  ) {
+    return "TIMEOUT";
+  }
+  const code = errorCode(error) ?? "";
+  if (code === "ECONNREFUSED") return "CONNECTION_REFUSED";
+  if (code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET") return "CONNECTION_RESET";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME") return "DNS";
+  if (code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL") || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return "TLS";
+  if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return "TIMEOUT";
+  return "NETWORK";
+}
+
+function describe(error: unknown, errorClass: ErrorClass, totalTimeoutMs: number): string {
+  if (errorClass === "TIMEOUT") return `no complete response within ${totalTimeoutMs} ms`;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = errorCode(error);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,238 @@
+import type { SqlClient } from "../store/database.js";
+
+/**
+ * The dispatcher's SQL: claiming due deliveries under a lease, and recording a batch of
+ * attempts in one transaction. Plain SQL because this is the hot path: one statement to
+ * claim a batch, three to record one, whatever the batch size.
+ */
+export interface ClaimedDelivery {
+  readonly id: string;
+  readonly eventId: string;
+  readonly webhookId: number;
+  readonly attemptCount: number;
+  readonly createdAt: Date;
+  readonly eventCreatedAt: Date;
+  readonly eventType: string;
+  /** The stored JSON payload as text, spliced into the body unparsed. */
+  readonly payload: string;
+  readonly webhookVersion: Date;
+  readonly leaseUntil: Date;
+}
+
+interface ClaimRow {
+  id: string;
+  event_id: string;
+  webhook_id: number;
+  attempt_count: number;
+  created_at: Date | string;
+  event_created_at: Date | string;
+  event_type: string;
+  payload: string;
+  webhook_version: Date | string;
+}
+
+const CLAIM = `
+WITH due AS (
+  SELECT d.id
+  FROM deliveries d
+  JOIN webhooks w ON w.id = d.webhook_id
+  WHERE d.next_attempt_at <= $1
+    AND d.status IN ('PENDING', 'RETRYING')
+    AND (d.lease_until IS NULL OR d.lease_until < $1)
+    AND w.is_active
+  ORDER BY d.next_attempt_at, d.id
+  LIMIT $2
+  FOR UPDATE OF d SKIP LOCKED
+), claimed AS (
+  UPDATE deliveries d SET lease_until = $3
+  FROM due WHERE d.id = due.id
+  RETURNING d.id, d.event_id, d.webhook_id, d.attempt_count, d.created_at
+)
+SELECT c.id::text AS id, c.event_id::text AS event_id, c.webhook_id, c.attempt_count, c.created_at,
+       e.created_at AS event_created_at, t.name AS event_type, e.payload::text AS payload,
+       w.updated_at AS webhook_version
+FROM claimed c
+JOIN events e ON e.id = c.event_id
+JOIN event_types t ON t.id = e.event_type_id
+JOIN webhooks w ON w.id = c.webhook_id
+ORDER BY c.id`;
+
+/** Claims up to `limit` due deliveries of active webhooks; nobody else takes them until the lease ends. */
+export async function claimDue(sql: SqlClient, now: Date, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  const leaseUntil = new Date(now.getTime() + leaseMs);
+  const rows = await sql.query<ClaimRow>(CLAIM, [now.toISOString(), limit, leaseUntil.toISOString()]);
+  return rows.map((r) => ({
+    id: r.id,
+    eventId: r.event_id,
+    webhookId: Number(r.webhook_id),
+    attemptCount: Number(r.attempt_count),
+    createdAt: new Date(r.created_at),
+    eventCreatedAt: new Date(r.event_created_at),
+    eventType: r.event_type,
+    payload: r.payload,
+    webhookVersion: new Date(r.webhook_version),
+    leaseUntil,
+  }));
+}
+
+/** One finished attempt and what it means for its delivery. */
+export interface AttemptRecord {
+  readonly deliveryId: string;
+  readonly webhookId: number;
+  readonly attemptNumber: number;
+  readonly leaseUntil: Date;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly requestUrl: string;
+  readonly requestMethod: string;
+  readonly requestHeaders: Record<string, string>;
+  readonly requestBody: string;
+  readonly responseStatus: number | null;
+  readonly responseHeaders: Record<string, string> | null;
+  readonly responseBody: string | null;
+  readonly errorClass: string | null;
+  readonly errorMessage: string | null;
+  readonly succeeded: boolean;
+  /** SUCCEEDED, RETRYING (with nextAttemptAt) or FAILED. */
+  readonly status: "SUCCEEDED" | "RETRYING" | "FAILED";
+  readonly nextAttemptAt: Date | null;
+}
+
+export interface AutoDisableRule {
+  /** Failed attempts in a row; 0 = off. */
+  readonly afterFailures: number;
+  /** Days of nothing but failures; 0 = off. */
+  readonly afterDays: number;
+}
+
+export interface DisabledWebhook {
+  readonly id: number;
+  readonly reason: string;
+}
+
+const INSERT_ATTEMPTS = `
+INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
+  request_method, request_headers, request_body, response_status, response_headers, response_body,
+  error_class, error_message, succeeded)
+SELECT a.delivery_id, a.webhook_id, a.attempt_number, a.started_at, a.duration_ms, a.request_url,
+  a.request_method, a.request_headers, a.request_body, a.response_status, a.response_headers, a.response_body,
+  a.error_class, a.error_message, a.succeeded
+FROM jsonb_to_recordset($1::jsonb) AS a(delivery_id bigint, webhook_id int, attempt_number int, started_at timestamptz,
+  duration_ms int, request_url text, request_method text, request_headers jsonb, request_body text,
+  response_status int, response_headers jsonb, response_body text, error_class text, error_message text, succeeded boolean)`;
+
+// Only the worker still holding the lease may move the delivery on; a worker whose lease ran out
+// (and whose delivery another worker took) still logs its attempt but changes nothing else.
+const UPDATE_DELIVERIES = `
+UPDATE deliveries d
+SET status = u.status::"DeliveryStatus", attempt_count = u.attempt_number, next_attempt_at = u.next_attempt_at,
+    lease_until = NULL, last_attempt_at = u.started_at, updated_at = $2
+FROM jsonb_to_recordset($1::jsonb) AS u(delivery_id bigint, status text, attempt_number int,
+  next_attempt_at timestamptz, started_at timestamptz, lease_until timestamptz)
+WHERE d.id = u.delivery_id AND d.lease_until = u.lease_until`;
+
+// Per webhook in this batch: did anything succeed, and how many failures came after the last success.
+const UPDATE_HEALTH = `
+UPDATE webhooks w
+SET consecutive_failures = CASE WHEN h.succeeded THEN h.trailing_failures ELSE w.consecutive_failures + h.trailing_failures END,
+    failing_since = CASE
+      WHEN h.trailing_failures = 0 THEN NULL
+      WHEN h.succeeded THEN h.first_trailing_failure_at
+      ELSE COALESCE(w.failing_since, h.first_trailing_failure_at) END
+FROM jsonb_to_recordset($1::jsonb) AS h(webhook_id int, succeeded boolean, trailing_failures int, first_trailing_failure_at timestamptz)
+WHERE w.id = h.webhook_id`;
+
+const DISABLE_FAILING = `
+UPDATE webhooks
+SET is_active = false, disabled_at = $2,
+    disabled_reason = CASE
+      WHEN $3::int > 0 AND consecutive_failures >= $3::int
+        THEN 'disabled after ' || consecutive_failures || ' failed delivery attempts in a row'
+      ELSE 'disabled: every delivery attempt has failed since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END
+WHERE id = ANY($1::int[]) AND is_active AND consecutive_failures > 0
+  AND (($3::int > 0 AND consecutive_failures >= $3::int)
+    OR ($4::float8 > 0 AND failing_since <= $2::timestamptz - make_interval(secs => $4::float8 * 86400)))
+RETURNING id, disabled_reason`;
+
+/** Writes attempts, moves deliveries on, tracks webhook health and disables failing webhooks: one transaction. */
+export async function recordAttempts(
+  sql: SqlClient,
+  records: readonly AttemptRecord[],
+  now: Date,
+  rule: AutoDisableRule,
+): Promise<DisabledWebhook[]> {
+  if (!records.length) return [];
+  const attempts = JSON.stringify(
+    records.map((r) => ({
+      delivery_id: r.deliveryId,
+      webhook_id: r.webhookId,
+      attempt_number: r.attemptNumber,
+      started_at: r.startedAt.toISOString(),
+      duration_ms: r.durationMs,
+      request_url: r.requestUrl,
+      request_method: r.requestMethod,
+      request_headers: r.requestHeaders,
+      request_body: r.requestBody,
+      response_status: r.responseStatus,
+      response_headers: r.responseHeaders,
+      response_body: r.responseBody,
+      error_class: r.errorClass,
+      error_message: r.errorMessage,
+      succeeded: r.succeeded,
+    })),
+  );
+  const updates = JSON.stringify(
+    records.map((r) => ({
+      delivery_id: r.deliveryId,
+      status: r.status,
+      attempt_number: r.attemptNumber,
+      next_attempt_at: r.nextAttemptAt?.toISOString() ?? null,
+      started_at: r.startedAt.toISOString(),
+      lease_until: r.leaseUntil.toISOString(),
+    })),
+  );
+  const health = JSON.stringify(webhookHealth(records));
+  const webhookIds = [...new Set(records.map((r) => r.webhookId))];
+  return sql.transaction(async (tx) => {
+    await tx.query(INSERT_ATTEMPTS, [attempts]);
+    await tx.query(UPDATE_DELIVERIES, [updates, now.toISOString()]);
+    await tx.query(UPDATE_HEALTH, [health]);
+    if (!rule.afterFailures && !rule.afterDays) return [];
+    const disabled = await tx.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
+      webhookIds,
+      now.toISOString(),
+      rule.afterFailures,
+      rule.afterDays,
+    ]);
+    return disabled.map((d) => ({ id: Number(d.id), reason: d.disabled_reason }));
+  });
+}
+
+function webhookHealth(records: readonly AttemptRecord[]) {
+  const byWebhook = new Map<number, { succeeded: boolean; trailing_failures: number; first_trailing_failure_at: string | null }>();
+  const ordered = [...records].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+  for (const r of ordered) {
+    const h = byWebhook.get(r.webhookId) ?? { succeeded: false, trailing_failures: 0, first_trailing_failure_at: null };
+    if (r.succeeded) {
+      h.succeeded = true;
+      h.trailing_failures = 0;
+      h.first_trailing_failure_at = null;
+    } else {
+      h.trailing_failures += 1;
+      h.first_trailing_failure_at ??= r.startedAt.toISOString();
+    }
+    byWebhook.set(r.webhookId, h);
+  }
+  return [...byWebhook].map(([webhook_id, h]) => ({ webhook_id, ...h }));
+}
+
+/** Gives claimed deliveries back untouched (shutdown before they were sent). */
+export async function releaseLeases(sql: SqlClient, deliveries: readonly { id: string; leaseUntil: Date }[]): Promise<void> {
+  if (!deliveries.length) return;
+  await sql.query(
+    `UPDATE deliveries d SET lease_until = NULL
+     FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, lease_until timestamptz)
+     WHERE d.id = r.id AND d.lease_until = r.lease_until`,
+    [JSON.stringify(deliveries.map((d) => ({ id: d.id, lease_until: d.leaseUntil.toISOString() })))],
+  );
+}
