@@ -1,4 +1,10 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
+
+// graphql 16 ships CommonJS (main) and ESM (module) builds. Node, and so every dependency,
+// loads the CommonJS one; without this alias Vite would give our own modules the ESM one,
+// and errors created on one side would fail instanceof checks on the other.
+const graphqlEntry = createRequire(import.meta.url).resolve("graphql");
 
 // The suite runs once on PGlite and, when DATABASE_URL is set (always in CI), once more
 // on PostgreSQL. In CI a missing DATABASE_URL fails the postgres project instead of skipping it.
@@ -11,12 +17,14 @@ const shared = {
 };
 
 export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
   test: {
     pool: "forks",
     maxWorkers: 2,
     projects: [
-      { test: { ...shared, name: "pglite", env: { HOOKGATE_TEST_STORE: "pglite" } } },
-      ...(withPostgres ? [{ test: { ...shared, name: "postgres", env: { HOOKGATE_TEST_STORE: "postgres" } } }] : []),
+      // *.pg.test.ts need several processes on one database, which only PostgreSQL allows.
+      { extends: true as const, test: { ...shared, name: "pglite", exclude: ["test/**/*.pg.test.ts"], env: { HOOKGATE_TEST_STORE: "pglite" } } },
+      ...(withPostgres ? [{ extends: true as const, test: { ...shared, name: "postgres", env: { HOOKGATE_TEST_STORE: "postgres" } } }] : []),
     ],
   },
 });

@@ -24,11 +24,12 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
     },
     maskedErrors: {
       maskError: (error, message) => {
-        const original = error instanceof GraphQLError ? error.originalError ?? error : error;
+        const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
         // Pothos reports bad connection arguments and cursors with its own error class.
         if (original instanceof Error && original.name === "PothosValidationError") {
           return gatewayError("BAD_USER_INPUT", original.message);
         }
+        // Our own rejections carry a code; GraphQL's parse and validation errors have no original error.
         if (error instanceof GraphQLError && (error.extensions.code || !error.originalError)) return error;
         if (original instanceof GraphQLError && original.extensions.code) return original;
         services.logger.error({ err: original }, "unexpected error in a resolver");

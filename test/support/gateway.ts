@@ -23,9 +23,10 @@ export interface TestGateway {
  * as unknown hosts do (ENOTFOUND).
  */
 export function tableResolver(table: Record<string, string[]> = {}): Resolver {
-  const all: Record<string, string[]> = { localhost: ["127.0.0.1"], ...table };
+  // The table is read at every lookup, so a test can change an answer (DNS rebinding).
   return async (hostname) => {
-    const addresses = all[hostname.toLowerCase()];
+    const name = hostname.toLowerCase();
+    const addresses = table[name] ?? (name === "localhost" ? ["127.0.0.1"] : undefined);
     if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
     return addresses.map((address): ResolvedAddress => ({ address, family: address.includes(":") ? 6 : 4 }));
   };

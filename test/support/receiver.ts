@@ -9,7 +9,7 @@ export interface Received {
 }
 
 /** What the receiver does with a request: answer, never answer, or drop the connection. */
-export type Reply = { status: number; headers?: Record<string, string>; body?: string } | "hang" | "reset";
+export type Reply = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | "hang" | "reset";
 
 export interface Receiver {
   /** http://127.0.0.1:<port><path> */
@@ -39,7 +39,9 @@ export async function startReceiver(initial: (request: Received) => Reply = () =
       const reply = behaviour(received);
       if (reply === "hang") return;
       if (reply === "reset") return void req.socket.destroy();
-      res.writeHead(reply.status, reply.headers ?? { "content-type": "text/plain" }).end(reply.body ?? "");
+      const send = () => res.writeHead(reply.status, reply.headers ?? { "content-type": "text/plain" }).end(reply.body ?? "");
+      if (reply.delayMs) setTimeout(send, reply.delayMs);
+      else send();
     });
   });
   server.on("connection", (s) => {
