@@ -45,17 +45,17 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(config: Config): Promise<number> {
   const logger = createLogger(config.HOOKGATE_LOG_LEVEL);
+  // Listen for signals before starting, so a SIGTERM during start-up also shuts down cleanly.
+  const signalled = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
   const gateway = await startGateway({ config, logger });
   if (gateway.url) process.stdout.write(`Hookgate is up: GraphQL API and GraphiQL at ${gateway.url}\n`);
   else process.stdout.write("Hookgate dispatcher is running\n");
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, "stopping: no new claims; in-flight deliveries finish or are given back");
-      void gateway.close().then(resolve);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
+  const signal = await signalled;
+  logger.info({ signal }, "stopping: no new claims; in-flight deliveries finish or are given back");
+  await gateway.close();
   return 0;
 }
 

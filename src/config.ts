@@ -14,8 +14,10 @@ const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
+// The message is for input that is no number at all; a schema-wide message would also replace
+// the range checks' own ("HOOKGATE_MAX_PAGE_SIZE=5000" must not say "must be a number").
 const positiveInt = z.coerce
-  .number({ message: "must be a number" })
+  .number({ error: (issue) => (issue.code === "invalid_type" ? "must be a number" : undefined) })
   .int("must be a whole number")
   .positive("must be greater than 0");
 
@@ -33,6 +35,7 @@ const settings = {
       .string()
       .regex(/^postgres(ql)?:\/\//, "must start with postgresql://")
       .optional(),
+    secret: true,
     doc: { default: "(unset: embedded PGlite)", description: "PostgreSQL connection string. Unset, Hookgate runs on PGlite in HOOKGATE_DATA_DIR." },
   },
   HOOKGATE_DATA_DIR: {
@@ -44,10 +47,12 @@ const settings = {
       .string()
       .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
       .optional(),
+    secret: true,
     doc: { default: "(unset: in-process)", description: "Redis for pub/sub between gateway instances." },
   },
   HOOKGATE_ADMIN_TOKEN: {
     schema: z.string().min(24, "must be at least 24 characters").optional(),
+    secret: true,
     doc: { default: "(unset: generated once)", description: "An admin token accepted as-is. Unset and with no stored admin token, one is generated at first start and printed once." },
   },
   HOOKGATE_ENCRYPTION_KEY: {
@@ -55,6 +60,7 @@ const settings = {
       .string()
       .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes in base64 (openssl rand -base64 32)")
       .optional(),
+    secret: true,
     doc: { default: "(embedded: generated into the data dir)", description: "32-byte base64 key sealing webhook secrets and auth at rest. Required with DATABASE_URL; every process sharing the database needs the same key." },
   },
   HOOKGATE_MAX_PAYLOAD_BYTES: {
@@ -143,7 +149,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const parsed = (setting.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? "is invalid";
-      throw new ConfigError(`${key} ${why} (got ${JSON.stringify(raw)})`);
+      // Errors end up in terminals and CI logs: never echo a token, key or URL with credentials.
+      const got = "secret" in setting ? `${raw?.length ?? 0} characters, not shown` : JSON.stringify(raw);
+      throw new ConfigError(`${key} ${why} (got ${got})`);
     }
     out[key] = parsed.data;
   }

@@ -16,6 +16,9 @@ import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
 import { sign } from "./signature.js";
 import { WebhookConfigCache, type PreparedWebhook } from "./webhook-config.js";
 
+/** How long a finished attempt may wait to be recorded with others in one transaction. */
+const FLUSH_DELAY_MS = 20;
+
 export interface DispatcherOptions {
   readonly sql: SqlClient;
   readonly secrets: SecretBox;
@@ -48,6 +51,7 @@ export class Dispatcher {
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   private woken = false;
   private settledWaiters: (() => void)[] = [];
 
@@ -77,7 +81,12 @@ export class Dispatcher {
   }
 
   /** Stops claiming, lets in-flight calls finish for up to graceMs, gives back the rest, records everything. */
-  async stop(graceMs: number): Promise<void> {
+  stop(graceMs: number): Promise<void> {
+    this.stopped ??= this.shutdown(graceMs);
+    return this.stopped;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
     this.stopping = true;
     this.wake();
     await this.loop;
@@ -98,7 +107,8 @@ export class Dispatcher {
     const { sql, clock, batchSize, concurrency, leaseMs, logger } = this.options;
     while (!this.stopping) {
       const free = concurrency - this.inFlight.size;
-      if (free <= 0) {
+      // Claim in sizeable batches: topping up one free slot at a time would cost a claim per delivery.
+      if (free < Math.min(batchSize, concurrency) / 2) {
         await this.waitForWake();
         continue;
       }
@@ -145,7 +155,7 @@ export class Dispatcher {
     const controller = new AbortController();
     const done = (async () => {
       if (!webhook) return; // deleted since the claim; its deliveries went with it
-      const record = await this.deliver(delivery, webhook, controller.signal);
+      const record = await this.deliver(delivery, webhook, controller);
       if (record) this.enqueue(record);
       else this.aborted.push(delivery);
     })()
@@ -158,7 +168,7 @@ export class Dispatcher {
   }
 
   /** One attempt: sign, send, and decide what happens next. null when aborted by shutdown. */
-  private async deliver(delivery: ClaimedDelivery, webhook: PreparedWebhook, signal: AbortSignal): Promise<AttemptRecord | null> {
+  private async deliver(delivery: ClaimedDelivery, webhook: PreparedWebhook, controller: AbortController): Promise<AttemptRecord | null> {
     const { clock } = this.options;
     const startedAt = clock.now();
     const body = `{"id":${JSON.stringify(delivery.eventId)},"type":${JSON.stringify(delivery.eventType)},"timestamp":${JSON.stringify(
@@ -177,7 +187,7 @@ export class Dispatcher {
     };
     const outcome = await this.options.sender.send(
       { url: webhook.url, method: webhook.method, headers: { ...webhook.headers, ...signed }, body },
-      signal,
+      controller,
     );
     if (outcome.errorClass === "ABORTED") return null;
     const attemptNumber = delivery.attemptCount + 1;
@@ -216,7 +226,7 @@ export class Dispatcher {
   private enqueue(record: AttemptRecord): void {
     this.pending.push(record);
     if (this.pending.length >= this.options.batchSize) void this.flush();
-    else this.flushTimer ??= setTimeout(() => void this.flush(), 5);
+    else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
   }
 
   /** Stores what is pending in one transaction; flushes run one after another. */

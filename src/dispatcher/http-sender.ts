@@ -41,7 +41,8 @@ export interface HttpSenderOptions {
 }
 
 export interface HttpSender {
-  send(request: OutgoingRequest, signal?: AbortSignal): Promise<AttemptOutcome>;
+  /** Sends once. Aborting the controller ends the attempt as ABORTED; the total timeout aborts it as TIMEOUT. */
+  send(request: OutgoingRequest, controller: AbortController): Promise<AttemptOutcome>;
   close(): Promise<void>;
 }
 
@@ -59,11 +60,17 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
   });
 
   return {
-    async send(request, outerSignal) {
+    async send(request, controller) {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
-      const timeout = AbortSignal.timeout(options.totalTimeoutMs);
-      const signal = outerSignal ? AbortSignal.any([timeout, outerSignal]) : timeout;
+      // The caller's controller also carries the total timeout: one abort path per attempt,
+      // without composing signals (which costs more than the request on a fast receiver).
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, options.totalTimeoutMs);
+      const signal = controller.signal;
       try {
         // IP literals bypass the socket's lookup, so they are checked here as well.
         await options.guard.check(request.url.hostname);
@@ -87,7 +94,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
           durationMs: elapsed(),
         };
       } catch (error) {
-        const errorClass = outerSignal?.aborted && !timeout.aborted ? "ABORTED" : classify(error, timeout.aborted);
+        const errorClass = signal.aborted && !timedOut ? "ABORTED" : classify(error, timedOut);
         return {
           succeeded: false,
           status: null,
@@ -97,6 +104,8 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
           errorMessage: describe(error, errorClass, options.totalTimeoutMs),
           durationMs: elapsed(),
         };
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => agent.close(),

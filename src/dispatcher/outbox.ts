@@ -44,8 +44,9 @@ WITH due AS (
   LIMIT $2
   FOR UPDATE OF d SKIP LOCKED
 ), claimed AS (
+  -- = ANY(ARRAY(...)) keeps this an index lookup; a join with the CTE would scan the whole outbox.
   UPDATE deliveries d SET lease_until = $3
-  FROM due WHERE d.id = due.id
+  WHERE d.id = ANY(ARRAY(SELECT id FROM due))
   RETURNING d.id, d.event_id, d.webhook_id, d.attempt_count, d.created_at
 )
 SELECT c.id::text AS id, c.event_id::text AS event_id, c.webhook_id, c.attempt_count, c.created_at,
@@ -129,7 +130,7 @@ SET status = u.status::"DeliveryStatus", attempt_count = u.attempt_number, next_
     lease_until = NULL, last_attempt_at = u.started_at, updated_at = $2
 FROM jsonb_to_recordset($1::jsonb) AS u(delivery_id bigint, status text, attempt_number int,
   next_attempt_at timestamptz, started_at timestamptz, lease_until timestamptz)
-WHERE d.id = u.delivery_id AND d.lease_until = u.lease_until`;
+WHERE d.id = ANY($3::bigint[]) AND d.id = u.delivery_id AND d.lease_until = u.lease_until`;
 
 // Per webhook in this batch: did anything succeed, and how many failures came after the last success.
 const UPDATE_HEALTH = `
@@ -140,7 +141,9 @@ SET consecutive_failures = CASE WHEN h.succeeded THEN h.trailing_failures ELSE w
       WHEN h.succeeded THEN h.first_trailing_failure_at
       ELSE COALESCE(w.failing_since, h.first_trailing_failure_at) END
 FROM jsonb_to_recordset($1::jsonb) AS h(webhook_id int, succeeded boolean, trailing_failures int, first_trailing_failure_at timestamptz)
-WHERE w.id = h.webhook_id`;
+WHERE w.id = h.webhook_id
+  -- A healthy webhook that stays healthy is not rewritten.
+  AND (h.trailing_failures > 0 OR w.consecutive_failures <> 0 OR w.failing_since IS NOT NULL)`;
 
 const DISABLE_FAILING = `
 UPDATE webhooks
@@ -195,9 +198,10 @@ export async function recordAttempts(
   const webhookIds = [...new Set(records.map((r) => r.webhookId))];
   return sql.transaction(async (tx) => {
     await tx.query(INSERT_ATTEMPTS, [attempts]);
-    await tx.query(UPDATE_DELIVERIES, [updates, now.toISOString()]);
+    await tx.query(UPDATE_DELIVERIES, [updates, now.toISOString(), records.map((r) => r.deliveryId)]);
     await tx.query(UPDATE_HEALTH, [health]);
-    if (!rule.afterFailures && !rule.afterDays) return [];
+    // Only a failure can push a webhook over a limit.
+    if ((!rule.afterFailures && !rule.afterDays) || records.every((r) => r.succeeded)) return [];
     const disabled = await tx.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
       webhookIds,
       now.toISOString(),
@@ -232,7 +236,7 @@ export async function releaseLeases(sql: SqlClient, deliveries: readonly { id: s
   await sql.query(
     `UPDATE deliveries d SET lease_until = NULL
      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, lease_until timestamptz)
-     WHERE d.id = r.id AND d.lease_until = r.lease_until`,
-    [JSON.stringify(deliveries.map((d) => ({ id: d.id, lease_until: d.leaseUntil.toISOString() })))],
+     WHERE d.id = ANY($2::bigint[]) AND d.id = r.id AND d.lease_until = r.lease_until`,
+    [JSON.stringify(deliveries.map((d) => ({ id: d.id, lease_until: d.leaseUntil.toISOString() }))), deliveries.map((d) => d.id)],
   );
 }

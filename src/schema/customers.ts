@@ -71,7 +71,7 @@ builder.mutationField("createCustomer", (t) =>
         });
         return { customer, token };
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`a customer with externalId "${externalId}" already exists`);
+        if (isUniqueViolation(error)) throw conflict(`a customer with externalId "${externalId}" already exists`, "input.externalId");
         throw error;
       }
     },

@@ -19,8 +19,9 @@ export function notFound(what: string): GraphQLError {
   return gatewayError("NOT_FOUND", `${what} does not exist`);
 }
 
-export function conflict(message: string): GraphQLError {
-  return gatewayError("CONFLICT", message);
+/** A value that clashes with a stored one; with `field`, named the way badInput names it. */
+export function conflict(message: string, field?: string): GraphQLError {
+  return field ? gatewayError("CONFLICT", `${field}: ${message}`, { field }) : gatewayError("CONFLICT", message);
 }
 
 /** Prisma's "unique constraint failed" error, for turning races into CONFLICT. */

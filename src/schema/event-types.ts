@@ -65,7 +65,7 @@ builder.mutationField("createEventType", (t) =>
           },
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw conflict(`an event type named "${name}" already exists`);
+        if (isUniqueViolation(error)) throw conflict(`an event type named "${name}" already exists`, "input.name");
         throw error;
       }
     },

@@ -4,7 +4,7 @@ import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
 import { badInput, gatewayError } from "./errors.js";
 import { requireId } from "./ids.js";
-import { connectionSize } from "./pagination.js";
+import { checkIdCursor, connectionSize } from "./pagination.js";
 
 export const Event = builder.prismaObject("Event", {
   description: "One published occurrence of an event type, stored durably.",
@@ -44,7 +44,8 @@ builder.queryField("events", (t) =>
       defaultSize: 20,
       resolve: (query, _root, args, ctx) => {
         if (args.first != null) connectionSize(ctx, args.first);
-        if (args.last != null) connectionSize(ctx, args.last);
+        if (args.last != null) connectionSize(ctx, args.last, "last");
+        checkIdCursor(query, args);
         const where: Prisma.EventWhereInput = {
           AND: [
             visibleEvents(ctx),

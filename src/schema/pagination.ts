@@ -59,12 +59,25 @@ export async function paginate<T>(
   return { data, resultCount: data.length, totalCount, totalPage: Math.ceil(totalCount / perPage), page, perPage };
 }
 
-/** Validates `first` for cursor connections. */
-export function connectionSize(ctx: GatewayContext, first: number | null | undefined): number {
+/** Validates `first` (or `last`, named by `field`) for cursor connections. */
+export function connectionSize(ctx: GatewayContext, first: number | null | undefined, field = "first"): number {
   const max = ctx.config.HOOKGATE_MAX_PAGE_SIZE;
   const size = first ?? Math.min(20, max);
-  if (!Number.isInteger(size) || size < 1 || size > max) throw badInput("first", `must be between 1 and ${max}`);
+  if (!Number.isInteger(size) || size < 1 || size > max) throw badInput(field, `must be between 1 and ${max}`);
   return size;
+}
+
+/**
+ * Pothos decodes any well-formed cursor, whatever it holds; a connection on a 64-bit id accepts
+ * only a positive bigint, so a forged or foreign cursor is bad input rather than a database error.
+ */
+export function checkIdCursor(query: object, args: { after?: string | null; before?: string | null }): void {
+  const cursor = (query as { cursor?: { id?: unknown } }).cursor;
+  if (cursor === undefined) return;
+  const id = cursor.id;
+  if (typeof id !== "bigint" || id < 1n || id > 9_223_372_036_854_775_807n) {
+    throw badInput(args.after != null ? "after" : "before", "is not a cursor of this list");
+  }
 }
 
 /** A page of a cursor connection, from rows fetched with take = first + 1. */

@@ -90,13 +90,13 @@ export function visibleWebhooks(ctx: GatewayContext): Prisma.WebhookWhereInput {
 }
 
 /** Basalam passes eventIds as "1,2,3"; GraphQL clients pass a list. Both are accepted. */
-function parseEventIdFilter(raw: readonly (string | number)[] | null | undefined): number[] | undefined {
+function parseEventIdFilter(raw: readonly (string | number)[] | null | undefined, field = "eventIds"): number[] | undefined {
   if (!raw) return undefined;
   return raw
     .flatMap((v) => String(v).split(","))
     .map((v) => v.trim())
     .filter(Boolean)
-    .map((v, i) => requireId(`eventIds[${i}]`, v));
+    .map((v, i) => requireId(`${field}[${i}]`, v));
 }
 
 builder.queryField("webhooks", (t) =>
@@ -268,7 +268,7 @@ async function resolveSubscriptions(ctx: GatewayContext, input: SettingsInput, c
     if (creating) throw badInput("input.eventIds", "subscribe to at least one event type (eventIds or eventNames)");
     return undefined;
   }
-  const ids = parseEventIdFilter(input.eventIds) ?? [];
+  const ids = parseEventIdFilter(input.eventIds, "input.eventIds") ?? [];
   const names = [...(input.eventNames ?? [])];
   const found = await ctx.prisma.eventType.findMany({
     where: { OR: [{ id: { in: ids } }, { name: { in: names } }] },
@@ -277,8 +277,9 @@ async function resolveSubscriptions(ctx: GatewayContext, input: SettingsInput, c
   const missingIds = ids.filter((id) => !found.some((f) => f.id === id));
   const missingNames = names.filter((n) => !found.some((f) => f.name === n));
   if (missingIds.length || missingNames.length) {
+    const field = missingIds.length ? "input.eventIds" : "input.eventNames";
     const what = [...missingIds.map((id) => `id ${id}`), ...missingNames.map((n) => `"${n}"`)].join(", ");
-    throw gatewayError("NOT_FOUND", `event types do not exist: ${what}`, { field: "input.eventIds" });
+    throw gatewayError("NOT_FOUND", `${field}: event types do not exist: ${what}`, { field });
   }
   const all = [...new Set(found.map((f) => f.id))];
   if (!all.length) throw badInput("input.eventIds", "subscribe to at least one event type");

@@ -56,8 +56,9 @@ interface AppliedRow {
 }
 
 /**
- * Applies every migration not yet recorded, each in its own transaction, under
- * Prisma's advisory lock. A recorded migration whose file changed is refused.
+ * Applies every migration not yet recorded, all in one transaction under Prisma's advisory
+ * lock: a failure rolls back the whole run, including migrations applied before it in the same
+ * call, and records nothing. A recorded migration whose file changed is refused.
  */
 export async function migrate(
   sql: SqlClient,

@@ -92,7 +92,7 @@ describe("several dispatcher processes on one PostgreSQL", () => {
     const seenBeforeKill = countsByEvent(path).size;
     expect(seenBeforeKill).toBeLessThan(300); // it really died mid-way
 
-    worker({ HOOKGATE_LEASE_SECONDS: "3" });
+    const successor = worker({ HOOKGATE_LEASE_SECONDS: "3" });
     const counts = await eventually(() => {
       const c = countsByEvent(path);
       return c.size === 300 && c;
@@ -101,6 +101,7 @@ describe("several dispatcher processes on one PostgreSQL", () => {
     const duplicates = [...counts.values()].filter((n) => n > 1).length;
     console.log(`SIGKILL drill: sent 300, delivered ${counts.size}, duplicates ${duplicates} (in flight when killed), lost 0`);
     expect(await statuses()).toEqual({ SUCCEEDED: 1300 });
+    expect(await successor.stop()).toBe(0);
     receiver.reply(() => ({ status: 200 }));
   });
 

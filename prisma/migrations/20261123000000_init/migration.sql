@@ -192,7 +192,7 @@ CREATE INDEX "deliveries_webhook_id_id_idx" ON "deliveries"("webhook_id", "id");
 CREATE INDEX "deliveries_event_id_idx" ON "deliveries"("event_id");
 
 -- CreateIndex
-CREATE INDEX "deliveries_next_attempt_at_idx" ON "deliveries"("next_attempt_at");
+CREATE INDEX "deliveries_next_attempt_at_id_idx" ON "deliveries"("next_attempt_at", "id");
 
 -- CreateIndex
 CREATE INDEX "delivery_attempts_delivery_id_idx" ON "delivery_attempts"("delivery_id");
