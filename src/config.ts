@@ -16,10 +16,15 @@ const bool = z
 
 // The message is for input that is no number at all; a schema-wide message would also replace
 // the range checks' own ("HOOKGATE_MAX_PAGE_SIZE=5000" must not say "must be a number").
-const positiveInt = z.coerce
-  .number({ error: (issue) => (issue.code === "invalid_type" ? "must be a number" : undefined) })
-  .int("must be a whole number")
-  .positive("must be greater than 0");
+// Digits only: Number() would also take " " (as 0) and "0x10" (as 16).
+const wholeNumber = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, "must be a whole number")
+  .transform(Number);
+
+const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
+  wholeNumber.pipe(z.number().positive("must be greater than 0").max(max, `must be at most ${max}`));
 
 const settings = {
   HOOKGATE_HOST: {
@@ -27,8 +32,8 @@ const settings = {
     doc: { default: "127.0.0.1", description: "Address the HTTP server binds to." },
   },
   HOOKGATE_PORT: {
-    schema: z.coerce.number().int().min(0).max(65535).default(4000),
-    doc: { default: "4000", description: "Port of the GraphQL API, GraphiQL and websocket endpoint (0 picks a free one)." },
+    schema: wholeNumber.pipe(z.number().max(65535, "must be at most 65535")).default(4000),
+    doc: { default: "4000", description: "Port of the GraphQL API and GraphiQL (0 picks a free one)." },
   },
   DATABASE_URL: {
     schema: z
@@ -41,14 +46,6 @@ const settings = {
   HOOKGATE_DATA_DIR: {
     schema: z.string().min(1).default("./data"),
     doc: { default: "./data", description: "Where embedded mode keeps its PGlite database and generated encryption key." },
-  },
-  REDIS_URL: {
-    schema: z
-      .string()
-      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
-      .optional(),
-    secret: true,
-    doc: { default: "(unset: in-process)", description: "Redis for pub/sub between gateway instances." },
   },
   HOOKGATE_ADMIN_TOKEN: {
     schema: z.string().min(24, "must be at least 24 characters").optional(),
@@ -64,15 +61,15 @@ const settings = {
     doc: { default: "(embedded: generated into the data dir)", description: "32-byte base64 key sealing webhook secrets and auth at rest. Required with DATABASE_URL; every process sharing the database needs the same key." },
   },
   HOOKGATE_MAX_PAYLOAD_BYTES: {
-    schema: positiveInt.default(256 * 1024),
+    schema: positiveInt().default(256 * 1024),
     doc: { default: "262144", description: "Largest accepted event payload (JSON, in bytes)." },
   },
   HOOKGATE_MAX_PAGE_SIZE: {
-    schema: positiveInt.max(1000).default(100),
+    schema: positiveInt(1000).default(100),
     doc: { default: "100", description: "Largest perPage / first a list accepts." },
   },
   HOOKGATE_MAX_BATCH_SIZE: {
-    schema: positiveInt.max(10000).default(500),
+    schema: positiveInt(10000).default(500),
     doc: { default: "500", description: "Most events one publishEvents call accepts." },
   },
   HOOKGATE_ROLE: {
@@ -84,39 +81,39 @@ const settings = {
     doc: { default: "false", description: "Allow webhook URLs on loopback, private, link-local, CGNAT, multicast and metadata addresses (SSRF protection off)." },
   },
   HOOKGATE_DELIVERY_TIMEOUT_MS: {
-    schema: positiveInt.default(15_000),
+    schema: positiveInt().default(15_000),
     doc: { default: "15000", description: "Total time one delivery attempt may take, connect to last byte." },
   },
   HOOKGATE_CONNECT_TIMEOUT_MS: {
-    schema: positiveInt.default(10_000),
+    schema: positiveInt().default(10_000),
     doc: { default: "10000", description: "Time to open the TCP/TLS connection of an attempt." },
   },
   HOOKGATE_MAX_RESPONSE_BYTES: {
-    schema: positiveInt.default(64 * 1024),
+    schema: positiveInt().default(64 * 1024),
     doc: { default: "65536", description: "Response body bytes kept in the attempt log; the rest is discarded." },
   },
   HOOKGATE_DISPATCH_BATCH: {
-    schema: positiveInt.max(1000).default(100),
+    schema: positiveInt(1000).default(100),
     doc: { default: "100", description: "Deliveries a worker claims at once." },
   },
   HOOKGATE_DISPATCH_CONCURRENCY: {
-    schema: positiveInt.max(10_000).default(200),
+    schema: positiveInt(10_000).default(200),
     doc: { default: "200", description: "HTTP calls one dispatcher process keeps in flight." },
   },
   HOOKGATE_LEASE_SECONDS: {
-    schema: positiveInt.default(60),
+    schema: positiveInt().default(60),
     doc: { default: "60", description: "How long a claimed delivery stays with its worker; after that another worker may take it (at-least-once). Keep it above the delivery timeout." },
   },
   HOOKGATE_POLL_MS: {
-    schema: positiveInt.default(500),
+    schema: positiveInt().default(500),
     doc: { default: "500", description: "How often an idle dispatcher looks for due deliveries (publishes in the same process wake it at once)." },
   },
   HOOKGATE_DISABLE_AFTER_DAYS: {
-    schema: z.coerce.number().min(0).default(5),
+    schema: z.string().trim().regex(/^\d+(\.\d+)?$/, "must be a number of days").transform(Number).default(5),
     doc: { default: "5", description: "Disable a webhook whose every attempt has failed for this many days (0: never)." },
   },
   HOOKGATE_DISABLE_AFTER_FAILURES: {
-    schema: z.coerce.number().int().min(0).default(0),
+    schema: wholeNumber.default(0),
     doc: { default: "0", description: "Disable a webhook after this many failed attempts in a row (0: never)." },
   },
   HOOKGATE_LOG_LEVEL: {

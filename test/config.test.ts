@@ -1,0 +1,180 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, settingDocs, type Config } from "../src/config.js";
+import { README, TABLE_END, TABLE_START, readmeTable, renderConfigTable, withCurrentTable } from "../scripts/config-table.js";
+
+const KEY = randomBytes(32).toString("base64");
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw new Error(`expected a ConfigError, got ${String(error)}`);
+  }
+  throw new Error(`loadConfig(${JSON.stringify(env)}) accepted it`);
+}
+
+describe("loadConfig with a bad value", () => {
+  it.each([
+    [{ HOOKGATE_PORT: "abc" }, "HOOKGATE_PORT", /must be a whole number/],
+    [{ HOOKGATE_PORT: " " }, "HOOKGATE_PORT", /must be a whole number/],
+    [{ HOOKGATE_PORT: "0x10" }, "HOOKGATE_PORT", /must be a whole number/],
+    [{ HOOKGATE_PORT: "70000" }, "HOOKGATE_PORT", /65535/],
+    [{ HOOKGATE_PORT: "-1" }, "HOOKGATE_PORT", /must be a whole number/],
+    [{ HOOKGATE_PORT: "80.5" }, "HOOKGATE_PORT", /must be a whole number/],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL", /must start with postgresql:\/\//],
+    [{ HOOKGATE_GRAPHIQL: "maybe" }, "HOOKGATE_GRAPHIQL", /must be true or false/],
+    [{ HOOKGATE_ALLOW_PRIVATE_TARGETS: "TRUE!" }, "HOOKGATE_ALLOW_PRIVATE_TARGETS", /must be true or false/],
+    [{ HOOKGATE_ENCRYPTION_KEY: "short" }, "HOOKGATE_ENCRYPTION_KEY", /must be 32 bytes in base64/],
+    [{ DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/x" }, "HOOKGATE_ENCRYPTION_KEY", /is required with DATABASE_URL/],
+    [{ HOOKGATE_ADMIN_TOKEN: "too-short" }, "HOOKGATE_ADMIN_TOKEN", /at least 24 characters/],
+    [{ HOOKGATE_ROLE: "both" }, "HOOKGATE_ROLE", /"all".*"api".*"worker"/],
+    [{ HOOKGATE_LOG_LEVEL: "loud" }, "HOOKGATE_LOG_LEVEL", /"info"/],
+    [{ HOOKGATE_MAX_PAGE_SIZE: "ten" }, "HOOKGATE_MAX_PAGE_SIZE", /must be a whole number/],
+    [{ HOOKGATE_MAX_PAGE_SIZE: "5000" }, "HOOKGATE_MAX_PAGE_SIZE", /1000/],
+    [{ HOOKGATE_DISPATCH_CONCURRENCY: "20000" }, "HOOKGATE_DISPATCH_CONCURRENCY", /10000/],
+    [{ HOOKGATE_LEASE_SECONDS: "0" }, "HOOKGATE_LEASE_SECONDS", /must be greater than 0/],
+    [{ HOOKGATE_POLL_MS: "1.5" }, "HOOKGATE_POLL_MS", /must be a whole number/],
+    [{ HOOKGATE_DISABLE_AFTER_FAILURES: "-1" }, "HOOKGATE_DISABLE_AFTER_FAILURES", /must be a whole number/],
+    [{ HOOKGATE_DISABLE_AFTER_DAYS: "soon" }, "HOOKGATE_DISABLE_AFTER_DAYS", /must be a number of days/],
+  ] as const)("%j stops with one line naming %s and what is wrong", (env, variable, what) => {
+    const error = configError(env);
+    expect(error.name).toBe("ConfigError");
+    expect(error.message).not.toContain("\n");
+    expect(error.message.startsWith(`${variable} `), error.message).toBe(true);
+    expect(error.message).toMatch(what);
+    // A number out of range is not "not a number" (a schema-wide message once replaced the range's own).
+    if (/^\d+$/.test(Object.values(env)[0]!) && variable !== "HOOKGATE_ENCRYPTION_KEY") {
+      expect(error.message).not.toContain("must be a whole number");
+    }
+  });
+
+  it("shows the offending value of an ordinary setting", () => {
+    expect(configError({ HOOKGATE_PORT: "abc" }).message).toContain('(got "abc")');
+  });
+
+  it.each([
+    ["HOOKGATE_ENCRYPTION_KEY", randomBytes(32).toString("hex")],
+    ["HOOKGATE_ADMIN_TOKEN", "hg_admin_leaked"],
+    ["DATABASE_URL", "mysql://hookgate:leaked-password@127.0.0.1/hookgate"],
+  ])("never echoes the value of the secret %s", (variable, value) => {
+    const message = configError({ [variable]: value }).message;
+    expect(message.startsWith(`${variable} `)).toBe(true);
+    expect(message).not.toContain(value);
+    expect(message).not.toContain("leaked");
+    expect(message).toContain(`${value.length} characters, not shown`);
+  });
+
+  it("reports the first bad setting only", () => {
+    const message = configError({ HOOKGATE_PORT: "abc", HOOKGATE_GRAPHIQL: "maybe" }).message;
+    expect(message).toMatch(/^HOOKGATE_PORT /);
+    expect(message).not.toContain("HOOKGATE_GRAPHIQL");
+  });
+});
+
+describe("loadConfig defaults", () => {
+  const defaults: Config = {
+    HOOKGATE_HOST: "127.0.0.1",
+    HOOKGATE_PORT: 4000,
+    DATABASE_URL: undefined,
+    HOOKGATE_DATA_DIR: "./data",
+    HOOKGATE_ADMIN_TOKEN: undefined,
+    HOOKGATE_ENCRYPTION_KEY: undefined,
+    HOOKGATE_MAX_PAYLOAD_BYTES: 262_144,
+    HOOKGATE_MAX_PAGE_SIZE: 100,
+    HOOKGATE_MAX_BATCH_SIZE: 500,
+    HOOKGATE_ROLE: "all",
+    HOOKGATE_ALLOW_PRIVATE_TARGETS: false,
+    HOOKGATE_DELIVERY_TIMEOUT_MS: 15_000,
+    HOOKGATE_CONNECT_TIMEOUT_MS: 10_000,
+    HOOKGATE_MAX_RESPONSE_BYTES: 65_536,
+    HOOKGATE_DISPATCH_BATCH: 100,
+    HOOKGATE_DISPATCH_CONCURRENCY: 200,
+    HOOKGATE_LEASE_SECONDS: 60,
+    HOOKGATE_POLL_MS: 500,
+    HOOKGATE_DISABLE_AFTER_DAYS: 5,
+    HOOKGATE_DISABLE_AFTER_FAILURES: 0,
+    HOOKGATE_LOG_LEVEL: "info",
+    HOOKGATE_GRAPHIQL: true,
+  };
+
+  it("applies every default to an empty environment", () => {
+    expect(loadConfig({})).toEqual(defaults);
+  });
+
+  it("treats an empty value as unset", () => {
+    expect(loadConfig({ HOOKGATE_PORT: "", HOOKGATE_GRAPHIQL: "", DATABASE_URL: "", HOOKGATE_ENCRYPTION_KEY: "" })).toEqual(defaults);
+  });
+
+  it("documents the default it applies, for every setting", () => {
+    const config = loadConfig({}) as Record<string, unknown>;
+    expect(settingDocs.map((d) => d.env).sort()).toEqual(Object.keys(defaults).sort());
+    for (const doc of settingDocs) {
+      // "(unset: …)" describes a setting that has no value by default.
+      const expected = doc.default.startsWith("(") ? undefined : doc.default;
+      expect(config[doc.env] === undefined ? undefined : String(config[doc.env]), doc.env).toBe(expected);
+    }
+  });
+
+  it("parses good values into their types", () => {
+    const config = loadConfig({
+      HOOKGATE_PORT: "0",
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/hookgate",
+      HOOKGATE_ENCRYPTION_KEY: KEY,
+      HOOKGATE_GRAPHIQL: "no",
+      HOOKGATE_ALLOW_PRIVATE_TARGETS: "1",
+      HOOKGATE_ROLE: "worker",
+      HOOKGATE_DISABLE_AFTER_DAYS: "0.5",
+      HOOKGATE_MAX_PAGE_SIZE: "1000",
+    });
+    expect(config).toMatchObject({
+      HOOKGATE_PORT: 0,
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/hookgate",
+      HOOKGATE_ENCRYPTION_KEY: KEY,
+      HOOKGATE_GRAPHIQL: false,
+      HOOKGATE_ALLOW_PRIVATE_TARGETS: true,
+      HOOKGATE_ROLE: "worker",
+      HOOKGATE_DISABLE_AFTER_DAYS: 0.5,
+      HOOKGATE_MAX_PAGE_SIZE: 1000,
+    });
+  });
+});
+
+describe("the README configuration table", () => {
+  const table = renderConfigTable();
+
+  it("has a row for every setting, in markdown", () => {
+    const lines = table.trimEnd().split("\n");
+    expect(lines[0]).toBe("| Variable | Default | Description |");
+    expect(lines[1]).toBe("| --- | --- | --- |");
+    expect(lines.slice(2).map((l) => /^\| `([A-Z_]+)` \|/.exec(l)?.[1])).toEqual(settingDocs.map((d) => d.env));
+    expect(table).toContain("| `HOOKGATE_PORT` | `4000` |");
+  });
+
+  it("is exactly what README.md holds between the markers, under ## Configuration", () => {
+    const readme = readFileSync(README, "utf8");
+    expect(readme.indexOf("## Configuration"), "README.md needs a ## Configuration heading").toBeGreaterThanOrEqual(0);
+    expect(readme.indexOf("## Configuration")).toBeLessThan(readme.indexOf(TABLE_START));
+    expect(readmeTable(readme), "README.md's configuration table is stale: run `npx tsx scripts/config-table.ts --write`").toBe(
+      `\n${table}`,
+    );
+  });
+
+  it("is rewritten in place by --write, leaving the rest of the README alone", () => {
+    const stale = `# Title\n\nBefore.\n\n${TABLE_START}\n| old | table |\n${TABLE_END}\n\nAfter.\n`;
+    expect(withCurrentTable(stale)).toBe(`# Title\n\nBefore.\n\n${TABLE_START}\n${table}${TABLE_END}\n\nAfter.\n`);
+    expect(withCurrentTable(withCurrentTable(stale))).toBe(withCurrentTable(stale));
+    expect(() => withCurrentTable("# no markers\n")).toThrow(/markers/);
+  });
+
+  it("is what the script prints", () => {
+    const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+    const script = fileURLToPath(new URL("../scripts/config-table.ts", import.meta.url));
+    expect(execFileSync(process.execPath, [tsx, script], { encoding: "utf8" })).toBe(table);
+  });
+});
