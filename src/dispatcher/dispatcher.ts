@@ -176,14 +176,14 @@ export class Dispatcher {
     )},"data":${delivery.payload}}`;
     // The signature's timestamp is wall time: receivers compare it with their own clock.
     const timestamp = Math.floor(Date.now() / 1000);
-    const secrets =
-      webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt > startedAt
-        ? [webhook.signingSecret, webhook.previousSecret]
-        : [webhook.signingSecret];
+    const keys =
+      webhook.previousKey && webhook.previousKeyExpiresAt && webhook.previousKeyExpiresAt > startedAt
+        ? [webhook.signingKey, webhook.previousKey]
+        : [webhook.signingKey];
     const signed = {
       "webhook-id": delivery.eventId,
       "webhook-timestamp": String(timestamp),
-      "webhook-signature": sign(secrets, delivery.eventId, timestamp, body),
+      "webhook-signature": sign(keys, delivery.eventId, timestamp, body),
     };
     const outcome = await this.options.sender.send(
       { url: webhook.url, method: webhook.method, headers: { ...webhook.headers, ...signed }, body },

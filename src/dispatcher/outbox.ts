@@ -111,39 +111,44 @@ export interface DisabledWebhook {
   readonly reason: string;
 }
 
-const INSERT_ATTEMPTS = `
-INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
-  request_method, request_headers, request_body, response_status, response_headers, response_body,
-  error_class, error_message, succeeded)
-SELECT a.delivery_id, a.webhook_id, a.attempt_number, a.started_at, a.duration_ms, a.request_url,
-  a.request_method, a.request_headers, a.request_body, a.response_status, a.response_headers, a.response_body,
-  a.error_class, a.error_message, a.succeeded
-FROM jsonb_to_recordset($1::jsonb) AS a(delivery_id bigint, webhook_id int, attempt_number int, started_at timestamptz,
-  duration_ms int, request_url text, request_method text, request_headers jsonb, request_body text,
-  response_status int, response_headers jsonb, response_body text, error_class text, error_message text, succeeded boolean)`;
-
-// Only the worker still holding the lease may move the delivery on; a worker whose lease ran out
-// (and whose delivery another worker took) still logs its attempt but changes nothing else.
-const UPDATE_DELIVERIES = `
-UPDATE deliveries d
-SET status = u.status::"DeliveryStatus", attempt_count = u.attempt_number, next_attempt_at = u.next_attempt_at,
-    lease_until = NULL, last_attempt_at = u.started_at, updated_at = $2
-FROM jsonb_to_recordset($1::jsonb) AS u(delivery_id bigint, status text, attempt_number int,
-  next_attempt_at timestamptz, started_at timestamptz, lease_until timestamptz)
-WHERE d.id = ANY($3::bigint[]) AND d.id = u.delivery_id AND d.lease_until = u.lease_until`;
-
-// Per webhook in this batch: did anything succeed, and how many failures came after the last success.
-const UPDATE_HEALTH = `
-UPDATE webhooks w
-SET consecutive_failures = CASE WHEN h.succeeded THEN h.trailing_failures ELSE w.consecutive_failures + h.trailing_failures END,
-    failing_since = CASE
-      WHEN h.trailing_failures = 0 THEN NULL
-      WHEN h.succeeded THEN h.first_trailing_failure_at
-      ELSE COALESCE(w.failing_since, h.first_trailing_failure_at) END
-FROM jsonb_to_recordset($1::jsonb) AS h(webhook_id int, succeeded boolean, trailing_failures int, first_trailing_failure_at timestamptz)
-WHERE w.id = h.webhook_id
-  -- A healthy webhook that stays healthy is not rewritten.
-  AND (h.trailing_failures > 0 OR w.consecutive_failures <> 0 OR w.failing_since IS NOT NULL)`;
+// One statement records a whole batch, atomically and in one round trip: the attempt rows, the
+// deliveries moved on, and each webhook's failure streak.
+//  - Only the worker still holding the lease may move a delivery on; a worker whose lease ran out
+//    (and whose delivery another worker took) still logs its attempt but changes nothing else.
+//  - = ANY($3) keeps the delivery update an index lookup whatever the size of the outbox.
+//  - A healthy webhook that stays healthy is not rewritten.
+const RECORD_BATCH = `
+WITH r AS MATERIALIZED (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(delivery_id bigint, webhook_id int, attempt_number int,
+    started_at timestamptz, duration_ms int, request_url text, request_method text, request_headers jsonb,
+    request_body text, response_status int, response_headers jsonb, response_body text, error_class text,
+    error_message text, succeeded boolean, status text, next_attempt_at timestamptz, lease_until timestamptz)
+), logged AS (
+  INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
+    request_method, request_headers, request_body, response_status, response_headers, response_body,
+    error_class, error_message, succeeded)
+  SELECT delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url, request_method,
+    request_headers, request_body, response_status, response_headers, response_body, error_class,
+    error_message, succeeded
+  FROM r
+), moved AS (
+  UPDATE deliveries d
+  SET status = r.status::"DeliveryStatus", attempt_count = r.attempt_number, next_attempt_at = r.next_attempt_at,
+      lease_until = NULL, last_attempt_at = r.started_at, updated_at = $4
+  FROM r
+  WHERE d.id = ANY($3::bigint[]) AND d.id = r.delivery_id AND d.lease_until = r.lease_until
+), health AS (
+  UPDATE webhooks w
+  SET consecutive_failures = CASE WHEN h.succeeded THEN h.trailing_failures ELSE w.consecutive_failures + h.trailing_failures END,
+      failing_since = CASE
+        WHEN h.trailing_failures = 0 THEN NULL
+        WHEN h.succeeded THEN h.first_trailing_failure_at
+        ELSE COALESCE(w.failing_since, h.first_trailing_failure_at) END
+  FROM jsonb_to_recordset($2::jsonb) AS h(webhook_id int, succeeded boolean, trailing_failures int, first_trailing_failure_at timestamptz)
+  WHERE w.id = h.webhook_id
+    AND (h.trailing_failures > 0 OR w.consecutive_failures <> 0 OR w.failing_since IS NOT NULL)
+)
+SELECT 1`;
 
 const DISABLE_FAILING = `
 UPDATE webhooks
@@ -157,7 +162,7 @@ WHERE id = ANY($1::int[]) AND is_active AND consecutive_failures > 0
     OR ($4::float8 > 0 AND failing_since <= $2::timestamptz - make_interval(secs => $4::float8 * 86400)))
 RETURNING id, disabled_reason`;
 
-/** Writes attempts, moves deliveries on, tracks webhook health and disables failing webhooks: one transaction. */
+/** Writes attempts, moves deliveries on and tracks webhook health (one statement), then disables failing webhooks. */
 export async function recordAttempts(
   sql: SqlClient,
   records: readonly AttemptRecord[],
@@ -165,12 +170,12 @@ export async function recordAttempts(
   rule: AutoDisableRule,
 ): Promise<DisabledWebhook[]> {
   if (!records.length) return [];
-  const attempts = JSON.stringify(
+  const rows = JSON.stringify(
     records.map((r) => ({
       delivery_id: r.deliveryId,
       webhook_id: r.webhookId,
       attempt_number: r.attemptNumber,
-      started_at: r.startedAt.toISOString(),
+      started_at: r.startedAt,
       duration_ms: r.durationMs,
       request_url: r.requestUrl,
       request_method: r.requestMethod,
@@ -182,34 +187,23 @@ export async function recordAttempts(
       error_class: r.errorClass,
       error_message: r.errorMessage,
       succeeded: r.succeeded,
-    })),
-  );
-  const updates = JSON.stringify(
-    records.map((r) => ({
-      delivery_id: r.deliveryId,
       status: r.status,
-      attempt_number: r.attemptNumber,
-      next_attempt_at: r.nextAttemptAt?.toISOString() ?? null,
-      started_at: r.startedAt.toISOString(),
-      lease_until: r.leaseUntil.toISOString(),
+      next_attempt_at: r.nextAttemptAt,
+      lease_until: r.leaseUntil,
     })),
   );
   const health = JSON.stringify(webhookHealth(records));
-  const webhookIds = [...new Set(records.map((r) => r.webhookId))];
-  return sql.transaction(async (tx) => {
-    await tx.query(INSERT_ATTEMPTS, [attempts]);
-    await tx.query(UPDATE_DELIVERIES, [updates, now.toISOString(), records.map((r) => r.deliveryId)]);
-    await tx.query(UPDATE_HEALTH, [health]);
-    // Only a failure can push a webhook over a limit.
-    if ((!rule.afterFailures && !rule.afterDays) || records.every((r) => r.succeeded)) return [];
-    const disabled = await tx.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
-      webhookIds,
-      now.toISOString(),
-      rule.afterFailures,
-      rule.afterDays,
-    ]);
-    return disabled.map((d) => ({ id: Number(d.id), reason: d.disabled_reason }));
-  });
+  await sql.query(RECORD_BATCH, [rows, health, records.map((r) => r.deliveryId), now.toISOString()]);
+  // Only a failure can push a webhook over a limit.
+  if ((!rule.afterFailures && !rule.afterDays) || records.every((r) => r.succeeded)) return [];
+  const webhookIds = [...new Set(records.filter((r) => !r.succeeded).map((r) => r.webhookId))];
+  const disabled = await sql.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
+    webhookIds,
+    now.toISOString(),
+    rule.afterFailures,
+    rule.afterDays,
+  ]);
+  return disabled.map((d) => ({ id: Number(d.id), reason: d.disabled_reason }));
 }
 
 function webhookHealth(records: readonly AttemptRecord[]) {

@@ -1,16 +1,16 @@
 import { createHmac } from "node:crypto";
 
+/** The HMAC key of a Standard Webhooks secret: the base64 after "whsec_". Decode once, sign many. */
+export function signingKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64");
+}
+
 /**
- * Standard Webhooks signing: HMAC-SHA256 over "id.timestamp.body" with the base64 key
- * after "whsec_", sent as "v1,<base64>". Several secrets (during a rotation) give several
- * space-separated signatures; a receiver accepts any one it can verify.
+ * Standard Webhooks signing: HMAC-SHA256 over "id.timestamp.body", sent as "v1,<base64>".
+ * Several keys (during a rotation) give several space-separated signatures; a receiver
+ * accepts any one it can verify.
  */
-export function sign(secrets: readonly string[], messageId: string, timestampSeconds: number, body: string): string {
+export function sign(keys: readonly Buffer[], messageId: string, timestampSeconds: number, body: string): string {
   const content = `${messageId}.${timestampSeconds}.${body}`;
-  return secrets
-    .map((secret) => {
-      const key = Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64");
-      return `v1,${createHmac("sha256", key).update(content).digest("base64")}`;
-    })
-    .join(" ");
+  return keys.map((key) => `v1,${createHmac("sha256", key).update(content).digest("base64")}`).join(" ");
 }

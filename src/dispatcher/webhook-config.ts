@@ -1,6 +1,7 @@
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { SqlClient } from "../store/database.js";
 import type { RetryPolicySettings } from "./retry-schedule.js";
+import { signingKey } from "./signature.js";
 
 /** A webhook ready to send to: secrets opened once, headers assembled once, until it changes. */
 export interface PreparedWebhook {
@@ -12,9 +13,10 @@ export interface PreparedWebhook {
   readonly headers: Record<string, string>;
   /** The same headers as they appear in the attempt log: auth and extra header values redacted. */
   readonly loggedHeaders: Record<string, string>;
-  readonly signingSecret: string;
-  readonly previousSecret: string | null;
-  readonly previousSecretExpiresAt: Date | null;
+  /** HMAC keys, decoded once. */
+  readonly signingKey: Buffer;
+  readonly previousKey: Buffer | null;
+  readonly previousKeyExpiresAt: Date | null;
   readonly retry: RetryPolicySettings;
 }
 
@@ -85,9 +87,9 @@ export class WebhookConfigCache {
       method: row.request_method,
       headers,
       loggedHeaders: logged,
-      signingSecret: this.secrets.open(row.signing_secret_sealed),
-      previousSecret: row.previous_secret_sealed ? this.secrets.open(row.previous_secret_sealed) : null,
-      previousSecretExpiresAt: row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null,
+      signingKey: signingKey(this.secrets.open(row.signing_secret_sealed)),
+      previousKey: row.previous_secret_sealed ? signingKey(this.secrets.open(row.previous_secret_sealed)) : null,
+      previousKeyExpiresAt: row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null,
       retry: {
         policy: row.retry_policy,
         intervalSeconds: Number(row.retry_interval_seconds),

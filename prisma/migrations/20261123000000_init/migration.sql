@@ -197,9 +197,6 @@ CREATE INDEX "deliveries_next_attempt_at_id_idx" ON "deliveries"("next_attempt_a
 -- CreateIndex
 CREATE INDEX "delivery_attempts_delivery_id_idx" ON "delivery_attempts"("delivery_id");
 
--- CreateIndex
-CREATE INDEX "delivery_attempts_webhook_id_id_idx" ON "delivery_attempts"("webhook_id", "id");
-
 -- AddForeignKey
 ALTER TABLE "webhooks" ADD CONSTRAINT "webhooks_service_id_fkey" FOREIGN KEY ("service_id") REFERENCES "services"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
