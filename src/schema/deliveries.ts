@@ -2,7 +2,7 @@ import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { conflict, notFound } from "./errors.js";
 import { requireBigId, requireId } from "./ids.js";
-import { connectionSize } from "./pagination.js";
+import { checkIdCursor, connectionSize } from "./pagination.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
   description: "PENDING: not tried yet. RETRYING: failed, another attempt is scheduled. SUCCEEDED: a 2xx came back. FAILED: the schedule is spent.",
@@ -59,7 +59,8 @@ builder.queryField("webhookLogs", (t) =>
       defaultSize: 20,
       resolve: async (query, _root, args, ctx) => {
         if (args.first != null) connectionSize(ctx, args.first);
-        if (args.last != null) connectionSize(ctx, args.last);
+        if (args.last != null) connectionSize(ctx, args.last, "last");
+        checkIdCursor(query, args);
         const webhookId = requireId("webhookId", args.webhookId);
         if (!(await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } }))) {
           throw notFound(`webhook ${webhookId}`);

@@ -79,17 +79,3 @@ export function checkIdCursor(query: object, args: { after?: string | null; befo
     throw badInput(args.after != null ? "after" : "before", "is not a cursor of this list");
   }
 }
-
-/** A page of a cursor connection, from rows fetched with take = first + 1. */
-export function toConnection<T>(rows: T[], first: number, cursor: (row: T) => string) {
-  const nodes = rows.slice(0, first);
-  return {
-    edges: nodes.map((node) => ({ cursor: cursor(node), node })),
-    pageInfo: {
-      hasNextPage: rows.length > first,
-      hasPreviousPage: false,
-      startCursor: nodes.length ? cursor(nodes[0]!) : null,
-      endCursor: nodes.length ? cursor(nodes[nodes.length - 1]!) : null,
-    },
-  };
-}

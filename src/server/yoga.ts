@@ -32,6 +32,10 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
         // Our own rejections carry a code; GraphQL's parse and validation errors have no original error.
         if (error instanceof GraphQLError && (error.extensions.code || !error.originalError)) return error;
         if (original instanceof GraphQLError && original.extensions.code) return original;
+        // graphql-js's own rejection of a variable's value (wrapped by the executor): the client's input.
+        if (original instanceof GraphQLError && !original.originalError) {
+          return new GraphQLError(original.message, { extensions: { code: "BAD_USER_INPUT" } });
+        }
         services.logger.error({ err: original }, "unexpected error in a resolver");
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
       },
