@@ -2,7 +2,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
 import type { SqlClient } from "../store/database.js";
 import type { Clock } from "./clock.js";
-import type { AttemptOutcome, HttpSender } from "./http-sender.js";
+import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sender.js";
 import {
   claimDue,
   recordAttempts,
@@ -43,7 +43,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly configs: WebhookConfigCache;
-  private readonly inFlight = new Map<string, { delivery: ClaimedDelivery; controller: AbortController; done: Promise<void> }>();
+  private readonly inFlight = new Map<string, { delivery: ClaimedDelivery; abort: AttemptAbort; done: Promise<void> }>();
   private readonly aborted: ClaimedDelivery[] = [];
   private pending: AttemptRecord[] = [];
   private flushing: Promise<void> = Promise.resolve();
@@ -94,10 +94,10 @@ export class Dispatcher {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
-    for (const f of this.inFlight.values()) f.controller.abort();
+    for (const f of this.inFlight.values()) f.abort.abort();
     await all();
     await this.flush();
-    await releaseLeases(this.options.sql, this.aborted.splice(0)).catch((error: unknown) =>
+    await releaseLeases(this.options.sql, this.aborted.splice(0), this.options.clock.now()).catch((error: unknown) =>
       this.options.logger.warn({ err: error }, "could not release leases; they expire on their own"),
     );
     await this.options.sender.close();
@@ -152,10 +152,10 @@ export class Dispatcher {
   }
 
   private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook | undefined): void {
-    const controller = new AbortController();
+    const abort = new AttemptAbort();
     const done = (async () => {
       if (!webhook) return; // deleted since the claim; its deliveries went with it
-      const record = await this.deliver(delivery, webhook, controller);
+      const record = await this.deliver(delivery, webhook, abort);
       if (record) this.enqueue(record);
       else this.aborted.push(delivery);
     })()
@@ -164,31 +164,24 @@ export class Dispatcher {
         this.inFlight.delete(delivery.id);
         this.wake();
       });
-    this.inFlight.set(delivery.id, { delivery, controller, done });
+    this.inFlight.set(delivery.id, { delivery, abort, done });
   }
 
   /** One attempt: sign, send, and decide what happens next. null when aborted by shutdown. */
-  private async deliver(delivery: ClaimedDelivery, webhook: PreparedWebhook, controller: AbortController): Promise<AttemptRecord | null> {
+  private async deliver(delivery: ClaimedDelivery, webhook: PreparedWebhook, abort: AttemptAbort): Promise<AttemptRecord | null> {
     const { clock } = this.options;
     const startedAt = clock.now();
-    const body = `{"id":${JSON.stringify(delivery.eventId)},"type":${JSON.stringify(delivery.eventType)},"timestamp":${JSON.stringify(
-      delivery.eventCreatedAt.toISOString(),
-    )},"data":${delivery.payload}}`;
+    // Ids are digits and the timestamp is ISO 8601: only the type name needs JSON quoting.
+    const body = `{"id":"${delivery.eventId}","type":${JSON.stringify(delivery.eventType)},"timestamp":"${delivery.eventTimestamp}","data":${delivery.payload}}`;
     // The signature's timestamp is wall time: receivers compare it with their own clock.
     const timestamp = Math.floor(Date.now() / 1000);
     const keys =
       webhook.previousKey && webhook.previousKeyExpiresAt && webhook.previousKeyExpiresAt > startedAt
         ? [webhook.signingKey, webhook.previousKey]
         : [webhook.signingKey];
-    const signed = {
-      "webhook-id": delivery.eventId,
-      "webhook-timestamp": String(timestamp),
-      "webhook-signature": sign(keys, delivery.eventId, timestamp, body),
-    };
-    const outcome = await this.options.sender.send(
-      { url: webhook.url, method: webhook.method, headers: { ...webhook.headers, ...signed }, body },
-      controller,
-    );
+    const signature = sign(keys, delivery.eventId, timestamp, body);
+    const headers = [...webhook.headers, "webhook-id", delivery.eventId, "webhook-timestamp", String(timestamp), "webhook-signature", signature];
+    const outcome = await this.options.sender.send({ url: webhook.url, method: webhook.method, headers, body }, abort);
     if (outcome.errorClass === "ABORTED") return null;
     const attemptNumber = delivery.attemptCount + 1;
     const { status, nextAttemptAt } = this.decide(webhook, delivery, attemptNumber, outcome);
@@ -201,7 +194,12 @@ export class Dispatcher {
       durationMs: outcome.durationMs,
       requestUrl: webhook.url.toString(),
       requestMethod: webhook.method,
-      requestHeaders: { ...webhook.loggedHeaders, ...signed },
+      requestHeaders: {
+        ...webhook.loggedHeaders,
+        "webhook-id": delivery.eventId,
+        "webhook-timestamp": String(timestamp),
+        "webhook-signature": signature,
+      },
       requestBody: body,
       responseStatus: outcome.status,
       responseHeaders: outcome.headers,
@@ -219,7 +217,7 @@ export class Dispatcher {
     const now = this.options.clock.now();
     const retryAfter =
       outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.headers?.["retry-after"], now) : undefined;
-    const { nextAttemptAt } = nextAttempt(webhook.retry, attemptNumber, delivery.createdAt, now, retryAfter, this.options.random);
+    const { nextAttemptAt } = nextAttempt(webhook.retry, attemptNumber, new Date(delivery.createdAtMs), now, retryAfter, this.options.random);
     return nextAttemptAt ? { status: "RETRYING" as const, nextAttemptAt } : { status: "FAILED" as const, nextAttemptAt: null };
   }
 

@@ -10,48 +10,60 @@ export interface ClaimedDelivery {
   readonly eventId: string;
   readonly webhookId: number;
   readonly attemptCount: number;
-  readonly createdAt: Date;
-  readonly eventCreatedAt: Date;
+  /** When the delivery was queued, in epoch milliseconds (retry windows count from here). */
+  readonly createdAtMs: number;
+  /** The event's time as the ISO 8601 string the body carries. */
+  readonly eventTimestamp: string;
   readonly eventType: string;
   /** The stored JSON payload as text, spliced into the body unparsed. */
   readonly payload: string;
-  readonly webhookVersion: Date;
+  /** The webhook's updated_at in epoch milliseconds: its prepared form is reused while this holds. */
+  readonly webhookVersion: number;
   readonly leaseUntil: Date;
 }
 
+// Times come back as numbers and text, not timestamps: parsing dates per row is measurable here.
 interface ClaimRow {
   id: string;
   event_id: string;
   webhook_id: number;
   attempt_count: number;
-  created_at: Date | string;
-  event_created_at: Date | string;
+  created_ms: number | string;
+  event_timestamp: string;
   event_type: string;
   payload: string;
-  webhook_version: Date | string;
+  webhook_version: number | string;
 }
 
+// Due means next_attempt_at <= now: SUCCEEDED and FAILED deliveries have none, so the claim is one
+// ordered walk of the (next_attempt_at, id) index that stops after $2 rows. (A status filter here
+// would also be true of every row it sees, but without statistics the planner reads it as
+// selective and sorts the whole due set instead.)
+// A claim moves next_attempt_at to the end of the lease. So a delivery in flight is not due (the
+// claim's index scan never walks over it), and a delivery whose worker died is due again, by
+// the same rule as any other, the moment its lease ends. lease_until is the lease's token: only
+// the worker holding it may record the outcome.
 const CLAIM = `
 WITH due AS (
   SELECT d.id
   FROM deliveries d
   JOIN webhooks w ON w.id = d.webhook_id
-  WHERE d.next_attempt_at <= $1
-    AND d.status IN ('PENDING', 'RETRYING')
-    AND (d.lease_until IS NULL OR d.lease_until < $1)
+  WHERE d.next_attempt_at <= $1 -- only PENDING and RETRYING deliveries have one
     AND w.is_active
   ORDER BY d.next_attempt_at, d.id
   LIMIT $2
   FOR UPDATE OF d SKIP LOCKED
 ), claimed AS (
   -- = ANY(ARRAY(...)) keeps this an index lookup; a join with the CTE would scan the whole outbox.
-  UPDATE deliveries d SET lease_until = $3
+  UPDATE deliveries d SET lease_until = $3, next_attempt_at = $3
   WHERE d.id = ANY(ARRAY(SELECT id FROM due))
   RETURNING d.id, d.event_id, d.webhook_id, d.attempt_count, d.created_at
 )
-SELECT c.id::text AS id, c.event_id::text AS event_id, c.webhook_id, c.attempt_count, c.created_at,
-       e.created_at AS event_created_at, t.name AS event_type, e.payload::text AS payload,
-       w.updated_at AS webhook_version
+SELECT c.id::text AS id, c.event_id::text AS event_id, c.webhook_id, c.attempt_count,
+       (extract(epoch FROM c.created_at) * 1000)::float8 AS created_ms,
+       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS event_timestamp,
+       t.name AS event_type, e.payload::text AS payload,
+       (extract(epoch FROM w.updated_at) * 1000)::float8 AS webhook_version
 FROM claimed c
 JOIN events e ON e.id = c.event_id
 JOIN event_types t ON t.id = e.event_type_id
@@ -67,11 +79,11 @@ export async function claimDue(sql: SqlClient, now: Date, limit: number, leaseMs
     eventId: r.event_id,
     webhookId: Number(r.webhook_id),
     attemptCount: Number(r.attempt_count),
-    createdAt: new Date(r.created_at),
-    eventCreatedAt: new Date(r.event_created_at),
+    createdAtMs: Number(r.created_ms),
+    eventTimestamp: r.event_timestamp,
     eventType: r.event_type,
     payload: r.payload,
-    webhookVersion: new Date(r.webhook_version),
+    webhookVersion: Number(r.webhook_version),
     leaseUntil,
   }));
 }
@@ -224,13 +236,21 @@ function webhookHealth(records: readonly AttemptRecord[]) {
   return [...byWebhook].map(([webhook_id, h]) => ({ webhook_id, ...h }));
 }
 
-/** Gives claimed deliveries back untouched (shutdown before they were sent). */
-export async function releaseLeases(sql: SqlClient, deliveries: readonly { id: string; leaseUntil: Date }[]): Promise<void> {
+/** Gives claimed deliveries back, due at once for any worker (shutdown before they were sent). */
+export async function releaseLeases(
+  sql: SqlClient,
+  deliveries: readonly { id: string; leaseUntil: Date }[],
+  now: Date,
+): Promise<void> {
   if (!deliveries.length) return;
   await sql.query(
-    `UPDATE deliveries d SET lease_until = NULL
+    `UPDATE deliveries d SET lease_until = NULL, next_attempt_at = $3
      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, lease_until timestamptz)
      WHERE d.id = ANY($2::bigint[]) AND d.id = r.id AND d.lease_until = r.lease_until`,
-    [JSON.stringify(deliveries.map((d) => ({ id: d.id, lease_until: d.leaseUntil.toISOString() }))), deliveries.map((d) => d.id)],
+    [
+      JSON.stringify(deliveries.map((d) => ({ id: d.id, lease_until: d.leaseUntil.toISOString() }))),
+      deliveries.map((d) => d.id),
+      now.toISOString(),
+    ],
   );
 }

@@ -9,8 +9,8 @@ export interface PreparedWebhook {
   readonly version: number;
   readonly url: URL;
   readonly method: "POST" | "PUT" | "PATCH";
-  /** Everything but the per-message signature headers. */
-  readonly headers: Record<string, string>;
+  /** Everything but the per-message signature headers, as undici's flat [name, value, …] list. */
+  readonly headers: readonly string[];
   /** The same headers as they appear in the attempt log: auth and extra header values redacted. */
   readonly loggedHeaders: Record<string, string>;
   /** HMAC keys, decoded once. */
@@ -49,10 +49,10 @@ export class WebhookConfigCache {
     private readonly secrets: SecretBox,
   ) {}
 
-  async get(wanted: readonly { webhookId: number; webhookVersion: Date }[]): Promise<Map<number, PreparedWebhook>> {
+  async get(wanted: readonly { webhookId: number; webhookVersion: number }[]): Promise<Map<number, PreparedWebhook>> {
     const stale = new Set<number>();
     for (const w of wanted) {
-      if (this.cache.get(w.webhookId)?.version !== w.webhookVersion.getTime()) stale.add(w.webhookId);
+      if (this.cache.get(w.webhookId)?.version !== w.webhookVersion) stale.add(w.webhookId);
     }
     if (stale.size) {
       const rows = await this.sql.query<WebhookRow>(
@@ -85,7 +85,7 @@ export class WebhookConfigCache {
       version: new Date(row.updated_at).getTime(),
       url: new URL(row.url),
       method: row.request_method,
-      headers,
+      headers: Object.entries(headers).flat(),
       loggedHeaders: logged,
       signingKey: signingKey(this.secrets.open(row.signing_secret_sealed)),
       previousKey: row.previous_secret_sealed ? signingKey(this.secrets.open(row.previous_secret_sealed)) : null,
