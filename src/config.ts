@@ -93,8 +93,8 @@ const settings = {
     doc: { default: "65536", description: "Response body bytes kept in the attempt log; the rest is discarded." },
   },
   HOOKGATE_DISPATCH_BATCH: {
-    schema: positiveInt(1000).default(100),
-    doc: { default: "100", description: "Deliveries a worker claims at once." },
+    schema: positiveInt(1000).default(200),
+    doc: { default: "200", description: "Most deliveries a worker claims, and records, at once." },
   },
   HOOKGATE_DISPATCH_CONCURRENCY: {
     schema: positiveInt(10_000).default(200),

@@ -94,7 +94,10 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
           body: request.body,
           signal: abort,
         });
-        const body = await readCapped(response.body, options.maxResponseBytes);
+        const length = Number(response.headers["content-length"] ?? NaN);
+        // A declared length within the cap is read whole; otherwise chunks are kept up to the cap.
+        const body =
+          length <= options.maxResponseBytes ? await response.body.text() : await readCapped(response.body, options.maxResponseBytes);
         const succeeded = response.statusCode >= 200 && response.statusCode < 300;
         return {
           succeeded,

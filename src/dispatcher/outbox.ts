@@ -131,10 +131,17 @@ export interface DisabledWebhook {
 //  - A healthy webhook that stays healthy is not rewritten.
 const RECORD_BATCH = `
 WITH r AS MATERIALIZED (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(delivery_id bigint, webhook_id int, attempt_number int,
-    started_at timestamptz, duration_ms int, request_url text, request_method text, request_headers jsonb,
-    request_body text, response_status int, response_headers jsonb, response_body text, error_class text,
-    error_message text, succeeded boolean, status text, next_attempt_at timestamptz, lease_until timestamptz)
+  -- The records as the dispatcher holds them (AttemptRecord, camelCase), without a copy per row.
+  SELECT "deliveryId" AS delivery_id, "webhookId" AS webhook_id, "attemptNumber" AS attempt_number,
+    "startedAt" AS started_at, "durationMs" AS duration_ms, "requestUrl" AS request_url,
+    "requestMethod" AS request_method, "requestHeaders" AS request_headers, "requestBody" AS request_body,
+    "responseStatus" AS response_status, "responseHeaders" AS response_headers, "responseBody" AS response_body,
+    "errorClass" AS error_class, "errorMessage" AS error_message, succeeded, status,
+    "nextAttemptAt" AS next_attempt_at, "leaseUntil" AS lease_until
+  FROM jsonb_to_recordset($1::jsonb) AS r("deliveryId" bigint, "webhookId" int, "attemptNumber" int,
+    "startedAt" timestamptz, "durationMs" int, "requestUrl" text, "requestMethod" text, "requestHeaders" jsonb,
+    "requestBody" text, "responseStatus" int, "responseHeaders" jsonb, "responseBody" text, "errorClass" text,
+    "errorMessage" text, succeeded boolean, status text, "nextAttemptAt" timestamptz, "leaseUntil" timestamptz)
 ), logged AS (
   INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
     request_method, request_headers, request_body, response_status, response_headers, response_body,
@@ -182,28 +189,7 @@ export async function recordAttempts(
   rule: AutoDisableRule,
 ): Promise<DisabledWebhook[]> {
   if (!records.length) return [];
-  const rows = JSON.stringify(
-    records.map((r) => ({
-      delivery_id: r.deliveryId,
-      webhook_id: r.webhookId,
-      attempt_number: r.attemptNumber,
-      started_at: r.startedAt,
-      duration_ms: r.durationMs,
-      request_url: r.requestUrl,
-      request_method: r.requestMethod,
-      request_headers: r.requestHeaders,
-      request_body: r.requestBody,
-      response_status: r.responseStatus,
-      response_headers: r.responseHeaders,
-      response_body: r.responseBody,
-      error_class: r.errorClass,
-      error_message: r.errorMessage,
-      succeeded: r.succeeded,
-      status: r.status,
-      next_attempt_at: r.nextAttemptAt,
-      lease_until: r.leaseUntil,
-    })),
-  );
+  const rows = JSON.stringify(records);
   const health = JSON.stringify(webhookHealth(records));
   await sql.query(RECORD_BATCH, [rows, health, records.map((r) => r.deliveryId), now.toISOString()]);
   // Only a failure can push a webhook over a limit.
