@@ -11,13 +11,13 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { Agent } from "undici";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { startGateway } from "../src/server/gateway.js";
 import { openDatabase } from "../src/store/database.js";
 import { newSigningSecret } from "../src/auth/tokens.js";
+import { createPostgresDatabase } from "../test/support/store.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
@@ -57,25 +57,10 @@ async function rawUndici(port: number, count: number): Promise<number> {
   return count / seconds;
 }
 
+/** A new, empty PostgreSQL database (dropped afterwards), or PGlite in memory without DATABASE_URL. */
 async function freshDatabase(): Promise<{ url: string | undefined; drop: () => Promise<void> }> {
-  const server = process.env.DATABASE_URL;
-  if (!server) return { url: undefined, drop: async () => undefined };
-  const name = `hookgate_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: server });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  if (!process.env.DATABASE_URL) return { url: undefined, drop: async () => undefined };
+  return createPostgresDatabase();
 }
 
 async function gatewayRate(port: number, count: number): Promise<{ rate: number; store: string }> {
