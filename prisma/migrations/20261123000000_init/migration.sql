@@ -227,6 +227,7 @@ ALTER TABLE "deliveries" ADD CONSTRAINT "deliveries_webhook_id_fkey" FOREIGN KEY
 -- AddForeignKey
 ALTER TABLE "delivery_attempts" ADD CONSTRAINT "delivery_attempts_delivery_id_fkey" FOREIGN KEY ("delivery_id") REFERENCES "deliveries"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
+-- AlterTable
 -- The outbox is rewritten constantly (claim, then outcome): leave room on each page for updates
 -- in place, and vacuum it early, so the dispatcher's index scans stay short.
 ALTER TABLE "deliveries" SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
