@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
@@ -29,7 +30,7 @@ export interface Database {
 export interface DatabaseOptions {
   /** postgresql://… for PostgreSQL; otherwise PGlite. */
   readonly url?: string | undefined;
-  /** PGlite data directory, or "memory://" for a throw-away database. */
+  /** Hookgate's data directory (PGlite keeps its files in <dataDir>/pglite), or "memory://" for a throw-away database. */
   readonly dataDir?: string;
   /** Connections in the PostgreSQL pool. */
   readonly poolSize?: number;
@@ -40,8 +41,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-  const lite = await PGlite.create(dataDir);
+  // PGlite gets a folder of its own, so the data directory can hold other files (the encryption key).
+  const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pglite");
+  if (location !== dataDir) mkdirSync(location, { recursive: true });
+  const lite = await PGlite.create(location);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
   const sql: SqlClient = {
     query: async (text, params) => (await lite.query(text, params)).rows as never,
