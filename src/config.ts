@@ -72,6 +72,22 @@ const settings = {
     schema: positiveInt(10000).default(500),
     doc: { default: "500", description: "Most events one publishEvents call accepts." },
   },
+  HOOKGATE_MAX_QUERY_DEPTH: {
+    schema: positiveInt(100).default(12),
+    doc: { default: "12", description: "Deepest selection a GraphQL document may have." },
+  },
+  HOOKGATE_MAX_QUERY_COST: {
+    schema: positiveInt().default(20_000),
+    doc: { default: "20000", description: "Largest estimated cost of a document (graphql-armor's cost model)." },
+  },
+  HOOKGATE_MAX_QUERY_ALIASES: {
+    schema: positiveInt(1000).default(30),
+    doc: { default: "30", description: "Most aliases in one document." },
+  },
+  HOOKGATE_MAX_QUERY_TOKENS: {
+    schema: positiveInt().default(5_000),
+    doc: { default: "5000", description: "Most tokens in one document (variables are not counted)." },
+  },
   HOOKGATE_ROLE: {
     schema: z.enum(["all", "api", "worker"]).default("all"),
     doc: { default: "all", description: "all: API and dispatcher in one process. api: API only. worker: dispatcher only (also `npm run worker`)." },

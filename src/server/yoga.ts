@@ -4,6 +4,7 @@ import { InvalidTokenError, type PrincipalResolver } from "../auth/principal.js"
 import { buildSchema } from "../schema/index.js";
 import type { GatewayContext, GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
+import { queryLimits } from "./query-limits.js";
 
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
@@ -14,6 +15,7 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
     graphiql: services.config.HOOKGATE_GRAPHIQL ? { title: "Hookgate", subscriptionsProtocol: "WS" } : false,
     landingPage: false,
     logging: false,
+    plugins: queryLimits(services.config),
     context: async ({ request }): Promise<GatewayContext> => {
       try {
         return { ...services, principal: await principals.resolve(request.headers.get("authorization")) };
