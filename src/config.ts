@@ -174,5 +174,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "HOOKGATE_ENCRYPTION_KEY is required with DATABASE_URL (every process sharing the database needs the same key; create one with: openssl rand -base64 32)",
     );
   }
+  const attemptMs = config.HOOKGATE_DELIVERY_TIMEOUT_MS + config.HOOKGATE_CONNECT_TIMEOUT_MS + 1_000;
+  if (config.HOOKGATE_LEASE_SECONDS * 1000 <= attemptMs) {
+    // A lease that can end while its attempt is still running lets another worker send it again.
+    throw new ConfigError(
+      `HOOKGATE_LEASE_SECONDS must be longer than an attempt can take (HOOKGATE_DELIVERY_TIMEOUT_MS + HOOKGATE_CONNECT_TIMEOUT_MS + 1 s = ${Math.ceil(attemptMs / 1000)} s)`,
+    );
+  }
   return config;
 }

@@ -39,6 +39,7 @@ describe("loadConfig with a bad value", () => {
     [{ HOOKGATE_MAX_PAGE_SIZE: "5000" }, "HOOKGATE_MAX_PAGE_SIZE", /1000/],
     [{ HOOKGATE_DISPATCH_CONCURRENCY: "20000" }, "HOOKGATE_DISPATCH_CONCURRENCY", /10000/],
     [{ HOOKGATE_LEASE_SECONDS: "0" }, "HOOKGATE_LEASE_SECONDS", /must be greater than 0/],
+    [{ HOOKGATE_LEASE_SECONDS: "20" }, "HOOKGATE_LEASE_SECONDS", /must be longer than an attempt can take .* 26 s/],
     [{ HOOKGATE_POLL_MS: "1.5" }, "HOOKGATE_POLL_MS", /must be a whole number/],
     [{ HOOKGATE_DISABLE_AFTER_FAILURES: "-1" }, "HOOKGATE_DISABLE_AFTER_FAILURES", /must be a whole number/],
     [{ HOOKGATE_DISABLE_AFTER_DAYS: "soon" }, "HOOKGATE_DISABLE_AFTER_DAYS", /must be a number of days/],

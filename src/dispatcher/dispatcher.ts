@@ -19,6 +19,9 @@ import { WebhookConfigCache, type PreparedWebhook } from "./webhook-config.js";
 /** How long a finished attempt may wait to be recorded with others in one transaction. */
 const FLUSH_DELAY_MS = 20;
 
+/** Tries to record a batch (a deadlock or a brief outage passes) before leaving it to the leases. */
+const RECORD_TRIES = 3;
+
 export interface DispatcherOptions {
   readonly sql: SqlClient;
   readonly secrets: SecretBox;
@@ -56,7 +59,9 @@ export class Dispatcher {
   private settledWaiters: (() => void)[] = [];
 
   constructor(private readonly options: DispatcherOptions) {
-    this.configs = new WebhookConfigCache(options.sql, options.secrets);
+    this.configs = new WebhookConfigCache(options.sql, options.secrets, (webhookId, error) =>
+      options.logger.error({ err: error, webhookId }, "cannot prepare webhook (its secrets do not open with this key?)"),
+    );
   }
 
   start(): void {
@@ -106,13 +111,14 @@ export class Dispatcher {
   private async run(): Promise<void> {
     const { sql, clock, batchSize, concurrency, leaseMs, logger } = this.options;
     while (!this.stopping) {
-      const free = concurrency - this.inFlight.size;
+      // Attempts sent but not yet recorded still hold a slot: a slow database slows the claims too.
+      const free = concurrency - this.inFlight.size - this.pending.length;
       // Claim in sizeable batches: topping up one free slot at a time would cost a claim per delivery.
       if (free < Math.min(batchSize, concurrency) / 2) {
         await this.waitForWake();
         continue;
       }
-      let claimed: ClaimedDelivery[];
+      let claimed: ClaimedDelivery[] = [];
       let webhooks: Map<number, PreparedWebhook>;
       try {
         claimed = await claimDue(sql, clock.now(), Math.min(batchSize, free), leaseMs);
@@ -127,6 +133,8 @@ export class Dispatcher {
         webhooks = await this.configs.get(claimed);
       } catch (error) {
         logger.error({ err: error }, "claiming deliveries failed; retrying after the poll interval");
+        // Whatever was claimed goes back at once rather than waiting out its lease.
+        await releaseLeases(sql, claimed, clock.now()).catch(() => undefined);
         await this.waitForWake(this.options.pollMs);
         continue;
       }
@@ -235,13 +243,22 @@ export class Dispatcher {
       const batch = this.pending.splice(0);
       if (!batch.length) return;
       const { sql, clock, autoDisable, logger } = this.options;
-      try {
-        const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
-        for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
-        this.options.onRecorded?.(batch, disabled);
-      } catch (error) {
-        // Not stored: the leases run out and the deliveries are sent again (at-least-once).
-        logger.error({ err: error, attempts: batch.length }, "recording attempts failed");
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
+          for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
+          this.options.onRecorded?.(batch, disabled);
+          return;
+        } catch (error) {
+          if (attempt < RECORD_TRIES) {
+            logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
+            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+            continue;
+          }
+          // Not stored: the leases run out and the deliveries are sent again (at-least-once).
+          logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
+          return;
+        }
       }
     });
     return this.flushing;

@@ -142,6 +142,13 @@ WITH r AS MATERIALIZED (
     "startedAt" timestamptz, "durationMs" int, "requestUrl" text, "requestMethod" text, "requestHeaders" jsonb,
     "requestBody" text, "responseStatus" int, "responseHeaders" jsonb, "responseBody" text, "errorClass" text,
     "errorMessage" text, succeeded boolean, status text, "nextAttemptAt" timestamptz, "leaseUntil" timestamptz)
+), alive AS (
+  -- A delivery deleted meanwhile (its webhook or event deleted) takes its attempt with it, so one
+  -- deletion does not fail the batch. (A deletion committing during this very statement can
+  -- still fail it; the dispatcher then records the batch again, without that delivery.)
+  -- No row lock here: "moved" updates these rows in the same statement, and a lock on a row
+  -- the statement itself updates would skip it.
+  SELECT id FROM deliveries WHERE id = ANY($3::bigint[])
 ), logged AS (
   INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
     request_method, request_headers, request_body, response_status, response_headers, response_body,
@@ -149,7 +156,7 @@ WITH r AS MATERIALIZED (
   SELECT delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url, request_method,
     request_headers, request_body, response_status, response_headers, response_body, error_class,
     error_message, succeeded
-  FROM r
+  FROM r JOIN alive ON alive.id = r.delivery_id
 ), moved AS (
   UPDATE deliveries d
   SET status = r.status::"DeliveryStatus", attempt_count = r.attempt_number, next_attempt_at = r.next_attempt_at,
@@ -169,7 +176,10 @@ WITH r AS MATERIALIZED (
 )
 SELECT 1`;
 
+// Disabling also takes the webhook's waiting deliveries out of the due range (next_attempt_at
+// NULL), so claims do not walk over them until it is enabled again (RESUME_DELIVERIES).
 const DISABLE_FAILING = `
+WITH disabled AS (
 UPDATE webhooks
 SET is_active = false, disabled_at = $2,
     disabled_reason = CASE
@@ -179,7 +189,13 @@ SET is_active = false, disabled_at = $2,
 WHERE id = ANY($1::int[]) AND is_active AND consecutive_failures > 0
   AND (($3::int > 0 AND consecutive_failures >= $3::int)
     OR ($4::float8 > 0 AND failing_since <= $2::timestamptz - make_interval(secs => $4::float8 * 86400)))
-RETURNING id, disabled_reason`;
+RETURNING id, disabled_reason
+), parked AS (
+  UPDATE deliveries d SET next_attempt_at = NULL
+  FROM disabled WHERE d.webhook_id = disabled.id AND d.status IN ('PENDING', 'RETRYING')
+    AND (d.lease_until IS NULL OR d.lease_until < $2)
+)
+SELECT id, disabled_reason FROM disabled`;
 
 /** Writes attempts, moves deliveries on and tracks webhook health (one statement), then disables failing webhooks. */
 export async function recordAttempts(
@@ -219,7 +235,8 @@ function webhookHealth(records: readonly AttemptRecord[]) {
     }
     byWebhook.set(r.webhookId, h);
   }
-  return [...byWebhook].map(([webhook_id, h]) => ({ webhook_id, ...h }));
+  // In id order, so concurrent recorders lock webhook rows in the same order (no deadlock).
+  return [...byWebhook].sort((a, b) => a[0] - b[0]).map(([webhook_id, h]) => ({ webhook_id, ...h }));
 }
 
 /** Gives claimed deliveries back, due at once for any worker (shutdown before they were sent). */
@@ -240,3 +257,15 @@ export async function releaseLeases(
     ],
   );
 }
+
+/**
+ * What a webhook's waiting deliveries need when it is switched off or on: off parks them
+ * (out of the due range), on makes them due at once. Runs in the caller's transaction.
+ */
+export const PARK_DELIVERIES = `
+UPDATE deliveries SET next_attempt_at = NULL
+WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') AND (lease_until IS NULL OR lease_until < $2)`;
+
+export const RESUME_DELIVERIES = `
+UPDATE deliveries SET next_attempt_at = $2, lease_until = NULL
+WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') AND next_attempt_at IS NULL`;

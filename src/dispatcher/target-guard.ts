@@ -51,6 +51,7 @@ export function createTargetGuard(allowPrivate: boolean, resolver: Resolver = sy
   const resolveChecked = async (hostname: string): Promise<ResolvedAddress[]> => {
     const bare = hostname.replace(/^\[|\]$/g, "");
     const addresses = isIP(bare) ? [{ address: bare, family: isIP(bare) as 4 | 6 }] : await resolver(bare);
+    if (!addresses.length) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" });
     if (!allowPrivate) {
       for (const { address } of addresses) {
         const range = blockedRange(address);

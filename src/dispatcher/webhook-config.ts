@@ -47,6 +47,7 @@ export class WebhookConfigCache {
   constructor(
     private readonly sql: SqlClient,
     private readonly secrets: SecretBox,
+    private readonly onError: (webhookId: number, error: unknown) => void,
   ) {}
 
   async get(wanted: readonly { webhookId: number; webhookVersion: number }[]): Promise<Map<number, PreparedWebhook>> {
@@ -62,7 +63,15 @@ export class WebhookConfigCache {
          FROM webhooks WHERE id = ANY($1::int[])`,
         [[...stale]],
       );
-      for (const row of rows) this.cache.set(Number(row.id), this.prepare(row));
+      for (const id of stale) this.cache.delete(id); // a webhook deleted since the claim is not sent to
+      for (const row of rows) {
+        try {
+          this.cache.set(Number(row.id), this.prepare(row));
+        } catch (error) {
+          // One unreadable webhook (a secret sealed with another key) must not hold up the others.
+          this.onError(Number(row.id), error);
+        }
+      }
     }
     return this.cache;
   }

@@ -86,17 +86,20 @@ builder.mutationField("retryDelivery", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsDelivery: args.deliveryId }),
     resolve: async (query, _root, args, ctx) => {
       const id = requireBigId("deliveryId", args.deliveryId);
-      const delivery = await ctx.prisma.delivery.findUnique({ where: { id }, select: { status: true, attemptCount: true } });
-      if (!delivery) throw notFound(`delivery ${id}`);
-      if (delivery.status === "SUCCEEDED") throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);
       const now = ctx.clock.now();
-      const updated = await ctx.prisma.delivery.update({
-        ...query,
-        where: { id },
-        data: { status: delivery.attemptCount ? "RETRYING" : "PENDING", nextAttemptAt: now, leaseUntil: null, updatedAt: now },
+      // One conditional write: never a delivery that succeeded, or one a worker is sending right now.
+      const { count } = await ctx.prisma.delivery.updateMany({
+        where: { id, status: { not: "SUCCEEDED" }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] },
+        data: { status: "RETRYING", nextAttemptAt: now, leaseUntil: null, updatedAt: now },
       });
+      if (!count) {
+        const delivery = await ctx.prisma.delivery.findUnique({ where: { id }, select: { status: true } });
+        if (!delivery) throw notFound(`delivery ${id}`);
+        if (delivery.status === "SUCCEEDED") throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);
+        throw conflict(`delivery ${id} is being sent right now; its outcome will be in webhookLogs shortly`);
+      }
       ctx.deliveriesQueued();
-      return updated;
+      return ctx.prisma.delivery.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
 );

@@ -1,5 +1,6 @@
 import { newSigningSecret } from "../auth/tokens.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { PARK_DELIVERIES, RESUME_DELIVERIES } from "../dispatcher/outbox.js";
 import { BlockedTargetError } from "../dispatcher/target-guard.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
@@ -335,14 +336,21 @@ builder.mutationField("updateWebhook", (t) =>
     resolve: async (query, _root, args, ctx) => {
       const id = requireId("webhookId", args.webhookId);
       const { data, eventTypeIds } = await checkSettings(ctx, args.input, false);
-      return ctx.prisma.$transaction(async (tx) => {
+      const updated = await ctx.prisma.$transaction(async (tx) => {
         if (!(await tx.webhook.findUnique({ where: { id }, select: { id: true } }))) throw notFound(`webhook ${id}`);
         if (eventTypeIds) {
           await tx.webhookEventType.deleteMany({ where: { webhookId: id } });
           await tx.webhookEventType.createMany({ data: eventTypeIds.map((eventTypeId) => ({ webhookId: id, eventTypeId })) });
         }
+        // Switched off: its waiting deliveries leave the dispatcher's due range. On: due at once.
+        if (args.input.isActive != null) {
+          const now = ctx.clock.now();
+          await tx.$executeRawUnsafe(args.input.isActive ? RESUME_DELIVERIES : PARK_DELIVERIES, id, now);
+        }
         return tx.webhook.update({ ...query, where: { id }, data });
       });
+      if (args.input.isActive) ctx.deliveriesQueued();
+      return updated;
     },
   }),
 );

@@ -1,7 +1,13 @@
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PublishEventDocument, WebhookLogsDocument, CreateWebhookDocument, UpdateWebhookDocument } from "../generated/graphql.js";
+import {
+  CreateWebhookDocument,
+  PublishEventDocument,
+  RetryDeliveryDocument,
+  UpdateWebhookDocument,
+  WebhookLogsDocument,
+} from "../generated/graphql.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, tableResolver, type TestGateway } from "../support/gateway.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
@@ -37,6 +43,20 @@ describe("failed attempts are classified", () => {
     expect(attempt).toMatchObject({ errorClass: "TIMEOUT", responseStatus: null, succeeded: false });
     expect(attempt.durationMs).toBeGreaterThanOrEqual(1400);
     expect(attempt.errorMessage).toContain("1500 ms");
+  });
+
+  it("retryDelivery refuses a delivery that is being sent right now (no second, parallel send)", async () => {
+    receiver.reply((r) => (r.path === "/slow" ? "hang" : { status: 200 }));
+    const service = await createService(t);
+    const type = await createEventType(t);
+    const hook = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url("/slow") });
+    await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: {} } });
+    await eventually(() => receiver.requests.some((r) => r.path === "/slow"));
+    const { webhookLogs } = await service.client.ok(WebhookLogsDocument, { webhookId: hook.webhook.id });
+    const error = await service.client.fail(RetryDeliveryDocument, { deliveryId: webhookLogs.edges[0]!.node.id });
+    expect(error.code).toBe("CONFLICT");
+    expect(error.message).toContain("being sent right now");
+    expect(receiver.requests.filter((r) => r.path === "/slow")).toHaveLength(1);
   });
 
   it("CONNECTION_RESET when the receiver drops the connection", async () => {

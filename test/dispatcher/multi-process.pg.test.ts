@@ -86,13 +86,15 @@ describe("several dispatcher processes on one PostgreSQL", () => {
     receiver.reply((r) => (r.path === path ? { status: 200, delayMs: 200 } : { status: 200 }));
     await createWebhook(service.client, { eventIds: [type.id], url: receiver.url(path) });
     await publish(300, type.name);
-    const victim = worker({ HOOKGATE_LEASE_SECONDS: "3", HOOKGATE_DISPATCH_CONCURRENCY: "40", HOOKGATE_DISPATCH_BATCH: "20" });
+    // Short leases (and so short timeouts: a lease must outlast an attempt) keep the takeover quick.
+    const short = { HOOKGATE_LEASE_SECONDS: "3", HOOKGATE_DELIVERY_TIMEOUT_MS: "1000", HOOKGATE_CONNECT_TIMEOUT_MS: "500" };
+    const victim = worker({ ...short, HOOKGATE_DISPATCH_CONCURRENCY: "40", HOOKGATE_DISPATCH_BATCH: "20" });
     await eventually(() => receiver.requests.filter((r) => r.path === path).length >= 40, 30_000);
     await victim.kill("SIGKILL");
     const seenBeforeKill = countsByEvent(path).size;
     expect(seenBeforeKill).toBeLessThan(300); // it really died mid-way
 
-    const successor = worker({ HOOKGATE_LEASE_SECONDS: "3" });
+    const successor = worker(short);
     const counts = await eventually(() => {
       const c = countsByEvent(path);
       return c.size === 300 && c;

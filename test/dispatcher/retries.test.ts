@@ -134,7 +134,8 @@ describe("auto-disable and operator actions", () => {
     clock.advance(86_400_000);
     await g(t).settle();
     expect(receiver.requests.filter((r) => r.path === path)).toHaveLength(before);
-    expect((await logs())[0]).toMatchObject({ status: "RETRYING", attemptCount: 6 });
+    // Parked: out of the due range until the webhook is on again.
+    expect((await logs())[0]).toMatchObject({ status: "RETRYING", attemptCount: 6, nextAttemptAt: null });
 
     await service.client.ok(UpdateWebhookDocument, { webhookId: hook.webhook.id, input: { isActive: true } });
     g(t).wake();
