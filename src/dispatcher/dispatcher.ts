@@ -115,7 +115,8 @@ export class Dispatcher {
       const free = concurrency - this.inFlight.size - this.pending.length;
       // Claim in sizeable batches: topping up one free slot at a time would cost a claim per delivery.
       if (free < Math.min(batchSize, concurrency) / 2) {
-        await this.waitForWake();
+        // Woken when a send finishes or a batch is recorded; the poll interval is only a safety net.
+        await this.waitForWake(this.options.pollMs);
         continue;
       }
       let claimed: ClaimedDelivery[] = [];
@@ -248,6 +249,7 @@ export class Dispatcher {
           const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
           for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
           this.options.onRecorded?.(batch, disabled);
+          this.wake(); // the recorded attempts no longer hold slots
           return;
         } catch (error) {
           if (attempt < RECORD_TRIES) {
@@ -257,6 +259,7 @@ export class Dispatcher {
           }
           // Not stored: the leases run out and the deliveries are sent again (at-least-once).
           logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
+          this.wake();
           return;
         }
       }

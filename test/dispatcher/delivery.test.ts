@@ -2,6 +2,7 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   PublishEventDocument,
+  PublishEventsDocument,
   RotateWebhookSecretDocument,
   UpdateWebhookDocument,
   WebhookLogsDocument,
@@ -134,5 +135,24 @@ describe("a delivery on the wire", () => {
     expect(log.attempts[0]).toMatchObject({ responseStatus: 302, errorClass: "HTTP_STATUS", succeeded: false });
     expect(receiver.requests.filter((r) => r.path === "/elsewhere")).toHaveLength(0);
     expect(requestsTo()).toHaveLength(1);
+  });
+});
+
+describe("a small dispatcher under a backlog", () => {
+  it("keeps claiming while finished attempts wait to be recorded (no stall at the slot limit)", async () => {
+    const small = await startTestGateway({ HOOKGATE_DISPATCH_CONCURRENCY: "4", HOOKGATE_DISPATCH_BATCH: "8", HOOKGATE_POLL_MS: "60000" });
+    try {
+      const service = await createService(small);
+      const type = await createEventType(small);
+      const path = `/backlog/${type.id}`;
+      await createWebhook(service.client, { eventIds: [type.id], url: receiver.url(path) });
+      const events = Array.from({ length: 60 }, (_, i) => ({ eventName: type.name, payload: { i } }));
+      await small.admin.ok(PublishEventsDocument, { input: { events } });
+      // The poll interval is a minute: only wake-ups move this along.
+      await eventually(() => receiver.requests.filter((r) => r.path === path).length === 60, 20_000);
+      await small.gateway.dispatcher!.settle();
+    } finally {
+      await small.close();
+    }
   });
 });
