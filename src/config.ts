@@ -43,6 +43,14 @@ const settings = {
     secret: true,
     doc: { default: "(unset: embedded PGlite)", description: "PostgreSQL connection string. Unset, Hookgate runs on PGlite in HOOKGATE_DATA_DIR." },
   },
+  REDIS_URL: {
+    schema: z
+      .string()
+      .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+      .optional(),
+    secret: true,
+    doc: { default: "(unset: in-process pub/sub)", description: "Redis for live subscriptions across gateway instances and shared rate limits. Unset, both stay inside one process." },
+  },
   HOOKGATE_DATA_DIR: {
     schema: z.string().min(1).default("./data"),
     doc: { default: "./data", description: "Where embedded mode keeps its PGlite database and generated encryption key." },

@@ -83,6 +83,7 @@ describe("loadConfig defaults", () => {
     HOOKGATE_HOST: "127.0.0.1",
     HOOKGATE_PORT: 4000,
     DATABASE_URL: undefined,
+    REDIS_URL: undefined,
     HOOKGATE_DATA_DIR: "./data",
     HOOKGATE_ADMIN_TOKEN: undefined,
     HOOKGATE_ENCRYPTION_KEY: undefined,

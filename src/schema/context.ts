@@ -6,6 +6,7 @@ import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
 import type { Publisher } from "../publishing/publisher.js";
 import type { PrismaClient } from "../store/database.js";
+import type { RedisConnection } from "../store/redis.js";
 
 /** What every resolver can reach. Built once per gateway; `principal` per request. */
 export interface GatewayServices {
@@ -19,6 +20,8 @@ export interface GatewayServices {
   readonly clock: Clock;
   /** Tells an in-process dispatcher that deliveries were queued (replay, retry, test events). */
   readonly deliveriesQueued: () => void;
+  /** The shared Redis connection for commands (rate limits, publishing); undefined without REDIS_URL. */
+  readonly redis: RedisConnection | undefined;
 }
 
 export interface GatewayContext extends GatewayServices {

@@ -11,6 +11,7 @@ import { createPublisher } from "../publishing/publisher.js";
 import type { GatewayServices } from "../schema/context.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { migrate, pendingMigrations } from "../store/migrator.js";
+import { openRedis, type RedisConnection } from "../store/redis.js";
 import { ensureAdminToken } from "./admin-token.js";
 import { createGatewayYoga } from "./yoga.js";
 
@@ -57,6 +58,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const secrets = createSecretBox(
     resolveEncryptionKey(config.HOOKGATE_ENCRYPTION_KEY, config.DATABASE_URL ? undefined : config.HOOKGATE_DATA_DIR),
   );
+  const redis = config.REDIS_URL ? openRedis(config.REDIS_URL, logger, "commands") : undefined;
   const targets = createTargetGuard(config.HOOKGATE_ALLOW_PRIVATE_TARGETS, options.resolver ?? systemResolver);
   const dispatcher =
     config.HOOKGATE_ROLE === "api"
@@ -77,6 +79,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     targets,
     clock,
     deliveriesQueued,
+    redis,
   };
 
   let server: Server | undefined;
@@ -89,7 +92,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     server = createServer((req, res) => {
       if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
       if (req.url === "/readyz") {
-        return void readiness(database).then(({ ok, detail }) => {
+        return void readiness(database, redis).then(({ ok, detail }) => {
           res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(detail) + "\n");
         });
       }
@@ -119,19 +122,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }
         // In-flight calls get the delivery timeout to finish; the rest are given back.
         await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
+        await redis?.close();
         if (ownsDatabase) await database.close();
       })()),
   };
 }
 
-async function readiness(database: Database): Promise<{ ok: boolean; detail: Record<string, unknown> }> {
+/** Ready: the database answers, every migration is applied and, when configured, Redis is up. */
+async function readiness(
+  database: Database,
+  redis: RedisConnection | undefined,
+): Promise<{ ok: boolean; detail: Record<string, unknown> }> {
+  const detail: Record<string, unknown> = {};
+  let ok = true;
   try {
     const pending = await pendingMigrations(database.sql);
-    const ok = pending.length === 0;
-    return { ok, detail: { database: "ok", migrations: ok ? "applied" : { pending } } };
+    detail.database = "ok";
+    detail.migrations = pending.length === 0 ? "applied" : { pending };
+    ok = pending.length === 0;
   } catch (error) {
-    return { ok: false, detail: { database: (error as Error).message } };
+    detail.database = (error as Error).message;
+    ok = false;
   }
+  if (redis) {
+    detail.redis = redis.isReady() ? "ok" : "unavailable";
+    ok &&= redis.isReady();
+  }
+  return { ok, detail };
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

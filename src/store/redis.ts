@@ -1,0 +1,57 @@
+import { Redis } from "ioredis";
+import type { Logger } from "../log.js";
+
+/**
+ * One Redis connection with the behaviour every user of Redis in Hookgate needs:
+ * - it reconnects forever (ioredis' default), so an outage ends by itself;
+ * - commands fail at once while it is down instead of queueing without bound, so callers
+ *   (rate limits, live publishing) can decide to carry on without Redis;
+ * - the outage is logged once when it starts and once when it ends, never with the URL
+ *   (it may hold a password).
+ */
+export interface RedisConnection {
+  readonly client: Redis;
+  /** True while the connection is up and usable. */
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+export interface RedisOptions {
+  /**
+   * Keep commands given while disconnected until the connection is back. Only for the
+   * subscriber connection, whose commands (SUBSCRIBE) are few and must not be lost; other
+   * connections reject at once.
+   */
+  readonly queueWhileDown?: boolean;
+}
+
+export function openRedis(url: string, logger: Logger, role: string, options: RedisOptions = {}): RedisConnection {
+  const client = new Redis(url, {
+    enableOfflineQueue: options.queueWhileDown ?? false,
+    maxRetriesPerRequest: 1,
+    connectionName: `hookgate-${role}`,
+    // Back off to at most 2 s between tries: a restarted Redis is found quickly.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+  });
+  let down = false;
+  client.on("ready", () => {
+    if (down) logger.info({ redis: role }, "redis connection restored");
+    down = false;
+  });
+  client.on("error", (error: Error) => {
+    if (!down) logger.error({ redis: role, err: { message: error.message } }, "redis unavailable; retrying");
+    down = true;
+  });
+  client.on("end", () => {
+    down = true;
+  });
+  return {
+    client,
+    isReady: () => client.status === "ready",
+    async close() {
+      client.removeAllListeners("error");
+      client.on("error", () => undefined);
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}
