@@ -9,20 +9,23 @@ import {
 import type { GraphQLClient } from "./client.js";
 import type { TestGateway } from "./gateway.js";
 
+/** What the fixtures need of a gateway: an admin client and a way to make clients (a TestGateway, or a gateway process). */
+export type GatewayClients = Pick<TestGateway, "admin" | "as">;
+
 let counter = 0;
 const unique = (prefix: string) => `${prefix}_${process.pid}_${++counter}`;
 
-export async function createService(t: TestGateway, title = unique("service")) {
+export async function createService(t: GatewayClients, title = unique("service")) {
   const { createWebhookService } = await t.admin.ok(CreateWebhookServiceDocument, { input: { title } });
   return { id: createWebhookService.service.id, token: createWebhookService.token, client: t.as(createWebhookService.token) };
 }
 
-export async function createEventType(t: TestGateway, name = unique("EVENT"), sampleData: unknown = { sample: true }) {
+export async function createEventType(t: GatewayClients, name = unique("EVENT"), sampleData: unknown = { sample: true }) {
   const { createEventType } = await t.admin.ok(CreateEventTypeDocument, { input: { name, sampleData, scopes: ["customer.chat.read"] } });
   return createEventType;
 }
 
-export async function createCustomer(t: TestGateway, externalId = unique("customer")) {
+export async function createCustomer(t: GatewayClients, externalId = unique("customer")) {
   const { createCustomer } = await t.admin.ok(CreateCustomerDocument, { input: { externalId, name: externalId } });
   return { id: createCustomer.customer.id, externalId, token: createCustomer.token, client: t.as(createCustomer.token) };
 }

@@ -7,30 +7,73 @@ export interface HookgateProcess {
   readonly child: ChildProcess;
   /** Everything it printed, for failure messages. */
   output(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** True until the process exits. */
+  alive(): boolean;
+  /** Resolves with the first match of pattern in its output, or rejects when it exits or timeoutMs passes. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** SIGTERM, and wait for exit. */
   stop(): Promise<number | null>;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs `hookgate <command>` as a real child process with the given environment. */
-export function runHookgate(command: string, env: Record<string, string>): HookgateProcess {
-  const child = spawn(process.execPath, [CLI, command], {
+/** Runs `hookgate <command> [args…]` as a real child process with the given environment. */
+export function runHookgate(command: string, env: Record<string, string>, args: readonly string[] = []): HookgateProcess {
+  const child = spawn(process.execPath, [CLI, command, ...args], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let running = true;
+  const listeners = new Set<() => void>();
+  const changed = () => {
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    changed();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    out += d.toString();
+    changed();
+  });
+  // "close", not "exit": by then every byte it printed has been read.
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("close", (code) => {
+      running = false;
+      changed();
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => out,
+    exited,
+    alive: () => running,
+    waitForOutput: (pattern, timeoutMs = 60_000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`no output matching ${pattern} within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+        const check = () => {
+          const match = out.match(pattern);
+          if (match) finish(undefined, match);
+          else if (!running) finish(new Error(`exited without output matching ${pattern}:\n${out}`));
+        };
+        function finish(error?: Error, match?: RegExpMatchArray) {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (error) reject(error);
+          else resolve(match!);
+        }
+        listeners.add(check);
+        check();
+      }),
     stop: async () => {
-      child.kill("SIGTERM");
+      if (running) child.kill("SIGTERM");
       return exited;
     },
     kill: async (signal) => {
-      child.kill(signal);
+      if (running) child.kill(signal);
       await exited;
     },
   };

@@ -63,8 +63,15 @@ export async function startReceiver(initial: (request: Received) => Reply = () =
   };
 }
 
-/** Polls until check() returns a value that is not undefined/false, or fails after timeoutMs. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until check() returns a value that is not undefined/false, or fails after timeoutMs
+ * (with what describe() says about the state then, if given).
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+  describe?: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -74,7 +81,10 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+    if (Date.now() > deadline) {
+      const state = describe ? ` (${describe()})` : "";
+      throw new Error(`condition not met within ${timeoutMs} ms${state}${last ? `: ${String(last)}` : ""}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
