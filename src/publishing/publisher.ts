@@ -41,11 +41,40 @@ export interface Publisher {
 /** Hooks run after the transaction commits (live subscriptions, dispatcher wake-up). */
 export type AfterPublish = (eventIds: bigint[]) => void;
 
+/**
+ * A stored event with what live subscribers need to filter it without reading the store:
+ * its type name and the webhooks (and their services) it was routed to.
+ */
+export interface StoredEvent {
+  readonly id: bigint;
+  readonly eventTypeId: number;
+  readonly eventName: string;
+  readonly customerId: number | null;
+  readonly payload: unknown;
+  readonly idempotencyKey: string | null;
+  readonly createdAt: Date;
+  readonly webhookIds: readonly number[];
+  readonly serviceIds: readonly number[];
+}
+
+/**
+ * Every transaction that stores events takes this lock before it draws event ids, and holds it
+ * until it commits. So events become visible in id order: once event N can be read, every event
+ * below N has committed or never will. Live subscriptions rely on it to resume by id without a
+ * gap (without it, a slow transaction could commit id 10 after id 11 was seen).
+ */
+export async function lockEventOrder(tx: Prisma.TransactionClient): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK}::bigint)`;
+}
+const EVENT_ORDER_LOCK = 72_707_370;
+
 export interface PublisherOptions {
   readonly maxPayloadBytes: number;
   /** Stamps events and their deliveries, so an injected clock sees them due at once. */
   readonly clock: Clock;
   readonly afterPublish?: AfterPublish;
+  /** Receives the new events, in id order, after the transaction commits (live subscriptions). */
+  readonly afterCommit?: (events: StoredEvent[]) => void;
 }
 
 export function createPublisher(prisma: PrismaClient, options: PublisherOptions): Publisher {
@@ -54,9 +83,14 @@ export function createPublisher(prisma: PrismaClient, options: PublisherOptions)
     async publish(requests) {
       requests.forEach((r, i) => checkPayload(r, i, options.maxPayloadBytes));
       const now = options.clock.now();
-      const results = await prisma.$transaction((tx) => publishInTransaction(tx, requests, now), { timeout: 30_000 });
+      const { results, stored } = await prisma.$transaction((tx) => publishInTransaction(tx, requests, now), {
+        timeout: 30_000,
+      });
       const fresh = results.filter((r) => !r.duplicate).map((r) => r.eventId);
-      if (fresh.length) afterPublish(fresh);
+      if (fresh.length) {
+        afterPublish(fresh);
+        options.afterCommit?.(stored);
+      }
       return results;
     },
   };
@@ -79,10 +113,15 @@ function checkPayload(request: PublishRequest, index: number, maxBytes: number):
 
 type Tx = Prisma.TransactionClient;
 
-async function publishInTransaction(tx: Tx, requests: readonly PublishRequest[], now: Date): Promise<PublishedEvent[]> {
-  const typeIds = await resolveEventTypes(tx, requests);
+async function publishInTransaction(
+  tx: Tx,
+  requests: readonly PublishRequest[],
+  now: Date,
+): Promise<{ results: PublishedEvent[]; stored: StoredEvent[] }> {
+  const { typeIds, names } = await resolveEventTypes(tx, requests);
   const customerIds = await resolveCustomers(tx, requests);
 
+  await lockEventOrder(tx);
   // Ids are drawn first so each request knows its row before the insert; unused ids are harmless gaps.
   const ids = await tx.$queryRaw<{ id: bigint }[]>`
     SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id FROM generate_series(1, ${requests.length}::int)`;
@@ -99,6 +138,7 @@ async function publishInTransaction(tx: Tx, requests: readonly PublishRequest[],
     rows.push({
       id: ids[i]!.id,
       eventTypeId: typeIds[i]!,
+      eventName: names.get(typeIds[i]!)!,
       customerId: customerIds[i] ?? null,
       payload: request.payload as Prisma.InputJsonValue,
       idempotencyKey: key,
@@ -129,11 +169,42 @@ async function publishInTransaction(tx: Tx, requests: readonly PublishRequest[],
     now,
     requests.map((_, i) => ({ eventId: eventIds[i]!, eventTypeId: typeIds[i]!, customerId: customerIds[i] ?? null })).filter((_, i) => isNew[i]),
   );
-  if (deliveries.length) await tx.delivery.createMany({ data: deliveries });
+  if (deliveries.length) await tx.delivery.createMany({ data: deliveries.map((d) => d.row) });
 
-  const perEvent = new Map<bigint, number>();
-  for (const d of deliveries) perEvent.set(d.eventId as bigint, (perEvent.get(d.eventId as bigint) ?? 0) + 1);
-  return eventIds.map((eventId, i) => ({ eventId, duplicate: !isNew[i], deliveryCount: isNew[i] ? (perEvent.get(eventId) ?? 0) : 0 }));
+  const routed = new Map<bigint, { webhookIds: number[]; serviceIds: Set<number> }>();
+  for (const d of deliveries) {
+    const entry = routed.get(d.row.eventId as bigint) ?? { webhookIds: [], serviceIds: new Set<number>() };
+    entry.webhookIds.push(d.row.webhookId);
+    entry.serviceIds.add(d.serviceId);
+    routed.set(d.row.eventId as bigint, entry);
+  }
+  const stored: StoredEvent[] = [];
+  requests.forEach((request, i) => {
+    if (!isNew[i]) return;
+    const r = routed.get(eventIds[i]!);
+    stored.push({
+      id: eventIds[i]!,
+      eventTypeId: typeIds[i]!,
+      eventName: names.get(typeIds[i]!)!,
+      customerId: customerIds[i] ?? null,
+      payload: request.payload,
+      idempotencyKey: request.idempotencyKey ?? null,
+      createdAt: now,
+      webhookIds: r?.webhookIds ?? [],
+      serviceIds: r ? [...r.serviceIds] : [],
+    });
+  });
+  const results = eventIds.map((eventId, i) => ({
+    eventId,
+    duplicate: !isNew[i],
+    deliveryCount: isNew[i] ? (routed.get(eventId)?.webhookIds.length ?? 0) : 0,
+  }));
+  return { results, stored };
+}
+
+interface RoutedDelivery {
+  readonly row: Prisma.DeliveryCreateManyInput & { webhookId: number };
+  readonly serviceId: number;
 }
 
 interface Routable {
@@ -146,7 +217,7 @@ interface Routable {
  * The routing rule: an event of type T about customer C goes to every active webhook
  * subscribed to T on which C is registered; with no customer, to every active webhook subscribed to T.
  */
-async function route(tx: Tx, now: Date, events: Routable[]): Promise<Prisma.DeliveryCreateManyInput[]> {
+async function route(tx: Tx, now: Date, events: Routable[]): Promise<RoutedDelivery[]> {
   if (!events.length) return [];
   const typeIds = [...new Set(events.map((e) => e.eventTypeId))];
   const customers = [...new Set(events.map((e) => e.customerId).filter((c): c is number => c !== null))];
@@ -154,48 +225,56 @@ async function route(tx: Tx, now: Date, events: Routable[]): Promise<Prisma.Deli
     where: { isActive: true, eventTypes: { some: { eventTypeId: { in: typeIds } } } },
     select: {
       id: true,
+      serviceId: true,
       eventTypes: { where: { eventTypeId: { in: typeIds } }, select: { eventTypeId: true } },
       registrations: { where: { customerId: { in: customers } }, select: { customerId: true } },
     },
     orderBy: { id: "asc" },
   });
-  const byType = new Map<number, { id: number; customers: Set<number> }[]>();
+  const byType = new Map<number, { id: number; serviceId: number; customers: Set<number> }[]>();
   for (const w of webhooks) {
-    const entry = { id: w.id, customers: new Set(w.registrations.map((r) => r.customerId)) };
+    const entry = { id: w.id, serviceId: w.serviceId, customers: new Set(w.registrations.map((r) => r.customerId)) };
     for (const { eventTypeId } of w.eventTypes) {
       const list = byType.get(eventTypeId) ?? [];
       list.push(entry);
       byType.set(eventTypeId, list);
     }
   }
-  const out: Prisma.DeliveryCreateManyInput[] = [];
+  const out: RoutedDelivery[] = [];
   for (const event of events) {
     for (const webhook of byType.get(event.eventTypeId) ?? []) {
       if (event.customerId === null || webhook.customers.has(event.customerId)) {
-        out.push({ eventId: event.eventId, webhookId: webhook.id, nextAttemptAt: now, createdAt: now, updatedAt: now });
+        out.push({
+          row: { eventId: event.eventId, webhookId: webhook.id, nextAttemptAt: now, createdAt: now, updatedAt: now },
+          serviceId: webhook.serviceId,
+        });
       }
     }
   }
   return out;
 }
 
-async function resolveEventTypes(tx: Tx, requests: readonly PublishRequest[]): Promise<number[]> {
-  const names = new Set<string>();
+async function resolveEventTypes(
+  tx: Tx,
+  requests: readonly PublishRequest[],
+): Promise<{ typeIds: number[]; names: Map<number, string> }> {
+  const wantedNames = new Set<string>();
   const ids = new Set<number>();
   requests.forEach((r, i) => {
     const hasName = r.eventName !== undefined && r.eventName !== null;
     const hasId = r.eventTypeId !== undefined && r.eventTypeId !== null;
     if (hasName === hasId) throw new PublishError(i, "eventName", "give exactly one of eventName and eventTypeId");
-    if (hasName) names.add(r.eventName!);
+    if (hasName) wantedNames.add(r.eventName!);
     else ids.add(r.eventTypeId!);
   });
   const found = await tx.eventType.findMany({
-    where: { OR: [{ name: { in: [...names] } }, { id: { in: [...ids] } }] },
+    where: { OR: [{ name: { in: [...wantedNames] } }, { id: { in: [...ids] } }] },
     select: { id: true, name: true },
   });
   const byName = new Map(found.map((t) => [t.name, t.id]));
   const byId = new Set(found.map((t) => t.id));
-  return requests.map((r, i) => {
+  const names = new Map(found.map((t) => [t.id, t.name]));
+  const typeIds = requests.map((r, i) => {
     if (r.eventName !== undefined && r.eventName !== null) {
       const id = byName.get(r.eventName);
       if (id === undefined) throw new PublishError(i, "eventName", `event type "${r.eventName}" does not exist`, "NOT_FOUND");
@@ -204,6 +283,7 @@ async function resolveEventTypes(tx: Tx, requests: readonly PublishRequest[]): P
     if (!byId.has(r.eventTypeId!)) throw new PublishError(i, "eventTypeId", `event type ${r.eventTypeId} does not exist`, "NOT_FOUND");
     return r.eventTypeId!;
   });
+  return { typeIds, names };
 }
 
 async function resolveCustomers(tx: Tx, requests: readonly PublishRequest[]): Promise<(number | undefined)[]> {

@@ -1,3 +1,4 @@
+import { lockEventOrder } from "../publishing/publisher.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { conflict, notFound } from "./errors.js";
@@ -160,17 +161,23 @@ builder.mutationField("sendTestEvent", (t) =>
         : (webhook.eventTypes[0]?.eventType ?? null);
       if (!type) throw notFound(`event type "${args.eventName ?? "(none subscribed)"}"`);
       const now = ctx.clock.now();
-      const delivery = await ctx.prisma.delivery.create({
-        ...query,
-        data: {
-          webhook: { connect: { id: webhookId } },
-          nextAttemptAt: now,
-          createdAt: now,
-          updatedAt: now,
-          event: { create: { eventTypeId: type.id, payload: type.sampleData as Prisma.InputJsonValue, createdAt: now } },
-        },
+      const delivery = await ctx.prisma.$transaction(async (tx) => {
+        await lockEventOrder(tx); // a test event is an event: it is stored in id order like the others
+        return tx.delivery.create({
+          ...query,
+          data: {
+            webhook: { connect: { id: webhookId } },
+            nextAttemptAt: now,
+            createdAt: now,
+            updatedAt: now,
+            event: {
+              create: { eventTypeId: type.id, eventName: type.name, payload: type.sampleData as Prisma.InputJsonValue, createdAt: now },
+            },
+          },
+        });
       });
       ctx.deliveriesQueued();
+      ctx.live.eventsStored();
       return delivery;
     },
   }),

@@ -1,4 +1,5 @@
 import { PublishError, type PublishRequest } from "../publishing/publisher.js";
+import { contextRateLimitKey } from "../server/rate-limits.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
@@ -11,7 +12,7 @@ export const Event = builder.prismaObject("Event", {
   fields: (t) => ({
     id: t.id({ description: "Increases with every stored event: use it to resume (after).", resolve: (e) => e.id.toString() }),
     eventType: t.relation("eventType"),
-    eventName: t.string({ select: { eventType: { select: { name: true } } }, resolve: (e) => e.eventType.name }),
+    eventName: t.exposeString("eventName", { description: "The event type's name when the event was published." }),
     customer: t.relation("customer", { nullable: true }),
     payload: t.expose("payload", { type: "JSON" }),
     idempotencyKey: t.exposeString("idempotencyKey", { nullable: true }),
@@ -108,6 +109,8 @@ function toRequest(field: string, input: PublishEventArgs): PublishRequest {
 }
 
 async function publish(ctx: GatewayContext, field: (i: number) => string, requests: PublishRequest[]) {
+  // Counted per event, before anything is written: a refused batch stores nothing.
+  await ctx.rateLimits.consume(contextRateLimitKey(ctx), "publish", requests.length);
   try {
     return await ctx.publisher.publish(requests);
   } catch (error) {

@@ -9,6 +9,7 @@ import "./registrations.js";
 import "./events.js";
 import "./deliveries.js";
 import "./me.js";
+import "./subscriptions.js";
 
 let schema: GraphQLSchema | undefined;
 

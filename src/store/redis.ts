@@ -28,7 +28,7 @@ export interface RedisOptions {
 export function openRedis(url: string, logger: Logger, role: string, options: RedisOptions = {}): RedisConnection {
   const client = new Redis(url, {
     enableOfflineQueue: options.queueWhileDown ?? false,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: options.queueWhileDown ? null : 1,
     connectionName: `hookgate-${role}`,
     // Back off to at most 2 s between tries: a restarted Redis is found quickly.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),

@@ -326,6 +326,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     Event: {
       id: big(1),
       eventTypeId: 7003,
+      eventName: "order.paid \u2014 \u0633\u0641\u0627\u0631\u0634",
       customerId: 7004,
       payload: json,
       idempotencyKey: "idem-7",

@@ -1,0 +1,320 @@
+import type { Logger } from "../log.js";
+import type { StoredEvent } from "../publishing/publisher.js";
+import { topics, type Bus } from "../pubsub/bus.js";
+import type { SqlClient } from "../store/database.js";
+
+/** An event as live subscribers receive it: the Event row plus where it was routed. */
+export type FeedEvent = StoredEvent;
+
+/** One live subscription as the feed sees it. */
+export interface FeedListener {
+  /** The event types it wants; "all" for every type. */
+  readonly types: ReadonlySet<number> | "all";
+  /** Called in id order, once per event of its types (the listener applies its own filters). */
+  push(event: FeedEvent): void;
+}
+
+/** The wire form of an event on the bus (JSON: ids as strings, dates as ISO text). */
+interface EventMessage {
+  readonly id: string;
+  readonly t: number;
+  readonly n: string;
+  readonly c: number | null;
+  readonly p: unknown;
+  readonly k: string | null;
+  readonly at: string;
+  readonly w: readonly number[];
+  readonly s: readonly number[];
+}
+
+export function toMessage(e: StoredEvent): EventMessage {
+  return {
+    id: e.id.toString(),
+    t: e.eventTypeId,
+    n: e.eventName,
+    c: e.customerId,
+    p: e.payload,
+    k: e.idempotencyKey,
+    at: e.createdAt.toISOString(),
+    w: e.webhookIds,
+    s: e.serviceIds,
+  };
+}
+
+function fromMessage(m: EventMessage): FeedEvent {
+  return {
+    id: BigInt(m.id),
+    eventTypeId: m.t,
+    eventName: m.n,
+    customerId: m.c,
+    payload: m.p,
+    idempotencyKey: m.k,
+    createdAt: new Date(m.at),
+    webhookIds: m.w,
+    serviceIds: m.s,
+  };
+}
+
+/** Publishes stored events to their type's topic (called after the publishing transaction commits). */
+export function publishStoredEvents(bus: Bus, events: readonly StoredEvent[]): void {
+  for (const e of events) bus.publish(topics.eventType(e.eventTypeId), toMessage(e));
+}
+
+export interface EventFeedOptions {
+  readonly sql: SqlClient;
+  readonly bus: Bus;
+  readonly logger: Logger;
+  /** How often the store is read for events the bus did not bring (Redis down, lost messages). */
+  readonly pollMs: number;
+}
+
+const ALL_TYPES_REFRESH_MS = 5_000;
+
+const EVENT_COLUMNS = `
+  e.id, e.event_type_id, e.event_name, e.customer_id, e.payload, e.idempotency_key, e.created_at,
+  coalesce(array_agg(d.webhook_id ORDER BY d.webhook_id) FILTER (WHERE d.webhook_id IS NOT NULL), '{}') AS webhook_ids,
+  coalesce(array_agg(DISTINCT w.service_id) FILTER (WHERE w.service_id IS NOT NULL), '{}') AS service_ids`;
+
+interface EventRow {
+  id: string | bigint;
+  event_type_id: number;
+  event_name: string;
+  customer_id: number | null;
+  payload: unknown;
+  idempotency_key: string | null;
+  created_at: Date | string;
+  webhook_ids: number[];
+  service_ids: number[];
+}
+
+/**
+ * The one ordered, gapless stream of events inside a gateway process, shared by all its live
+ * subscriptions.
+ *
+ * Messages from the bus are fast but not a guarantee: two publishers' messages can arrive out
+ * of order, and Redis drops what is published while it is down. The store is the truth, and
+ * events become visible there in id order (publishing holds lockEventOrder until commit). So
+ * before the feed passes on events up to id N, it asks the store which events of its types lie
+ * between its position and N, reads any the bus did not bring, and emits them all in id order.
+ * A timer does the same when the bus is quiet, so nothing waits for the next message.
+ */
+export class EventFeed {
+  /** Every event of a covered type with an id up to here has been emitted. */
+  private position = 0n;
+  private started: Promise<void> | undefined;
+  private readonly listeners = new Set<FeedListener>();
+  private readonly typeRefs = new Map<number, { count: number; unsubscribe: () => void }>();
+  /** Listeners that want every type; while there are any, every type's topic is subscribed. */
+  private allTypes = 0;
+  private allTypesReadAt = 0;
+  private readonly allTypeTopics = new Map<number, () => void>();
+  private readonly received = new Map<bigint, FeedEvent>();
+  private highestReceived = 0n;
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: EventFeedOptions) {}
+
+  /**
+   * Adds a listener and returns the feed's position: the listener will get every event of its
+   * types with a higher id, and none at or below it.
+   */
+  async register(listener: FeedListener): Promise<bigint> {
+    await (this.started ??= this.start());
+    if (listener.types === "all") {
+      if (this.allTypes++ === 0) await this.subscribeAllTypes();
+    } else {
+      for (const type of listener.types) this.retainType(type);
+    }
+    // A drain in progress chose its event types before this listener existed: let it finish, so
+    // everything above the position returned here is read with this listener's types included.
+    while (this.draining) await this.draining;
+    this.listeners.add(listener);
+    return this.position;
+  }
+
+  /** Removes a listener; call it once its register() has resolved. */
+  unregister(listener: FeedListener): void {
+    if (!this.listeners.delete(listener)) return;
+    if (listener.types === "all") {
+      if (--this.allTypes === 0) {
+        for (const unsubscribe of this.allTypeTopics.values()) unsubscribe();
+        this.allTypeTopics.clear();
+      }
+    } else {
+      for (const type of listener.types) this.releaseType(type);
+    }
+  }
+
+  /** Events were stored by this process outside the publisher (test events): look now. */
+  poke(): void {
+    if (this.listeners.size) this.schedule();
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const ref of this.typeRefs.values()) ref.unsubscribe();
+    for (const unsubscribe of this.allTypeTopics.values()) unsubscribe();
+    this.typeRefs.clear();
+    this.allTypeTopics.clear();
+    this.listeners.clear();
+  }
+
+  private async start(): Promise<void> {
+    const [row] = await this.options.sql.query<{ max: string | null }>("SELECT max(id)::text AS max FROM events");
+    this.position = BigInt(row?.max ?? 0);
+    this.timer = setInterval(() => {
+      if (this.listeners.size) this.schedule();
+    }, this.options.pollMs);
+    this.timer.unref();
+  }
+
+  private onMessage = (message: unknown): void => {
+    const event = fromMessage(message as EventMessage);
+    if (event.id <= this.position) return;
+    this.received.set(event.id, event);
+    if (event.id > this.highestReceived) this.highestReceived = event.id;
+    this.schedule();
+  };
+
+  private retainType(type: number): void {
+    const ref = this.typeRefs.get(type);
+    if (ref) ref.count++;
+    else this.typeRefs.set(type, { count: 1, unsubscribe: this.options.bus.subscribe(topics.eventType(type), this.onMessage) });
+  }
+
+  private releaseType(type: number): void {
+    const ref = this.typeRefs.get(type);
+    if (!ref) return;
+    if (--ref.count === 0) {
+      ref.unsubscribe();
+      this.typeRefs.delete(type);
+    }
+  }
+
+  /** Subscribes the topic of every event type; types created later are found by the timer. */
+  private async subscribeAllTypes(): Promise<void> {
+    this.allTypesReadAt = Date.now();
+    const rows = await this.options.sql.query<{ id: number }>("SELECT id FROM event_types");
+    if (!this.allTypes) return;
+    for (const { id } of rows) {
+      if (!this.allTypeTopics.has(id)) {
+        this.allTypeTopics.set(id, this.options.bus.subscribe(topics.eventType(id), this.onMessage));
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.drain()
+      .catch((error: unknown) => {
+        // The store is unreachable: keep what arrived; the timer tries again.
+        this.options.logger.warn({ err: error }, "live feed could not read the store; retrying");
+      })
+      .finally(() => {
+        this.draining = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+  }
+
+  /** Emits, in id order, every event of the covered types after the position. */
+  private async drain(): Promise<void> {
+    // Event types created since the last look get their topic (until then the store brings them).
+    if (this.allTypes && Date.now() - this.allTypesReadAt > ALL_TYPES_REFRESH_MS) await this.subscribeAllTypes();
+    const types = this.coveredTypes();
+    const from = this.position;
+    // Up to the highest id the bus brought, or (when it brought nothing) whatever the store has.
+    const upTo = this.highestReceived > from ? this.highestReceived : undefined;
+    const idsInStore = await this.storedIds(from, upTo, types);
+    const missing = idsInStore.filter((id) => !this.received.has(id));
+    const loaded = missing.length ? await this.loadEvents(missing) : new Map<bigint, FeedEvent>();
+    const ordered: FeedEvent[] = [];
+    for (const id of idsInStore) {
+      const event = this.received.get(id) ?? loaded.get(id);
+      if (event) ordered.push(event); // absent: deleted between the two reads
+    }
+    const last = upTo ?? idsInStore.at(-1) ?? from;
+    if (last > this.position) this.position = last;
+    for (const id of this.received.keys()) if (id <= this.position) this.received.delete(id);
+    for (const event of ordered) this.emit(event);
+  }
+
+  private emit(event: FeedEvent): void {
+    for (const listener of this.listeners) {
+      if (listener.types === "all" || listener.types.has(event.eventTypeId)) listener.push(event);
+    }
+  }
+
+  private coveredTypes(): number[] | "all" {
+    return this.allTypes ? "all" : [...this.typeRefs.keys()];
+  }
+
+  private async storedIds(from: bigint, upTo: bigint | undefined, types: number[] | "all"): Promise<bigint[]> {
+    if (types !== "all" && types.length === 0) return [];
+    const params: unknown[] = [from.toString()];
+    let where = "id > $1::bigint";
+    if (upTo !== undefined) {
+      params.push(upTo.toString());
+      where += ` AND id <= $${params.length}::bigint`;
+    }
+    if (types !== "all") {
+      params.push(types);
+      where += ` AND event_type_id = ANY($${params.length}::int[])`;
+    }
+    // Without an upper bound, a page at a time: the timer comes back for the rest.
+    const limit = upTo === undefined ? " LIMIT 1000" : "";
+    const rows = await this.options.sql.query<{ id: string }>(
+      `SELECT id::text AS id FROM events WHERE ${where} ORDER BY id${limit}`,
+      params,
+    );
+    return rows.map((r) => BigInt(r.id));
+  }
+
+  private async loadEvents(ids: bigint[]): Promise<Map<bigint, FeedEvent>> {
+    const rows = await loadEventRows(this.options.sql, ids);
+    return new Map(rows.map((e) => [e.id, e]));
+  }
+}
+
+/** Reads events with their routing, in id order. */
+export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Promise<FeedEvent[]> {
+  const rows = await sql.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS}
+     FROM events e
+     LEFT JOIN deliveries d ON d.event_id = e.id
+     LEFT JOIN webhooks w ON w.id = d.webhook_id
+     WHERE e.id = ANY($1::bigint[])
+     GROUP BY e.id
+     ORDER BY e.id`,
+    [ids.map(String)],
+  );
+  return rows.map(fromRow);
+}
+
+function fromRow(r: EventRow): FeedEvent {
+  return {
+    id: BigInt(r.id),
+    eventTypeId: r.event_type_id,
+    eventName: r.event_name,
+    customerId: r.customer_id,
+    payload: r.payload,
+    idempotencyKey: r.idempotency_key,
+    createdAt: new Date(r.created_at),
+    webhookIds: r.webhook_ids.map(Number),
+    serviceIds: r.service_ids.map(Number),
+  };
+}

@@ -1,0 +1,140 @@
+import type { Config } from "../config.js";
+import type { AttemptRecord } from "../dispatcher/outbox.js";
+import type { Logger } from "../log.js";
+import type { StoredEvent } from "../publishing/publisher.js";
+import { createBus, topics, type Bus } from "../pubsub/bus.js";
+import type { PrismaClient, SqlClient } from "../store/database.js";
+import { EventFeed, publishStoredEvents } from "./event-feed.js";
+import { EventStream, type EventFilter } from "./event-stream.js";
+
+/** A recorded attempt as deliveryAttempted yields it (the DeliveryAttempt row). */
+export interface LiveAttempt {
+  readonly id: bigint;
+  readonly deliveryId: bigint;
+  readonly attemptNumber: number;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly requestUrl: string;
+  readonly requestMethod: string;
+  readonly requestHeaders: unknown;
+  readonly requestBody: string;
+  readonly responseStatus: number | null;
+  readonly responseHeaders: unknown;
+  readonly responseBody: string | null;
+  readonly errorClass: string | null;
+  readonly errorMessage: string | null;
+  readonly succeeded: boolean;
+}
+
+/** Live subscriptions: what the publisher, the dispatcher and the schema use. */
+export interface Live {
+  readonly bus: Bus;
+  readonly feed: EventFeed;
+  /** After a publishing transaction commits: tell every instance. */
+  eventsCommitted(events: readonly StoredEvent[]): void;
+  /** Events were stored outside the publisher (test events): this instance looks at once. */
+  eventsStored(): void;
+  /** The stream one eventPublished subscription reads. */
+  events(filter: EventFilter, after: bigint | undefined): EventStream;
+  /** After the dispatcher stored attempts: publish those someone is watching. */
+  attemptsRecorded(records: readonly AttemptRecord[]): void;
+  /** The attempts of one webhook, live. */
+  attempts(webhookId: number): AsyncIterableIterator<LiveAttempt>;
+  close(): Promise<void>;
+}
+
+export function createLive(config: Config, deps: { prisma: PrismaClient; sql: SqlClient; logger: Logger }): Live {
+  const bus = createBus(config.REDIS_URL, deps.logger);
+  const feed = new EventFeed({ sql: deps.sql, bus, logger: deps.logger, pollMs: config.HOOKGATE_LIVE_POLL_MS });
+  return {
+    bus,
+    feed,
+    eventsCommitted: (events) => publishStoredEvents(bus, events),
+    eventsStored: () => feed.poke(),
+    events: (filter, after) => new EventStream(feed, deps.prisma, filter, after, config.HOOKGATE_LIVE_BUFFER),
+    attemptsRecorded(records) {
+      publishWatchedAttempts(bus, deps.sql, records).catch((error: unknown) =>
+        deps.logger.warn({ err: error }, "live attempt log not published"),
+      );
+    },
+    attempts: (webhookId) => attemptStream(bus, webhookId, config.HOOKGATE_LIVE_BUFFER),
+    async close() {
+      feed.close();
+      await bus.close();
+    },
+  };
+}
+
+/**
+ * Attempts go out only for webhooks someone watches (one PUBSUB NUMSUB per recorded batch), so
+ * the dispatcher's hot path pays nothing for dashboards nobody has open. The attempt ids come
+ * from the store: the dispatcher records attempts without reading them back.
+ */
+async function publishWatchedAttempts(bus: Bus, sql: SqlClient, records: readonly AttemptRecord[]): Promise<void> {
+  const webhookIds = [...new Set(records.map((r) => r.webhookId))];
+  const listened = await bus.listened(webhookIds.map(topics.webhookAttempts));
+  const watched = new Set(webhookIds.filter((_, i) => listened[i]));
+  if (!watched.size) return;
+  const wanted = records.filter((r) => watched.has(r.webhookId));
+  const ids = await sql.query<{ id: string; delivery_id: string; attempt_number: number }>(
+    `SELECT id::text, delivery_id::text, attempt_number FROM delivery_attempts WHERE delivery_id = ANY($1::bigint[])`,
+    [wanted.map((r) => r.deliveryId)],
+  );
+  const byKey = new Map(ids.map((r) => [`${r.delivery_id}:${r.attempt_number}`, r.id]));
+  for (const r of wanted) {
+    const id = byKey.get(`${r.deliveryId}:${r.attemptNumber}`);
+    if (!id) continue; // dropped with its delivery
+    bus.publish(topics.webhookAttempts(r.webhookId), {
+      id,
+      deliveryId: r.deliveryId,
+      attemptNumber: r.attemptNumber,
+      startedAt: r.startedAt.toISOString(),
+      durationMs: r.durationMs,
+      requestUrl: r.requestUrl,
+      requestMethod: r.requestMethod,
+      requestHeaders: r.requestHeaders,
+      requestBody: r.requestBody,
+      responseStatus: r.responseStatus,
+      responseHeaders: r.responseHeaders,
+      responseBody: r.responseBody,
+      errorClass: r.errorClass,
+      errorMessage: r.errorMessage,
+      succeeded: r.succeeded,
+    });
+  }
+}
+
+/** A bounded queue of one webhook's attempts; a consumer that falls behind loses the oldest. */
+function attemptStream(bus: Bus, webhookId: number, maxBuffered: number): AsyncIterableIterator<LiveAttempt> {
+  const queue: LiveAttempt[] = [];
+  let wake: (() => void) | undefined;
+  let done = false;
+  const unsubscribe = bus.subscribe(topics.webhookAttempts(webhookId), (message) => {
+    const m = message as Record<string, unknown>;
+    // The attempt log is a dashboard view, not a guarantee (webhookLogs is): drop the oldest.
+    if (queue.length >= maxBuffered) queue.shift();
+    queue.push({
+      ...(m as unknown as LiveAttempt),
+      id: BigInt(m.id as string),
+      deliveryId: BigInt(m.deliveryId as string),
+      startedAt: new Date(m.startedAt as string),
+    });
+    wake?.();
+    wake = undefined;
+  });
+  const iterator: AsyncIterableIterator<LiveAttempt> = {
+    [Symbol.asyncIterator]: () => iterator,
+    async next() {
+      while (!done && !queue.length) await new Promise<void>((resolve) => (wake = resolve));
+      if (done) return { done: true, value: undefined };
+      return { done: false, value: queue.shift()! };
+    },
+    async return() {
+      done = true;
+      unsubscribe();
+      wake?.();
+      return { done: true, value: undefined };
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,85 @@
+import type { EventFilter } from "../live/event-stream.js";
+import { builder } from "./builder.js";
+import type { GatewayContext } from "./context.js";
+import { DeliveryAttempt } from "./deliveries.js";
+import { badInput, gatewayError } from "./errors.js";
+import { Event } from "./events.js";
+import { requireBigId, requireId } from "./ids.js";
+import { ownsWebhook } from "./ownership.js";
+
+builder.subscriptionType({
+  description: "Live feeds over graphql-ws (subprotocol graphql-transport-ws) or Server-Sent Events, on /graphql.",
+});
+
+builder.subscriptionField("eventPublished", (t) =>
+  t.field({
+    type: Event,
+    description:
+      "Events as they are stored, in id order, with the visibility of the events query. With `after`, the stored events after that id come first, then live ones: no gap, no repeat.",
+    authScopes: { authenticated: true },
+    args: {
+      eventNames: t.arg.stringList({ description: "Only these event types (default: all)." }),
+      serviceId: t.arg.id({ description: "Only events routed to this service's webhooks." }),
+      webhookId: t.arg.id({ description: "Only events routed to this webhook." }),
+      customerId: t.arg.id({ description: "Only events about this customer." }),
+      after: t.arg.id({ description: "Resume: first every stored event after this event id." }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const filter = await eventFilter(ctx, args);
+      const after = args.after != null ? requireBigId("after", args.after) : undefined;
+      return ctx.live.events(filter, after);
+    },
+    resolve: (event) => event as never,
+  }),
+);
+
+builder.subscriptionField("deliveryAttempted", (t) =>
+  t.field({
+    type: DeliveryAttempt,
+    description: "Every attempt to deliver to this webhook, as it is recorded (a live webhookLogs).",
+    args: { webhookId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
+    subscribe: async (_root, args, ctx) => {
+      const webhookId = requireId("webhookId", args.webhookId);
+      const exists = await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } });
+      if (!exists) throw gatewayError("NOT_FOUND", `webhook ${webhookId} does not exist`);
+      return ctx.live.attempts(webhookId);
+    },
+    resolve: (attempt) => attempt as never,
+  }),
+);
+
+interface EventArgs {
+  eventNames?: readonly string[] | null;
+  serviceId?: string | number | null;
+  webhookId?: string | number | null;
+  customerId?: string | number | null;
+}
+
+/** The subscription's filter; naming another tenant's service or webhook is FORBIDDEN. */
+async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventFilter> {
+  const principal = ctx.principal!;
+  const serviceId = args.serviceId != null ? requireId("serviceId", args.serviceId) : undefined;
+  const webhookId = args.webhookId != null ? requireId("webhookId", args.webhookId) : undefined;
+  const customerId = args.customerId != null ? requireId("customerId", args.customerId) : undefined;
+  if (serviceId !== undefined && principal.kind !== "admin" && !(principal.kind === "service" && principal.serviceId === serviceId)) {
+    throw gatewayError("FORBIDDEN", `serviceId ${serviceId} is not this ${principal.kind} token's service`);
+  }
+  if (webhookId !== undefined && principal.kind !== "admin") {
+    if (principal.kind !== "service" || !(await ownsWebhook(ctx.prisma, principal.serviceId, webhookId))) {
+      throw gatewayError("FORBIDDEN", `webhook ${webhookId} is not this ${principal.kind} token's`);
+    }
+  }
+  if (customerId !== undefined && principal.kind === "customer" && principal.customerId !== customerId) {
+    throw gatewayError("FORBIDDEN", `customerId ${customerId} is not this customer token's`);
+  }
+  let types: ReadonlySet<number> | "all" = "all";
+  if (args.eventNames) {
+    if (!args.eventNames.length) throw badInput("eventNames", "give at least one name, or leave it out for all");
+    const found = await ctx.prisma.eventType.findMany({ where: { name: { in: [...args.eventNames] } }, select: { id: true, name: true } });
+    const missing = args.eventNames.filter((name) => !found.some((f) => f.name === name));
+    if (missing.length) throw gatewayError("NOT_FOUND", `event type "${missing[0]}" does not exist`, { field: "eventNames" });
+    types = new Set(found.map((f) => f.id));
+  }
+  return { principal, types, serviceId, webhookId, customerId };
+}

@@ -1,0 +1,124 @@
+import type { Server } from "node:http";
+import { CloseCode, type ExecutionResult } from "graphql-ws";
+import { useServer } from "graphql-ws/use/ws";
+import type { GraphQLError } from "graphql";
+import { WebSocketServer } from "ws";
+import { InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
+import type { GatewayServices } from "../schema/context.js";
+import { gatewayError } from "../schema/errors.js";
+import { rateLimitKey } from "./rate-limits.js";
+import type { GatewayYoga, WebsocketContext } from "./yoga.js";
+
+/** What a connection carries from connection_init to each of its operations. */
+interface ConnectionState {
+  principal?: Principal;
+  rateLimitKey?: string;
+  subscriptions: number;
+}
+
+type EnvelopedArgs = {
+  rootValue: { execute: (args: unknown) => unknown; subscribe: (args: unknown) => unknown };
+};
+
+/**
+ * graphql-ws (subprotocol graphql-transport-ws) on the API's own port and path. The token comes
+ * once, in connection_init ({ "authorization": "Bearer <token>" }); a missing or bad one is
+ * refused with 4403 before any operation runs. Operations then go through yoga's envelop, so
+ * they meet the same schema, query limits, introspection switch and error masking as HTTP.
+ */
+export function attachWebsocketServer(
+  server: Server,
+  yoga: GatewayYoga,
+  services: GatewayServices,
+  principals: PrincipalResolver,
+): { close(): Promise<void> } {
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: services.config.HOOKGATE_MAX_BODY_BYTES });
+  const states = new WeakMap<object, ConnectionState>();
+  const state = (extra: object): ConnectionState => {
+    let s = states.get(extra);
+    if (!s) states.set(extra, (s = { subscriptions: 0 }));
+    return s;
+  };
+  const { metrics, rateLimits, config, logger } = services;
+
+  const cleanup = useServer(
+    {
+      execute: (args) => (args as unknown as EnvelopedArgs).rootValue.execute(args) as Promise<ExecutionResult>,
+      subscribe: (args) => (args as unknown as EnvelopedArgs).rootValue.subscribe(args) as Promise<ExecutionResult>,
+      onConnect: async (ctx) => {
+        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const authorization = typeof raw === "string" ? raw : undefined;
+        const key = rateLimitKey(authorization, ctx.extra.request.socket.remoteAddress);
+        try {
+          await rateLimits.consume(key, "connection");
+        } catch (error) {
+          ctx.extra.socket.close(CloseCode.TooManyInitialisationRequests, (error as Error).message.slice(0, 120));
+          return false;
+        }
+        let principal: Principal | undefined;
+        try {
+          principal = await principals.resolve(authorization);
+        } catch (error) {
+          if (!(error instanceof InvalidTokenError)) throw error;
+        }
+        if (!principal) return false; // graphql-ws closes with 4403 Forbidden
+        Object.assign(state(ctx.extra), { principal, rateLimitKey: key });
+        metrics.websocketConnections.inc();
+        return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.acknowledged) metrics.websocketConnections.dec();
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const s = state(ctx.extra);
+        const max = config.HOOKGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION;
+        if (max && s.subscriptions >= max) {
+          return [
+            gatewayError("RATE_LIMITED", `this connection already has ${max} subscriptions (HOOKGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION)`),
+          ];
+        }
+        const websocket: WebsocketContext["websocket"] = { principal: s.principal!, rateLimitKey: s.rateLimitKey! };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          websocket,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        s.subscriptions++;
+        return {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+      // Called once for every operation that got past onSubscribe, however it ends.
+      onComplete: (ctx) => {
+        const s = state(ctx.extra);
+        s.subscriptions = Math.max(0, s.subscriptions - 1);
+      },
+    },
+    wss,
+    // graphql-ws pings every 12 s; a peer that stops answering is closed.
+    12_000,
+  );
+  wss.on("error", (error) => logger.error({ err: error }, "websocket server error"));
+
+  return {
+    async close() {
+      for (const client of wss.clients) client.terminate();
+      await cleanup.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

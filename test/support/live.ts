@@ -1,0 +1,83 @@
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+import { eventually } from "./receiver.js";
+
+/** What a live subscription received, in order, and how it ended. */
+export interface Received<T> {
+  readonly items: T[];
+  error?: { message: string; extensions?: Record<string, unknown> }[] | Error;
+  completed: boolean;
+  /** The close code and reason when the whole socket was closed (4403 and friends). */
+  closed?: { code: number; reason: string };
+  stop(): void;
+}
+
+/** A real graphql-ws client (subprotocol graphql-transport-ws) against a gateway. */
+export function wsClient(graphqlUrl: string, token: string | undefined, extra: { onClosed?: (code: number, reason: string) => void } = {}): Client {
+  return createClient({
+    url: graphqlUrl.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    connectionParams: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: true,
+    on: {
+      closed: (event) => {
+        const e = event as { code: number; reason: string };
+        extra.onClosed?.(e.code, e.reason);
+      },
+    },
+  });
+}
+
+/** Subscribes and collects `field` of every result. */
+export function collect<T = Record<string, unknown>>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+  field = "eventPublished",
+): Received<T> {
+  const received: Received<T> = { items: [], completed: false, stop: () => undefined };
+  const stop = client.subscribe<Record<string, T>>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) received.error = result.errors as never;
+        else if (result.data) received.items.push(result.data[field]!);
+      },
+      error: (error) => {
+        received.error = Array.isArray(error) ? (error as never) : (error as Error);
+        const closeEvent = error as { code?: number; reason?: string };
+        if (typeof closeEvent.code === "number") received.closed = { code: closeEvent.code, reason: closeEvent.reason ?? "" };
+      },
+      complete: () => {
+        received.completed = true;
+      },
+    },
+  );
+  received.stop = stop;
+  return received;
+}
+
+/** Waits until `received` holds `count` items (or fails with what it has). */
+export async function waitForItems<T>(received: Received<T>, count: number, timeoutMs = 20_000): Promise<T[]> {
+  await eventually(() => {
+    if (received.error) throw new Error(`subscription failed: ${JSON.stringify(received.error)}`);
+    if (received.items.length < count) throw new Error(`have ${received.items.length} of ${count}`);
+    return true;
+  }, timeoutMs);
+  return received.items;
+}
+
+/** eventPublished with every argument as a variable (an unset variable is no filter). */
+export const EVENT_PUBLISHED = `subscription Live($eventNames: [String!], $serviceId: ID, $webhookId: ID, $customerId: ID, $after: ID) {
+  eventPublished(eventNames: $eventNames, serviceId: $serviceId, webhookId: $webhookId, customerId: $customerId, after: $after) {
+    id eventName payload createdAt
+  }
+}`;
+
+export interface LiveEvent {
+  readonly id: string;
+  readonly eventName: string;
+  readonly payload: unknown;
+  readonly createdAt: string;
+}
