@@ -96,6 +96,42 @@ const settings = {
     schema: positiveInt().default(5_000),
     doc: { default: "5000", description: "Most tokens in one document (variables are not counted)." },
   },
+  HOOKGATE_MAX_BODY_BYTES: {
+    schema: positiveInt().default(1024 * 1024),
+    doc: {
+      default: "1048576",
+      description:
+        "Largest HTTP request body (GraphQL query plus variables); a larger one is refused with 413 PAYLOAD_TOO_LARGE before it is parsed. Must leave room for one event of HOOKGATE_MAX_PAYLOAD_BYTES plus 16 KiB and for HOOKGATE_MAX_BATCH_SIZE events of 512 bytes; a batch's payloads together must fit in it.",
+    },
+  },
+  HOOKGATE_INTROSPECTION: {
+    schema: bool.default(true),
+    doc: { default: "true", description: "Answer introspection (__schema, __type) on every transport; false refuses it with INTROSPECTION_DISABLED (GraphiQL then cannot load the schema)." },
+  },
+  HOOKGATE_METRICS: {
+    schema: z.enum(["true", "false", "admin"], { message: "must be true, false or admin" }).default("true"),
+    doc: { default: "true", description: "Serve Prometheus metrics on GET /metrics: true (open), admin (needs an admin bearer token), false (not served)." },
+  },
+  HOOKGATE_RATE_LIMIT_PUBLISH: {
+    schema: wholeNumber.default(60_000),
+    doc: { default: "60000", description: "Events one token may publish per minute, counted per event (a batch of 50 counts 50); 0: no limit. At least HOOKGATE_MAX_BATCH_SIZE." },
+  },
+  HOOKGATE_RATE_LIMIT_MUTATIONS: {
+    schema: wholeNumber.default(600),
+    doc: { default: "600", description: "Mutation fields one token (or, without a token, one client address) may run per minute; 0: no limit." },
+  },
+  HOOKGATE_RATE_LIMIT_CONNECTIONS: {
+    schema: wholeNumber.default(60),
+    doc: { default: "60", description: "New websocket connections one token (or client address) may open per minute; 0: no limit." },
+  },
+  HOOKGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION: {
+    schema: wholeNumber.default(100),
+    doc: { default: "100", description: "Most subscriptions one websocket connection may hold at once; 0: no limit." },
+  },
+  HOOKGATE_REDIS_KEY_PREFIX: {
+    schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1 to 64 of A-Z a-z 0-9 : _ . -").default("hookgate:"),
+    doc: { default: "hookgate:", description: "Prefix of every Redis key Hookgate writes (rate-limit counters), so installations can share one Redis." },
+  },
   HOOKGATE_ROLE: {
     schema: z.enum(["all", "api", "worker"]).default("all"),
     doc: { default: "all", description: "all: API and dispatcher in one process. api: API only. worker: dispatcher only (also `npm run worker`)." },
@@ -180,6 +216,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (config.DATABASE_URL && !config.HOOKGATE_ENCRYPTION_KEY) {
     throw new ConfigError(
       "HOOKGATE_ENCRYPTION_KEY is required with DATABASE_URL (every process sharing the database needs the same key; create one with: openssl rand -base64 32)",
+    );
+  }
+  const bodyNeeded = Math.max(config.HOOKGATE_MAX_PAYLOAD_BYTES + 16 * 1024, config.HOOKGATE_MAX_BATCH_SIZE * 512);
+  if (config.HOOKGATE_MAX_BODY_BYTES < bodyNeeded) {
+    // A body limit below these would refuse requests the other limits promise to accept.
+    throw new ConfigError(
+      `HOOKGATE_MAX_BODY_BYTES must be at least ${bodyNeeded}: room for one event of HOOKGATE_MAX_PAYLOAD_BYTES plus 16 KiB, and for HOOKGATE_MAX_BATCH_SIZE events of 512 bytes (got ${config.HOOKGATE_MAX_BODY_BYTES})`,
+    );
+  }
+  if (config.HOOKGATE_RATE_LIMIT_PUBLISH && config.HOOKGATE_RATE_LIMIT_PUBLISH < config.HOOKGATE_MAX_BATCH_SIZE) {
+    // A full batch would be refused every minute, whatever the client waits.
+    throw new ConfigError(
+      `HOOKGATE_RATE_LIMIT_PUBLISH must be 0 or at least HOOKGATE_MAX_BATCH_SIZE (${config.HOOKGATE_MAX_BATCH_SIZE}) (got ${config.HOOKGATE_RATE_LIMIT_PUBLISH})`,
     );
   }
   const attemptMs = config.HOOKGATE_DELIVERY_TIMEOUT_MS + config.HOOKGATE_CONNECT_TIMEOUT_MS + 1_000;

@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -16,6 +16,8 @@ const redact = [
   "*.password",
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: redact, censor: "[redacted]" }, base: { app: "hookgate" } });
+/** A logger writing JSON lines to stdout, or to `destination` (tests read what was logged). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: redact, censor: "[redacted]" }, base: { app: "hookgate" } };
+  return destination ? pino(options, destination) : pino(options);
 }

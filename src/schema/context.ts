@@ -7,6 +7,8 @@ import type { Logger } from "../log.js";
 import type { Publisher } from "../publishing/publisher.js";
 import type { PrismaClient } from "../store/database.js";
 import type { RedisConnection } from "../store/redis.js";
+import type { GatewayMetrics } from "../server/metrics.js";
+import type { RateLimits } from "../server/rate-limits.js";
 
 /** What every resolver can reach. Built once per gateway; `principal` per request. */
 export interface GatewayServices {
@@ -22,8 +24,17 @@ export interface GatewayServices {
   readonly deliveriesQueued: () => void;
   /** The shared Redis connection for commands (rate limits, publishing); undefined without REDIS_URL. */
   readonly redis: RedisConnection | undefined;
+  /** This gateway's Prometheus metrics (its own registry). */
+  readonly metrics: GatewayMetrics;
+  /** Per-token rate limits (Redis-backed with REDIS_URL). */
+  readonly rateLimits: RateLimits;
 }
 
 export interface GatewayContext extends GatewayServices {
   readonly principal: Principal | undefined;
+  /**
+   * Who rate limits count this request against (rateLimitKey: the token's hash, or the client
+   * address); without one, the principal's kind and id.
+   */
+  readonly rateLimitKey?: string;
 }

@@ -1,7 +1,18 @@
 import { GraphQLError } from "graphql";
 
 /** The stable codes every rejection carries in extensions.code. */
-export type ErrorCode = "BAD_USER_INPUT" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT";
+export type ErrorCode =
+  | "BAD_USER_INPUT"
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  /** A per-token limit is spent (HTTP 429, with extensions.retryAfterSeconds and Retry-After). */
+  | "RATE_LIMITED"
+  /** The request body is over HOOKGATE_MAX_BODY_BYTES (HTTP 413). */
+  | "PAYLOAD_TOO_LARGE"
+  /** HOOKGATE_INTROSPECTION=false. */
+  | "INTROSPECTION_DISABLED";
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
 

@@ -13,6 +13,9 @@ import { openDatabase, type Database } from "../store/database.js";
 import { migrate, pendingMigrations } from "../store/migrator.js";
 import { openRedis, type RedisConnection } from "../store/redis.js";
 import { ensureAdminToken } from "./admin-token.js";
+import { createHttpHandler } from "./http.js";
+import { createMetrics } from "./metrics.js";
+import { createRateLimits } from "./rate-limits.js";
 import { createGatewayYoga } from "./yoga.js";
 
 export interface GatewayOptions {
@@ -60,15 +63,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   );
   const redis = config.REDIS_URL ? openRedis(config.REDIS_URL, logger, "commands") : undefined;
   const targets = createTargetGuard(config.HOOKGATE_ALLOW_PRIVATE_TARGETS, options.resolver ?? systemResolver);
+  const metrics = createMetrics({ sql: database.sql, redis, clock, logger });
+  const rateLimits = createRateLimits(config, redis, { onLimited: (kind) => metrics.rateLimited(kind) });
   const dispatcher =
     config.HOOKGATE_ROLE === "api"
       ? undefined
-      : createDispatcher(config, { sql: database.sql, secrets, logger, clock, guard: targets }, { random: options.random });
+      : createDispatcher(
+          config,
+          { sql: database.sql, secrets, logger, clock, guard: targets },
+          { random: options.random, onRecorded: (records, disabled) => metrics.attemptsRecorded(records, disabled) },
+        );
   const deliveriesQueued = () => dispatcher?.wake();
   const publisher = createPublisher(database.prisma, {
     maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
     clock,
-    afterPublish: deliveriesQueued,
+    afterPublish: (eventIds) => {
+      metrics.eventsPublished(eventIds.length);
+      deliveriesQueued();
+    },
   });
   const services: GatewayServices = {
     prisma: database.prisma,
@@ -80,6 +92,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     clock,
     deliveriesQueued,
     redis,
+    metrics,
+    rateLimits,
   };
 
   let server: Server | undefined;
@@ -88,16 +102,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (config.HOOKGATE_ROLE !== "worker") {
     const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
     if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
-    const yoga = createGatewayYoga(services, createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN));
-    server = createServer((req, res) => {
-      if (req.url === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-      if (req.url === "/readyz") {
-        return void readiness(database, redis).then(({ ok, detail }) => {
-          res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(detail) + "\n");
-        });
-      }
-      void yoga.handle(req, res);
-    });
+    const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN);
+    const yoga = createGatewayYoga(services, principals);
+    server = createServer(createHttpHandler({ yoga, services, principals, readiness: () => readiness(database, redis) }));
     await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
     port = (server.address() as AddressInfo).port;
     const host = config.HOOKGATE_HOST.includes(":") ? `[${config.HOOKGATE_HOST}]` : config.HOOKGATE_HOST;

@@ -5,6 +5,9 @@ import { buildSchema } from "../schema/index.js";
 import type { GatewayContext, GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
 import { queryLimits } from "./query-limits.js";
+import { disableIntrospection } from "./introspection.js";
+import { mutationRateLimit, rateLimitKey } from "./rate-limits.js";
+import { requestLogger } from "./request-log.js";
 
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
@@ -15,10 +18,22 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
     graphiql: services.config.HOOKGATE_GRAPHIQL ? { title: "Hookgate", subscriptionsProtocol: "WS" } : false,
     landingPage: false,
     logging: false,
-    plugins: queryLimits(services.config),
-    context: async ({ request }): Promise<GatewayContext> => {
+    plugins: [
+      ...queryLimits(services.config),
+      ...(services.config.HOOKGATE_INTROSPECTION ? [] : [disableIntrospection()]),
+      mutationRateLimit(),
+    ],
+    context: async ({ request, req }): Promise<GatewayContext> => {
+      const authorization = request.headers.get("authorization");
+      const address = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
       try {
-        return { ...services, principal: await principals.resolve(request.headers.get("authorization")) };
+        return {
+          ...services,
+          // Bound to this request's id when it came over HTTP.
+          logger: requestLogger(services.logger),
+          rateLimitKey: rateLimitKey(authorization, address),
+          principal: await principals.resolve(authorization),
+        };
       } catch (error) {
         if (error instanceof InvalidTokenError) throw gatewayError("UNAUTHENTICATED", error.message);
         throw error;
@@ -38,7 +53,7 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
         if (original instanceof GraphQLError && !original.originalError) {
           return new GraphQLError(original.message, { extensions: { code: "BAD_USER_INPUT" } });
         }
-        services.logger.error({ err: original }, "unexpected error in a resolver");
+        requestLogger(services.logger).error({ err: original }, "unexpected error in a resolver");
         return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
       },
     },

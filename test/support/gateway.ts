@@ -3,7 +3,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import type { Clock } from "../../src/dispatcher/clock.js";
 import type { ResolvedAddress, Resolver } from "../../src/dispatcher/target-guard.js";
 import { startGateway, type Gateway } from "../../src/server/gateway.js";
-import { createLogger } from "../../src/log.js";
+import { createLogger, type Logger } from "../../src/log.js";
 import { openTestStore, type TestStore } from "./store.js";
 import { GraphQLClient } from "./client.js";
 
@@ -37,6 +37,8 @@ export interface TestGatewayOptions {
   readonly clock?: Clock;
   readonly resolver?: Resolver;
   readonly random?: () => number;
+  /** Where log lines go (tests that read the logs); defaults to HOOKGATE_TEST_LOG_LEVEL on stdout. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface TestGatewayOptions {
  * the SSRF tests turn that off.
  */
 export async function startTestGateway(options: TestGatewayOptions | Record<string, string> = {}): Promise<TestGateway> {
-  const opts: TestGatewayOptions = "env" in options || "clock" in options || "resolver" in options || "random" in options
+  const opts: TestGatewayOptions = "env" in options || "clock" in options || "resolver" in options || "random" in options || "logger" in options
     ? (options as TestGatewayOptions)
     : { env: options as Record<string, string> };
   const store = await openTestStore();
@@ -65,7 +67,7 @@ export async function startTestGateway(options: TestGatewayOptions | Record<stri
   const gateway = await startGateway({
     config,
     database: store.database,
-    logger: createLogger(config.HOOKGATE_LOG_LEVEL),
+    logger: opts.logger ?? createLogger(config.HOOKGATE_LOG_LEVEL),
     resolver: opts.resolver ?? tableResolver(),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.random ? { random: opts.random } : {}),

@@ -1,0 +1,117 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { PrincipalResolver } from "../auth/principal.js";
+import type { GatewayServices } from "../schema/context.js";
+import { requestIdFrom, withRequestLogger } from "./request-log.js";
+import type { GatewayYoga } from "./yoga.js";
+
+export interface HttpDeps {
+  readonly yoga: GatewayYoga;
+  readonly services: GatewayServices;
+  readonly principals: PrincipalResolver;
+  readonly readiness: () => Promise<{ ok: boolean; detail: Record<string, unknown> }>;
+}
+
+/**
+ * The gateway's HTTP entry: gives every request an id (the client's x-request-id when
+ * well-formed, else a new one; echoed in the response and bound to its log lines), bounds the
+ * body to HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics and the rest (GraphQL).
+ */
+export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { services } = deps;
+  return (req, res) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(req.headers["x-request-id"]);
+    req.headers["x-request-id"] = requestId;
+    res.setHeader("x-request-id", requestId);
+    const logger = services.logger.child({ requestId });
+    // The path only: a query string can carry a whole GraphQL document and its variables.
+    const path = (req.url ?? "/").split("?")[0];
+    res.once("finish", () => {
+      services.metrics.httpResponse(res.statusCode);
+      const level = res.statusCode >= 500 ? "warn" : res.statusCode >= 400 ? "info" : "debug";
+      logger[level]({ method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) }, "request");
+    });
+    withRequestLogger(logger, () => {
+      route(deps, req, res, path).catch((error: unknown) => {
+        logger.error({ err: error }, "request failed");
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end();
+      });
+    });
+  };
+}
+
+async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, path: string | undefined): Promise<void> {
+  if (path === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+  if (path === "/readyz") {
+    const { ok, detail } = await deps.readiness();
+    return void res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(detail) + "\n");
+  }
+  if (path === "/metrics" && deps.services.config.HOOKGATE_METRICS !== "false") return serveMetrics(deps, req, res);
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    const body = await readBody(req, deps.services.config.HOOKGATE_MAX_BODY_BYTES);
+    if (body === TOO_LARGE) return refuseTooLarge(req, res, deps.services.config.HOOKGATE_MAX_BODY_BYTES);
+    // yoga (whatwg-node) takes an already-read body from req.body instead of the spent stream.
+    if (body.length) (req as IncomingMessage & { body?: Uint8Array }).body = body;
+  }
+  await deps.yoga.handle(req, res);
+}
+
+const TOO_LARGE = Symbol("too large");
+
+/** The whole body, or TOO_LARGE as soon as Content-Length or the bytes received pass the limit. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof TOO_LARGE> {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > limit) return Promise.resolve(TOO_LARGE);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Chunked (or lying about its length): stop keeping what arrives.
+        req.off("data", onData);
+        chunks.length = 0;
+        resolve(TOO_LARGE);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks, size)));
+    req.once("error", reject);
+  });
+}
+
+/** 413 with a GraphQL-shaped body; the connection is closed so the rest of the body is not read. */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  const body = JSON.stringify({
+    errors: [
+      {
+        message: `the request body is larger than ${limit} bytes (HOOKGATE_MAX_BODY_BYTES)`,
+        extensions: { code: "PAYLOAD_TOO_LARGE", maxBytes: limit },
+      },
+    ],
+  });
+  // Whatever else arrives is discarded, and the socket goes once the answer is out.
+  req.resume();
+  res.once("finish", () => setTimeout(() => req.socket.destroy(), 1_000).unref());
+  res.writeHead(413, { "content-type": "application/json; charset=utf-8", connection: "close" }).end(body);
+}
+
+async function serveMetrics(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return void res.writeHead(405, { allow: "GET", "content-type": "text/plain" }).end("use GET\n");
+  }
+  if (deps.services.config.HOOKGATE_METRICS === "admin") {
+    const principal = await deps.principals.resolve(req.headers.authorization).catch(() => undefined);
+    if (principal?.kind !== "admin") {
+      return void res
+        .writeHead(401, { "content-type": "text/plain", "www-authenticate": "Bearer" })
+        .end("metrics need an admin token (HOOKGATE_METRICS=admin)\n");
+    }
+  }
+  const { contentType, body } = await deps.services.metrics.render();
+  res.writeHead(200, { "content-type": contentType }).end(req.method === "HEAD" ? undefined : body);
+}

@@ -1,0 +1,192 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Clock } from "../dispatcher/clock.js";
+import type { AttemptRecord, DisabledWebhook } from "../dispatcher/outbox.js";
+import type { Logger } from "../log.js";
+import type { SqlClient } from "../store/database.js";
+import type { RedisConnection } from "../store/redis.js";
+
+/**
+ * Hookgate's Prometheus metrics, in a registry of this gateway's own (several gateways may run
+ * in one process; the global default registry is never used). Counters are fed by hooks
+ * (publisher, dispatcher, HTTP server); queue and health gauges are read at scrape time.
+ */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Live subscriptions open on this process (fed by the live-subscription server). */
+  readonly liveSubscriptions: Gauge;
+  /** Websocket connections open on this process (fed by the websocket server). */
+  readonly websocketConnections: Gauge;
+  /** The publisher's afterPublish: events stored (duplicates of an idempotency key excluded). */
+  eventsPublished(count: number): void;
+  /** The dispatcher's onRecorded: attempts stored, and webhooks disabled by them. Never throws. */
+  attemptsRecorded(records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]): void;
+  /** A request refused by a rate limit. */
+  rateLimited(kind: string): void;
+  /** An HTTP response sent. */
+  httpResponse(status: number): void;
+  /** The exposition text; scrape-time gauges are read here. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface MetricsDeps {
+  readonly sql: SqlClient;
+  readonly redis: RedisConnection | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Bound on each scrape-time query (default 2000 ms). */
+  readonly scrapeTimeoutMs?: number;
+}
+
+// Pending and retrying deliveries have a next_attempt_at (leased ones: the lease's end; parked
+// ones, of a disabled webhook: none). The (next_attempt_at, id) index serves the min().
+const QUEUE = `
+SELECT count(*)::int AS queued,
+  count(*) FILTER (WHERE next_attempt_at <= $1::timestamptz)::int AS due,
+  EXTRACT(EPOCH FROM ($1::timestamptz - min(next_attempt_at)))::float8 AS oldest_seconds
+FROM deliveries WHERE next_attempt_at IS NOT NULL`;
+
+export function createMetrics(deps: MetricsDeps): GatewayMetrics {
+  const timeoutMs = deps.scrapeTimeoutMs ?? 2_000;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "hookgate_" });
+
+  const published = new Counter({ name: "hookgate_events_published_total", help: "Events stored by publishEvent(s), duplicates excluded.", registers: [registry] });
+  const attempts = new Counter({
+    name: "hookgate_delivery_attempts_total",
+    help: "Delivery attempts recorded, by outcome: succeeded, retrying (failed, another attempt scheduled) or failed (schedule spent).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const attemptErrors = new Counter({
+    name: "hookgate_delivery_attempt_errors_total",
+    help: "Failed delivery attempts by error class (HTTP_STATUS, TIMEOUT, CONNECTION_REFUSED, DNS, TLS, BLOCKED_TARGET, ...).",
+    labelNames: ["error_class"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "hookgate_delivery_attempt_duration_seconds",
+    help: "Duration of a delivery attempt, connect to last byte, by outcome.",
+    labelNames: ["outcome"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60],
+    registers: [registry],
+  });
+  const disabledWebhooks = new Counter({ name: "hookgate_webhooks_disabled_total", help: "Webhooks disabled after repeated delivery failures.", registers: [registry] });
+  const limited = new Counter({ name: "hookgate_rate_limited_total", help: "Requests refused by a rate limit, by kind (publish, mutation, connection).", labelNames: ["kind"] as const, registers: [registry] });
+  const responses = new Counter({ name: "hookgate_http_responses_total", help: "HTTP responses by status code.", labelNames: ["status"] as const, registers: [registry] });
+
+  // One queue query per scrape, shared by the gauges that show it (render() starts a new one).
+  let queueRead: { at: number; result: Promise<QueueState | undefined> } | undefined;
+  const queueState = () => {
+    const now = Date.now();
+    if (!queueRead || now - queueRead.at > 100) {
+      queueRead = { at: now, result: readQueue(deps, timeoutMs).catch((error: unknown) => {
+        deps.logger.warn({ err: { message: (error as Error).message } }, "metrics: reading the delivery queue failed");
+        return undefined;
+      }) };
+    }
+    return queueRead.result;
+  };
+  const queueGauge = (name: string, help: string, pick: (state: QueueState) => number) =>
+    new Gauge({
+      name,
+      help: `${help} Read at scrape; NaN when the store did not answer in time.`,
+      registers: [registry],
+      async collect() {
+        const state = await queueState();
+        // NaN, not 0, when the store did not answer: an empty queue and an unknown one differ.
+        this.set(state ? pick(state) : NaN);
+      },
+    });
+  queueGauge("hookgate_queue_depth", "Deliveries waiting to be sent or in flight (pending or retrying; those of disabled webhooks excluded).", (s) => s.queued);
+  queueGauge("hookgate_queue_due", "Deliveries due now and not yet claimed by a worker.", (s) => s.due);
+  queueGauge(
+    "hookgate_queue_oldest_pending_age_seconds",
+    "How long the longest-waiting due delivery has been due (0 when none is): grows when workers fall behind.",
+    (s) => s.oldestSeconds,
+  );
+  new Gauge({
+    name: "hookgate_database_up",
+    help: "1 when the database answered a query within the scrape timeout, else 0.",
+    registers: [registry],
+    async collect() {
+      this.set((await succeeds(deps.sql.query("SELECT 1"), timeoutMs)) ? 1 : 0);
+    },
+  });
+  const redis = deps.redis;
+  if (redis) {
+    new Gauge({
+      name: "hookgate_redis_up",
+      help: "1 when Redis answered PING within the scrape timeout, else 0. Absent without REDIS_URL.",
+      registers: [registry],
+      async collect() {
+        this.set((await succeeds(redis.client.ping(), timeoutMs)) ? 1 : 0);
+      },
+    });
+  }
+  const liveSubscriptions = new Gauge({ name: "hookgate_live_subscriptions", help: "Live GraphQL subscriptions open on this process.", registers: [registry] });
+  const websocketConnections = new Gauge({ name: "hookgate_websocket_connections", help: "Websocket connections open on this process.", registers: [registry] });
+
+  return {
+    registry,
+    liveSubscriptions,
+    websocketConnections,
+    eventsPublished: (count) => published.inc(count),
+    attemptsRecorded(records, disabled) {
+      // Called inside the dispatcher's recording step: a throw here must not fail the batch.
+      try {
+        for (const r of records) {
+          const outcome = r.status.toLowerCase();
+          attempts.inc({ outcome });
+          latency.observe({ outcome }, r.durationMs / 1000);
+          if (!r.succeeded) attemptErrors.inc({ error_class: r.errorClass ?? "UNKNOWN" });
+        }
+        if (disabled.length) disabledWebhooks.inc(disabled.length);
+      } catch (error) {
+        deps.logger.warn({ err: error }, "metrics: counting recorded attempts failed");
+      }
+    },
+    rateLimited: (kind) => limited.inc({ kind }),
+    httpResponse: (status) => responses.inc({ status: String(status) }),
+    async render() {
+      queueRead = undefined;
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+interface QueueState {
+  readonly queued: number;
+  readonly due: number;
+  readonly oldestSeconds: number;
+}
+
+async function readQueue(deps: MetricsDeps, timeoutMs: number): Promise<QueueState> {
+  const now = deps.clock.now().toISOString();
+  const rows = await withTimeout(
+    deps.sql.transaction(async (tx) => {
+      // On PostgreSQL the server gives up too; the race below bounds the scrape on both stores.
+      await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+      return tx.query<{ queued: number; due: number; oldest_seconds: number | null }>(QUEUE, [now]);
+    }),
+    timeoutMs,
+  );
+  const row = rows[0];
+  return { queued: row?.queued ?? 0, due: row?.due ?? 0, oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0) };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function succeeds(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  try {
+    await withTimeout(promise, ms);
+    return true;
+  } catch {
+    return false;
+  }
+}
