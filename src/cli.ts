@@ -2,8 +2,9 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
 import { createAdminToken } from "./server/admin-token.js";
 import { startGateway } from "./server/gateway.js";
-import { openDatabase } from "./store/database.js";
-import { migrate } from "./store/migrator.js";
+import { replayWebhook } from "./publishing/replay.js";
+import { openDatabase, type Database } from "./store/database.js";
+import { migrate, pendingMigrations } from "./store/migrator.js";
 
 const USAGE = `Usage: hookgate <command>
 
@@ -11,7 +12,15 @@ const USAGE = `Usage: hookgate <command>
   worker    the dispatcher only, for scaling out deliveries
   migrate   apply database migrations and exit
   token     create an admin token and print it once (optional label as next argument)
+  replay    --webhook <id> --since <ISO 8601 time> [--only-failed]
+            queue a new delivery of every event a webhook was sent since a time
+            (what the replayWebhook mutation does); running dispatchers send them
 `;
+
+/** A command line the user must correct (exit code 2, with the usage). */
+class UsageError extends Error {
+  override name = "UsageError";
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command = "start", ...rest] = argv;
@@ -19,27 +28,32 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  let config: Config;
   try {
-    config = loadConfig(command === "worker" ? { ...process.env, HOOKGATE_ROLE: "worker" } : process.env);
+    if (!["start", "worker", "migrate", "token", "replay"].includes(command)) throw new UsageError(`unknown command "${command}"`);
+    // Arguments are checked before the configuration: a typo is reported as a typo.
+    const replay = command === "replay" ? parseReplayArgs(rest) : undefined;
+    const config = loadConfig(command === "worker" ? { ...process.env, HOOKGATE_ROLE: "worker" } : process.env);
+    switch (command) {
+      case "start":
+      case "worker":
+        return await serve(config);
+      case "migrate":
+        return await runMigrate(config);
+      case "token":
+        return await runToken(config, rest[0] ?? "created by hookgate token");
+      default:
+        return await runReplay(config, replay!);
+    }
   } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`hookgate: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
     if (error instanceof ConfigError) {
       process.stderr.write(`hookgate: ${error.message}\n`);
       return 2;
     }
     throw error;
-  }
-  switch (command) {
-    case "start":
-    case "worker":
-      return serve(config);
-    case "migrate":
-      return runMigrate(config);
-    case "token":
-      return runToken(config, rest[0] ?? "created by hookgate token");
-    default:
-      process.stderr.write(`hookgate: unknown command "${command}"\n\n${USAGE}`);
-      return 2;
   }
 }
 
@@ -59,19 +73,95 @@ async function serve(config: Config): Promise<number> {
   return 0;
 }
 
+/** Which database a command works on, for its first line of output: never the URL's credentials. */
+function describeStore(config: Config): string {
+  if (!config.DATABASE_URL) return `the embedded database in ${config.HOOKGATE_DATA_DIR}`;
+  const url = new URL(config.DATABASE_URL);
+  return `PostgreSQL database ${decodeURIComponent(url.pathname.slice(1)) || "(default)"} on ${url.host || "(local socket)"}`;
+}
+
 async function runMigrate(config: Config): Promise<number> {
+  const started = performance.now();
+  process.stdout.write(`migrating ${describeStore(config)}\n`);
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR });
   try {
-    const report = await migrate(database.sql, (line) => process.stdout.write(`${line}\n`));
+    // Every migration runs in one transaction: "applying" lines are progress; only the last line says it is done.
+    const report = await migrate(database.sql, (line) => process.stdout.write(`  ${line}\n`));
+    const ms = Math.round(performance.now() - started);
     process.stdout.write(
       report.applied.length
-        ? `applied ${report.applied.length} migration(s); ${report.alreadyApplied.length} were already applied\n`
+        ? `applied ${report.applied.length} migration(s) in ${ms} ms; ${report.alreadyApplied.length} were already applied\n`
         : `database is up to date (${report.alreadyApplied.length} migrations applied)\n`,
     );
     return 0;
   } finally {
     await database.close();
   }
+}
+
+interface ReplayArgs {
+  readonly webhookId: number;
+  readonly since: Date;
+  readonly onlyFailed: boolean;
+}
+
+function parseReplayArgs(args: readonly string[]): ReplayArgs {
+  let webhook: string | undefined;
+  let since: string | undefined;
+  let onlyFailed = false;
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = () => {
+      const v = inline ?? args[++i];
+      if (v === undefined || v === "") throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === "--webhook") webhook = value();
+    else if (flag === "--since") since = value();
+    else if (flag === "--only-failed" && inline === undefined) onlyFailed = true;
+    else throw new UsageError(`replay: unknown argument "${args[i]}"`);
+  }
+  if (webhook === undefined || since === undefined) throw new UsageError("replay needs --webhook <id> and --since <time>");
+  if (!/^[1-9]\d{0,9}$/.test(webhook) || Number(webhook) > 2 ** 31 - 1) throw new UsageError(`--webhook must be a webhook id (got "${webhook}")`);
+  // ISO 8601 with a date and, if a time is given, a zone: an operator's "since" must not depend on the machine's zone.
+  const iso = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
+  const at = new Date(since);
+  if (!iso.test(since) || Number.isNaN(at.getTime())) {
+    throw new UsageError(`--since must be an ISO 8601 time such as 2026-11-23T08:00:00Z (got "${since}")`);
+  }
+  return { webhookId: Number(webhook), since: at, onlyFailed };
+}
+
+async function runReplay(config: Config, args: ReplayArgs): Promise<number> {
+  const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR });
+  try {
+    if (!(await ready(database))) return 1;
+    const what = args.onlyFailed ? "failed deliveries" : "deliveries";
+    process.stdout.write(`replaying webhook ${args.webhookId}: ${what} since ${args.since.toISOString()} (${describeStore(config)})\n`);
+    const started = performance.now();
+    const replay = await replayWebhook(database.prisma, { ...args, now: new Date() });
+    if (!replay) {
+      process.stderr.write(`hookgate: webhook ${args.webhookId} not found\n`);
+      return 1;
+    }
+    const ms = Math.round(performance.now() - started);
+    process.stdout.write(
+      replay.queued
+        ? `queued ${replay.queued} new deliveries to ${replay.url} in ${ms} ms; running dispatchers send them at their next poll\n`
+        : `nothing to replay: no ${what} of webhook ${args.webhookId} since ${args.since.toISOString()}\n`,
+    );
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+/** Operator commands other than migrate refuse a database whose migrations are not all applied. */
+async function ready(database: Database): Promise<boolean> {
+  const pending = await pendingMigrations(database.sql);
+  if (!pending.length) return true;
+  process.stderr.write(`hookgate: the database has ${pending.length} pending migration(s); run hookgate migrate first\n`);
+  return false;
 }
 
 async function runToken(config: Config, label: string): Promise<number> {

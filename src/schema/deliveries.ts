@@ -4,6 +4,7 @@ import type { Prisma } from "../store/generated/prisma/client.js";
 import { conflict, notFound } from "./errors.js";
 import { requireBigId, requireId } from "./ids.js";
 import { checkIdCursor, connectionSize } from "./pagination.js";
+import { replayWebhook } from "../publishing/replay.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
   description: "PENDING: not tried yet. RETRYING: failed, another attempt is scheduled. SUCCEEDED: a 2xx came back. FAILED: the schedule is spent.",
@@ -122,19 +123,15 @@ builder.mutationField("replayWebhook", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
       const webhookId = requireId("webhookId", args.webhookId);
-      if (!(await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } }))) {
-        throw notFound(`webhook ${webhookId}`);
-      }
-      const now = ctx.clock.now();
-      // One statement: the replay is all queued, or none of it is.
-      const queued = await ctx.prisma.$executeRaw`
-        INSERT INTO deliveries (event_id, webhook_id, status, next_attempt_at, created_at, updated_at)
-        SELECT DISTINCT event_id, webhook_id, 'PENDING'::"DeliveryStatus", ${now}::timestamptz, ${now}::timestamptz, ${now}::timestamptz
-        FROM deliveries
-        WHERE webhook_id = ${webhookId} AND created_at >= ${args.since}::timestamptz
-          AND (${!args.onlyFailed} OR status = 'FAILED')`;
-      if (queued) ctx.deliveriesQueued();
-      return { queued };
+      const replay = await replayWebhook(ctx.prisma, {
+        webhookId,
+        since: args.since,
+        onlyFailed: Boolean(args.onlyFailed),
+        now: ctx.clock.now(),
+      });
+      if (!replay) throw notFound(`webhook ${webhookId}`);
+      if (replay.queued) ctx.deliveriesQueued();
+      return { queued: replay.queued };
     },
   }),
 );
