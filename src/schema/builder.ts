@@ -112,9 +112,26 @@ builder.mutationType({});
 builder.scalarType("JSON", {
   description: "Any JSON value.",
   serialize: (value) => value,
-  parseValue: (value) => value,
-  parseLiteral: (ast) => literalToJson(ast),
+  parseValue: (value) => withoutProtoKeys(value),
+  parseLiteral: (ast) => withoutProtoKeys(literalToJson(ast)),
 });
+
+/**
+ * Refuses a "__proto__" key anywhere in a JSON value: JSON.parse makes it an own key, but the
+ * store's JSON serialisation (Prisma) drops it, so the value would be stored without it, silently.
+ */
+function withoutProtoKeys(value: unknown, depth = 0): unknown {
+  if (typeof value !== "object" || value === null || depth > 256) return value;
+  if (Array.isArray(value)) {
+    for (const item of value) withoutProtoKeys(item, depth + 1);
+    return value;
+  }
+  if (Object.prototype.hasOwnProperty.call(value, "__proto__")) {
+    throw new GraphQLError('JSON objects may not have a "__proto__" key');
+  }
+  for (const item of Object.values(value)) withoutProtoKeys(item, depth + 1);
+  return value;
+}
 
 builder.scalarType("DateTime", {
   description: "An instant, as an ISO 8601 string in UTC.",

@@ -46,6 +46,10 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
         if (original instanceof Error && original.name === "PothosValidationError") {
           return gatewayError("BAD_USER_INPUT", original.message);
         }
+        // A variable missing or null where the type says non-null: graphql-js reports it with no code.
+        if (error instanceof GraphQLError && !error.extensions.code && !error.originalError && error.message.startsWith('Variable "$')) {
+          return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code: "BAD_USER_INPUT" } });
+        }
         // Our own rejections carry a code; GraphQL's parse and validation errors have no original error.
         if (error instanceof GraphQLError && (error.extensions.code || !error.originalError)) return error;
         if (original instanceof GraphQLError && original.extensions.code) return original;
