@@ -10,8 +10,11 @@ export type FeedEvent = StoredEvent;
 export interface FeedListener {
   /** The event types it wants; "all" for every type. */
   readonly types: ReadonlySet<number> | "all";
-  /** Called in id order, once per event of its types (the listener applies its own filters). */
-  push(event: FeedEvent): void;
+  /**
+   * Called once per drain with that drain's events of its types, in id order (the listener
+   * applies its own filters). Never with an empty list.
+   */
+  push(events: readonly FeedEvent[]): void;
 }
 
 /** The wire form of an event on the bus (JSON: ids as strings, dates as ISO text). */
@@ -250,12 +253,14 @@ export class EventFeed {
     const last = upTo ?? idsInStore.at(-1) ?? from;
     if (last > this.position) this.position = last;
     for (const id of this.received.keys()) if (id <= this.position) this.received.delete(id);
-    for (const event of ordered) this.emit(event);
+    if (ordered.length) this.emit(ordered);
   }
 
-  private emit(event: FeedEvent): void {
+  private emit(events: FeedEvent[]): void {
     for (const listener of this.listeners) {
-      if (listener.types === "all" || listener.types.has(event.eventTypeId)) listener.push(event);
+      const { types } = listener;
+      const mine = types === "all" ? events : events.filter((e) => types.has(e.eventTypeId));
+      if (mine.length) listener.push(mine);
     }
   }
 
@@ -278,7 +283,7 @@ export class EventFeed {
     // Without an upper bound, a page at a time: the timer comes back for the rest.
     const limit = upTo === undefined ? " LIMIT 1000" : "";
     const rows = await this.options.sql.query<{ id: string }>(
-      `SELECT id::text AS id FROM events WHERE ${where} ORDER BY id${limit}`,
+      `SELECT id::text AS id FROM events WHERE ${where} ORDER BY events.id${limit}`,
       params,
     );
     return rows.map((r) => BigInt(r.id));

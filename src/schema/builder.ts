@@ -44,6 +44,8 @@ export const builder = new SchemaBuilder<{
   prisma: { client: (ctx) => ctx.prisma, dmmf: getDatamodel(), exposeDescriptions: false },
   relay: { clientMutationId: "omit", cursorType: "String", nodeQueryOptions: false, nodesQueryOptions: false },
   scopeAuth: {
+    // Subscriptions are authorized once, when they start, not again for every event they yield.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => {
       const p = ctx.principal;
       return {
