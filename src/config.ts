@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 /**
@@ -27,6 +28,14 @@ const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
   wholeNumber.pipe(z.number().positive("must be greater than 0").max(max, `must be at most ${max}`));
 
 const settings = {
+  HOOKGATE_CONFIG_FILE: {
+    schema: z.string().min(1).optional(),
+    doc: {
+      default: "(unset: environment only)",
+      description:
+        "A JSON file of settings, keyed by these same names (values as strings, numbers or booleans). The environment wins over the file; both are validated the same way.",
+    },
+  },
   HOOKGATE_HOST: {
     schema: z.string().min(1).default("127.0.0.1"),
     doc: { default: "127.0.0.1", description: "Address the HTTP server binds to." },
@@ -200,15 +209,18 @@ export class ConfigError extends Error {
 
 /** Reads and validates the settings once; the first bad value stops with one line naming it. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const file = env.HOOKGATE_CONFIG_FILE ? readConfigFile(env.HOOKGATE_CONFIG_FILE) : {};
   const out: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(settings)) {
-    const raw = env[key] === "" ? undefined : env[key];
+    const fromEnv = env[key] === "" ? undefined : env[key];
+    const raw = fromEnv ?? file[key];
     const parsed = (setting.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const why = parsed.error.issues[0]?.message ?? "is invalid";
       // Errors end up in terminals and CI logs: never echo a token, key or URL with credentials.
       const got = "secret" in setting ? `${raw?.length ?? 0} characters, not shown` : JSON.stringify(raw);
-      throw new ConfigError(`${key} ${why} (got ${got})`);
+      const where = fromEnv === undefined && raw !== undefined ? ` in ${env.HOOKGATE_CONFIG_FILE}` : "";
+      throw new ConfigError(`${key} ${why} (got ${got})${where}`);
     }
     out[key] = parsed.data;
   }
@@ -239,4 +251,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   return config;
+}
+
+/** HOOKGATE_CONFIG_FILE: a JSON object of settings by name, each value as the environment would give it. */
+function readConfigFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`HOOKGATE_CONFIG_FILE cannot be read: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`HOOKGATE_CONFIG_FILE ${path} is not valid JSON: ${(error as Error).message.split("\n")[0]}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new ConfigError(`HOOKGATE_CONFIG_FILE ${path} must hold a JSON object of settings by name`);
+  }
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!(key in settings) || key === "HOOKGATE_CONFIG_FILE") {
+      throw new ConfigError(`HOOKGATE_CONFIG_FILE ${path} names an unknown setting ${JSON.stringify(key)}`);
+    }
+    if (value === null || value === "") continue; // unset, as an empty variable is
+    if (!["string", "number", "boolean"].includes(typeof value)) {
+      throw new ConfigError(`${key} must be a string, number or boolean in ${path}`);
+    }
+    values[key] = String(value);
+  }
+  return values;
 }

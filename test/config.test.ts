@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, settingDocs, type Config } from "../src/config.js";
 import { README, TABLE_END, TABLE_START, readmeTable, renderConfigTable, withCurrentTable } from "../scripts/config-table.js";
 
@@ -89,6 +91,7 @@ describe("loadConfig with a bad value", () => {
 
 describe("loadConfig defaults", () => {
   const defaults: Config = {
+    HOOKGATE_CONFIG_FILE: undefined,
     HOOKGATE_HOST: "127.0.0.1",
     HOOKGATE_PORT: 4000,
     DATABASE_URL: undefined,
@@ -165,6 +168,59 @@ describe("loadConfig defaults", () => {
       HOOKGATE_DISABLE_AFTER_DAYS: 0.5,
       HOOKGATE_MAX_PAGE_SIZE: 1000,
     });
+  });
+});
+
+describe("HOOKGATE_CONFIG_FILE", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hookgate-config-"));
+  const file = (name: string, content: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+    return path;
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads settings by name, numbers and booleans as the environment would give them", () => {
+    const path = file("good.json", { HOOKGATE_PORT: 5000, HOOKGATE_GRAPHIQL: false, HOOKGATE_METRICS: "admin", HOOKGATE_HOST: "" });
+    expect(loadConfig({ HOOKGATE_CONFIG_FILE: path })).toMatchObject({
+      HOOKGATE_CONFIG_FILE: path,
+      HOOKGATE_PORT: 5000,
+      HOOKGATE_GRAPHIQL: false,
+      HOOKGATE_METRICS: "admin",
+      HOOKGATE_HOST: "127.0.0.1",
+    });
+  });
+
+  it("the environment wins over the file", () => {
+    const path = file("port.json", { HOOKGATE_PORT: 5000, HOOKGATE_LOG_LEVEL: "debug" });
+    expect(loadConfig({ HOOKGATE_CONFIG_FILE: path, HOOKGATE_PORT: "6000" })).toMatchObject({ HOOKGATE_PORT: 6000, HOOKGATE_LOG_LEVEL: "debug" });
+  });
+
+  it("validates the file's values the same way, in one line naming the setting and the file", () => {
+    const path = file("bad.json", { HOOKGATE_PORT: "abc" });
+    const error = configError({ HOOKGATE_CONFIG_FILE: path });
+    expect(error.message).toBe(`HOOKGATE_PORT must be a whole number (got "abc") in ${path}`);
+    // The cross-checks see the merged settings too.
+    expect(configError({ HOOKGATE_CONFIG_FILE: file("body.json", { HOOKGATE_MAX_BODY_BYTES: 1000 }) }).message).toMatch(/^HOOKGATE_MAX_BODY_BYTES must be at least/);
+  });
+
+  it("never echoes a secret from the file", () => {
+    const path = file("secret.json", { DATABASE_URL: "mysql://u:leaked-password@127.0.0.1/x" });
+    const message = configError({ HOOKGATE_CONFIG_FILE: path }).message;
+    expect(message).toMatch(/^DATABASE_URL must start with postgresql:\/\//);
+    expect(message).not.toContain("leaked");
+  });
+
+  it.each([
+    ["a missing file", () => join(dir, "missing.json"), /^HOOKGATE_CONFIG_FILE cannot be read: ENOENT/],
+    ["not JSON", () => file("broken.json", "{ port: 1"), /^HOOKGATE_CONFIG_FILE .*broken\.json is not valid JSON/],
+    ["not an object", () => file("list.json", [1]), /must hold a JSON object of settings by name/],
+    ["an unknown setting (a typo)", () => file("typo.json", { HOOKGATE_PROT: 1 }), /names an unknown setting "HOOKGATE_PROT"/],
+    ["a nested value", () => file("nested.json", { HOOKGATE_PORT: { value: 1 } }), /^HOOKGATE_PORT must be a string, number or boolean in /],
+  ])("%s -> one line saying what is wrong", (_what, path, pattern) => {
+    const message = configError({ HOOKGATE_CONFIG_FILE: path() }).message;
+    expect(message).not.toContain("\n");
+    expect(message).toMatch(pattern);
   });
 });
 
