@@ -89,7 +89,7 @@ describe("drill: a receiver that fails half its calls", () => {
     const open = async () =>
       Number((await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM deliveries WHERE status IN ('PENDING', 'RETRYING')`))[0]?.n);
     // Bounded by the window: past it nothing may still be open (it would be FAILED).
-    await eventually(async () => (await open()) === 0, (WINDOW_SECONDS + 30) * 1000, () => `${calls.length} calls\n${w.output()}`);
+    await eventually(async () => (await open()) === 0, (WINDOW_SECONDS + 20) * 1000, () => `${calls.length} calls\n${w.output()}`);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     expect(await w.stop(), w.output()).toBe(0);
 
@@ -144,5 +144,5 @@ describe("drill: a receiver that fails half its calls", () => {
     expect(duplicates).toBe(0);
     // Every call the receiver saw is in the attempt log, with the class its behaviour deserved.
     expect(byClass).toEqual(receivedByOutcome);
-  });
+  }, 115_000);
 });

@@ -7,8 +7,16 @@
 // 127.0.0.1): the shared server on 5432 serves the other test files and must never stop.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PublishEventsDocument } from "../generated/graphql.js";
-import { callsPerEvent, countDeliveries, drillEnv, readyz, reportDrill, startGatewayProcess, type GatewayProcess } from "../support/drill.js";
+import {
+  callsPerEvent,
+  countDeliveries,
+  drillEnv,
+  publishUnderLoad,
+  readyz,
+  reportDrill,
+  startGatewayProcess,
+  type GatewayProcess,
+} from "../support/drill.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startPrivatePostgres, type PrivatePostgres } from "../support/private-servers.js";
 import { runHookgate, type HookgateProcess } from "../support/processes.js";
@@ -32,42 +40,6 @@ afterAll(async () => {
   await receiver?.close();
   await postgres?.destroy();
 });
-
-/** Publishes batches of 10 events one after another until stopped; counts what was acknowledged and refused. */
-function publishUnderLoad(gw: GatewayProcess, eventName: string) {
-  const acknowledged: string[] = [];
-  let refused = 0;
-  let lastRefusal = "";
-  let running = true;
-  let n = 0;
-  const loop = (async () => {
-    while (running) {
-      const events = Array.from({ length: 10 }, () => ({ eventName, payload: { n: n++ } }));
-      try {
-        const result = await gw.admin.request(PublishEventsDocument, { input: { events } });
-        if (result.data?.publishEvents) acknowledged.push(...result.data.publishEvents.results.map((r) => r.event.id));
-        else {
-          refused += events.length;
-          lastRefusal = `HTTP ${result.status} ${result.errors?.[0]?.extensions?.code ?? ""}: ${result.errors?.[0]?.message ?? ""}`;
-        }
-      } catch (error) {
-        refused += events.length;
-        lastRefusal = String(error);
-      }
-      // Paces the load (about 50 publishes a second at most); not a correctness wait.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  })();
-  return {
-    acknowledged,
-    refused: () => refused,
-    lastRefusal: () => lastRefusal,
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
-}
 
 describe("drill: PostgreSQL stops and starts under load", () => {
   it("reports not-ready while it is down, recovers by itself, loses nothing acknowledged", async () => {
@@ -97,7 +69,7 @@ describe("drill: PostgreSQL stops and starts under load", () => {
     const calls = () => callsPerEvent(receiver.requests, path);
     expect(await readyz(gw.origin)).toBe(200);
 
-    const load = publishUnderLoad(gw, type.name);
+    const load = publishUnderLoad(gw.admin, type.name);
     const started = Date.now();
     await eventually(() => calls().size >= 300, 60_000, () => `${calls().size} delivered; ${load.lastRefusal()}\n${logs()}`);
 
@@ -171,5 +143,5 @@ describe("drill: PostgreSQL stops and starts under load", () => {
     expect(count.duplicates).toBeLessThanOrEqual(CONCURRENCY);
     expect(await gw.process.stop(), logs()).toBe(0);
     expect(await worker.stop(), logs()).toBe(0);
-  });
+  }, 115_000);
 });

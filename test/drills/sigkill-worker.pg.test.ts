@@ -51,15 +51,13 @@ describe("drill: SIGKILL a dispatcher during a burst", () => {
     const path = "/sigkill-drill";
     await createWebhook(service.client, { eventIds: [type.id], url: receiver.url(path) });
     const calls = () => callsPerEvent(receiver.requests, path);
-    const leased = async () =>
-      Number(
-        (
-          await t.store.database.sql.query<{ n: string }>(
-            `SELECT count(*)::text AS n FROM deliveries WHERE lease_until IS NOT NULL AND status IN ('PENDING', 'RETRYING')`,
-          )
-        )[0]!.n,
-      );
-
+    // The events of deliveries claimed and not recorded: after a kill, exactly what dead workers held.
+    const leasedEvents = async () =>
+      (
+        await t.store.database.sql.query<{ event_id: string }>(
+          `SELECT event_id::text AS event_id FROM deliveries WHERE lease_until IS NOT NULL AND status IN ('PENDING', 'RETRYING')`,
+        )
+      ).map((r) => r.event_id);
     const started = Date.now();
     let worker = startWorker();
     // The burst: published in batches of 250 while the worker is already delivering.
@@ -74,11 +72,16 @@ describe("drill: SIGKILL a dispatcher during a burst", () => {
 
     // Kill at about a third and at about two thirds of the burst; each time a new worker starts.
     const inFlightAtKill: number[] = [];
+    /** How many kills found each event held by the dead worker. */
+    const heldAtKill = new Map<string, number>();
     for (const threshold of [Math.round(EVENTS / 3), Math.round((2 * EVENTS) / 3)]) {
       await eventually(() => calls().size >= threshold, 60_000, () => `${calls().size} events received\n${worker.output()}`);
       await worker.kill("SIGKILL");
-      // Claimed and not recorded: exactly what the dead worker held. Only these can be sent twice.
-      inFlightAtKill.push(await leased());
+      // Claimed and not recorded: what the dead worker held (and any lease an earlier victim left
+      // that has not been taken over yet). Only these can be sent twice.
+      const held = await leasedEvents();
+      inFlightAtKill.push(held.length);
+      for (const id of held) heldAtKill.set(id, (heldAtKill.get(id) ?? 0) + 1);
       worker = startWorker();
     }
     await publishing;
@@ -96,27 +99,30 @@ describe("drill: SIGKILL a dispatcher during a burst", () => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     expect(await worker.stop(), worker.output()).toBe(0);
 
-    const count = countDeliveries(sentIds, calls());
-    const inFlight = inFlightAtKill.reduce((a, b) => a + b, 0);
+    const perEvent = calls();
+    const count = countDeliveries(sentIds, perEvent);
     reportDrill("sigkill-worker", {
       sent: count.sent,
       delivered: count.delivered,
       duplicates: count.duplicates,
       lost: count.lost,
       kills: inFlightAtKill.length,
-      inFlightAtKills: inFlightAtKill.join("+"),
+      heldAtKills: inFlightAtKill.join("+"),
+      heldEvents: heldAtKill.size,
       concurrency: CONCURRENCY,
       seconds,
     });
     expect(count.lostIds).toEqual([]);
-    // Repeats come only from the leases the dead workers held; each held at most its concurrency.
-    expect(count.duplicates).toBeLessThanOrEqual(inFlight);
-    for (const n of inFlightAtKill) expect(n).toBeLessThanOrEqual(CONCURRENCY);
+    // Repeats come only from what dead workers held: an event is sent at most once more per kill
+    // that found it held, and an event no kill found held is sent exactly once.
+    const beyondInFlight = [...perEvent].filter(([id, n]) => n > 1 + (heldAtKill.get(id) ?? 0));
+    expect(beyondInFlight).toEqual([]);
+    expect(count.duplicates).toBeLessThanOrEqual(heldAtKill.size);
     expect(await statuses()).toEqual({ SUCCEEDED: EVENTS });
     // Every call the receiver answered is in the attempt log once, or was the dead worker's unrecorded one.
     const [row] = await t.store.database.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM delivery_attempts`);
     const attempts = Number(row?.n);
     expect(attempts).toBeLessThanOrEqual(count.delivered + count.duplicates);
     expect(attempts).toBeGreaterThanOrEqual(EVENTS);
-  });
+  }, 115_000);
 });

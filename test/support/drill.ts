@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { appendFileSync } from "node:fs";
+import { PublishEventsDocument } from "../generated/graphql.js";
 import { GraphQLClient } from "./client.js";
 import { runHookgate, type HookgateProcess } from "./processes.js";
 import type { Received } from "./receiver.js";
@@ -15,6 +16,10 @@ export function drillEnv(databaseUrl: string, extra: Record<string, string> = {}
     HOOKGATE_ALLOW_PRIVATE_TARGETS: "true", // the receivers listen on 127.0.0.1
     HOOKGATE_LOG_LEVEL: process.env.HOOKGATE_TEST_LOG_LEVEL ?? "warn",
     HOOKGATE_POLL_MS: "50",
+    // Drill traffic is one token publishing as fast as it can: not what the rate limits are for.
+    HOOKGATE_RATE_LIMIT_PUBLISH: "0",
+    HOOKGATE_RATE_LIMIT_MUTATIONS: "0",
+    HOOKGATE_RATE_LIMIT_CONNECTIONS: "0",
     ...extra,
   };
 }
@@ -98,4 +103,43 @@ export function reportDrill(name: string, figures: Record<string, number | strin
   console.log(line);
   if (process.env.HOOKGATE_DRILL_LOG) appendFileSync(process.env.HOOKGATE_DRILL_LOG, `${line}\n`);
   return line;
+}
+
+/**
+ * Publishes batches of 10 events one after another until stopped, as a steady producer would;
+ * counts what the gateway acknowledged (event ids) and what it refused.
+ */
+export function publishUnderLoad(admin: GraphQLClient, eventName: string) {
+  const acknowledged: string[] = [];
+  let refused = 0;
+  let lastRefusal = "";
+  let running = true;
+  let n = 0;
+  const loop = (async () => {
+    while (running) {
+      const events = Array.from({ length: 10 }, () => ({ eventName, payload: { n: n++ } }));
+      try {
+        const result = await admin.request(PublishEventsDocument, { input: { events } });
+        if (result.data?.publishEvents) acknowledged.push(...result.data.publishEvents.results.map((r) => r.event.id));
+        else {
+          refused += events.length;
+          lastRefusal = `HTTP ${result.status} ${result.errors?.[0]?.extensions?.code ?? ""}: ${result.errors?.[0]?.message ?? ""}`;
+        }
+      } catch (error) {
+        refused += events.length;
+        lastRefusal = String(error);
+      }
+      // Paces the load (at most about 50 publishes a second); not a correctness wait.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return {
+    acknowledged,
+    refused: () => refused,
+    lastRefusal: () => lastRefusal,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
 }
