@@ -84,7 +84,14 @@ describe("drill: Redis restarts during live subscriptions", () => {
   it("subscribers miss nothing, see nothing twice, and resume with after", async () => {
     const db = await createPostgresDatabase();
     dropDatabase = db.drop;
-    const env = drillEnv(db.url, { REDIS_URL: redis.url, HOOKGATE_ROLE: "api" });
+    const env = drillEnv(db.url, {
+      REDIS_URL: redis.url,
+      HOOKGATE_ROLE: "api",
+      // Rate limits on (they live in Redis, with an in-memory fallback), high enough for the drill's traffic.
+      HOOKGATE_RATE_LIMIT_PUBLISH: "1000000",
+      HOOKGATE_RATE_LIMIT_MUTATIONS: "1000000",
+      HOOKGATE_RATE_LIMIT_CONNECTIONS: "1000",
+    });
     const a = await startGatewayProcess(env);
     gateways.push(a);
     const b = await startGatewayProcess(env);
