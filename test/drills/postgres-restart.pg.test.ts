@@ -52,7 +52,9 @@ describe("drill: PostgreSQL stops and starts under load", () => {
       HOOKGATE_DISPATCH_BATCH: "25",
     });
     gateway = await startGatewayProcess({ ...env, HOOKGATE_ROLE: "api" });
-    worker = runHookgate("worker", env);
+    // The drill watches the worker's log for the outage: it must log errors at least.
+    const quiet = ["silent", "fatal"].includes(env.HOOKGATE_LOG_LEVEL!);
+    worker = runHookgate("worker", quiet ? { ...env, HOOKGATE_LOG_LEVEL: "error" } : env);
     await worker.waitForOutput(/dispatcher is running/);
     const gw = gateway;
     const logs = () => `gateway:\n${gw.process.output()}\nworker:\n${worker!.output()}`;
@@ -74,6 +76,7 @@ describe("drill: PostgreSQL stops and starts under load", () => {
     await eventually(() => calls().size >= 300, 60_000, () => `${calls().size} delivered; ${load.lastRefusal()}\n${logs()}`);
 
     // The crash.
+    const workerLogAtStop = worker.output().length;
     await postgres.stop("immediate");
     const stoppedAt = Date.now();
     const ackedBeforeStop = load.acknowledged.length;
@@ -84,7 +87,10 @@ describe("drill: PostgreSQL stops and starts under load", () => {
     // the database too (and at least 3 s, so reconnection back-offs are exercised, not just one retry).
     const refusedAtStop = load.refused();
     await eventually(
-      () => load.refused() >= refusedAtStop + 50 && /claiming deliveries failed/.test(worker!.output()) && Date.now() - stoppedAt >= 3_000,
+      () =>
+        load.refused() >= refusedAtStop + 50 &&
+        /"level":50/.test(worker!.output().slice(workerLogAtStop)) && // the worker logged an error: it noticed
+        Date.now() - stoppedAt >= 3_000,
       30_000,
       () => `refused ${load.refused()}\n${logs()}`,
     );
