@@ -185,6 +185,14 @@ const settings = {
     schema: wholeNumber.default(0),
     doc: { default: "0", description: "Disable a webhook after this many failed attempts in a row (0: never)." },
   },
+  HOOKGATE_LIVE_BUFFER: {
+    schema: positiveInt(1_000_000).default(1_000),
+    doc: { default: "1000", description: "Events a live subscription may have waiting; past that it is ended with SLOW_CONSUMER (resume with after)." },
+  },
+  HOOKGATE_LIVE_POLL_MS: {
+    schema: positiveInt().default(1_000),
+    doc: { default: "1000", description: "While it has live subscribers, how often a gateway reads the store for events Redis did not bring (outage, lost message)." },
+  },
   HOOKGATE_LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     doc: { default: "info", description: "pino log level." },

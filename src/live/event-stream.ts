@@ -45,6 +45,8 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
     private readonly filter: EventFilter,
     after: bigint | undefined,
     private readonly maxBuffered: number,
+    /** Called once when the stream ends, however it ends. */
+    private readonly onEnd: () => void = () => undefined,
   ) {
     this.lastId = after ?? 0n;
     this.listener = { types: filter.types, push: (events) => this.push(events) };
@@ -144,6 +146,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.onEnd();
     this.queue.length = 0;
     if (this.registered) this.feed.unregister(this.listener);
     const wake = this.wake;

@@ -43,7 +43,16 @@ export interface Live {
   close(): Promise<void>;
 }
 
-export function createLive(config: Config, deps: { prisma: PrismaClient; sql: SqlClient; logger: Logger }): Live {
+export interface LiveDeps {
+  readonly prisma: PrismaClient;
+  readonly sql: SqlClient;
+  readonly logger: Logger;
+  /** Counts open subscriptions (the metrics gauge). */
+  readonly liveSubscriptions?: { inc(): void; dec(): void };
+}
+
+export function createLive(config: Config, deps: LiveDeps): Live {
+  const open = deps.liveSubscriptions ?? { inc: () => undefined, dec: () => undefined };
   const bus = createBus(config.REDIS_URL, deps.logger);
   const feed = new EventFeed({ sql: deps.sql, bus, logger: deps.logger, pollMs: config.HOOKGATE_LIVE_POLL_MS });
   return {
@@ -51,13 +60,19 @@ export function createLive(config: Config, deps: { prisma: PrismaClient; sql: Sq
     feed,
     eventsCommitted: (events) => publishStoredEvents(bus, events),
     eventsStored: () => feed.poke(),
-    events: (filter, after) => new EventStream(feed, deps.prisma, filter, after, config.HOOKGATE_LIVE_BUFFER),
+    events: (filter, after) => {
+      open.inc();
+      return new EventStream(feed, deps.prisma, filter, after, config.HOOKGATE_LIVE_BUFFER, () => open.dec());
+    },
     attemptsRecorded(records) {
       publishWatchedAttempts(bus, deps.sql, records).catch((error: unknown) =>
         deps.logger.warn({ err: error }, "live attempt log not published"),
       );
     },
-    attempts: (webhookId) => attemptStream(bus, webhookId, config.HOOKGATE_LIVE_BUFFER),
+    attempts: (webhookId) => {
+      open.inc();
+      return attemptStream(bus, webhookId, config.HOOKGATE_LIVE_BUFFER, () => open.dec());
+    },
     async close() {
       feed.close();
       await bus.close();
@@ -105,7 +120,7 @@ async function publishWatchedAttempts(bus: Bus, sql: SqlClient, records: readonl
 }
 
 /** A bounded queue of one webhook's attempts; a consumer that falls behind loses the oldest. */
-function attemptStream(bus: Bus, webhookId: number, maxBuffered: number): AsyncIterableIterator<LiveAttempt> {
+function attemptStream(bus: Bus, webhookId: number, maxBuffered: number, onEnd: () => void): AsyncIterableIterator<LiveAttempt> {
   const queue: LiveAttempt[] = [];
   let wake: (() => void) | undefined;
   let done = false;
@@ -130,6 +145,7 @@ function attemptStream(bus: Bus, webhookId: number, maxBuffered: number): AsyncI
       return { done: false, value: queue.shift()! };
     },
     async return() {
+      if (!done) onEnd();
       done = true;
       unsubscribe();
       wake?.();

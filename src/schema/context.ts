@@ -9,6 +9,7 @@ import type { PrismaClient } from "../store/database.js";
 import type { RedisConnection } from "../store/redis.js";
 import type { GatewayMetrics } from "../server/metrics.js";
 import type { RateLimits } from "../server/rate-limits.js";
+import type { Live } from "../live/live.js";
 
 /** What every resolver can reach. Built once per gateway; `principal` per request. */
 export interface GatewayServices {
@@ -28,6 +29,8 @@ export interface GatewayServices {
   readonly metrics: GatewayMetrics;
   /** Per-token rate limits (Redis-backed with REDIS_URL). */
   readonly rateLimits: RateLimits;
+  /** Live subscriptions: the event feed, the pub/sub bus, the live attempt log. */
+  readonly live: Live;
 }
 
 export interface GatewayContext extends GatewayServices {

@@ -12,7 +12,9 @@ export type ErrorCode =
   /** The request body is over HOOKGATE_MAX_BODY_BYTES (HTTP 413). */
   | "PAYLOAD_TOO_LARGE"
   /** HOOKGATE_INTROSPECTION=false. */
-  | "INTROSPECTION_DISABLED";
+  | "INTROSPECTION_DISABLED"
+  /** A live subscription fell further behind than HOOKGATE_LIVE_BUFFER; resume with after. */
+  | "SLOW_CONSUMER";
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
 

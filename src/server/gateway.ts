@@ -14,6 +14,8 @@ import { migrate, pendingMigrations } from "../store/migrator.js";
 import { openRedis, type RedisConnection } from "../store/redis.js";
 import { ensureAdminToken } from "./admin-token.js";
 import { createHttpHandler } from "./http.js";
+import { createLive, type Live } from "../live/live.js";
+import { attachWebsocketServer } from "./websocket.js";
 import { createMetrics } from "./metrics.js";
 import { createRateLimits } from "./rate-limits.js";
 import { createGatewayYoga } from "./yoga.js";
@@ -64,6 +66,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const redis = config.REDIS_URL ? openRedis(config.REDIS_URL, logger, "commands") : undefined;
   const targets = createTargetGuard(config.HOOKGATE_ALLOW_PRIVATE_TARGETS, options.resolver ?? systemResolver);
   const metrics = createMetrics({ sql: database.sql, redis, clock, logger });
+  const live = createLive(config, {
+    prisma: database.prisma,
+    sql: database.sql,
+    logger,
+    liveSubscriptions: metrics.liveSubscriptions,
+  });
   const rateLimits = createRateLimits(config, redis, { onLimited: (kind) => metrics.rateLimited(kind) });
   const dispatcher =
     config.HOOKGATE_ROLE === "api"
@@ -71,7 +79,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       : createDispatcher(
           config,
           { sql: database.sql, secrets, logger, clock, guard: targets },
-          { random: options.random, onRecorded: (records, disabled) => metrics.attemptsRecorded(records, disabled) },
+          {
+            random: options.random,
+            onRecorded: (records, disabled) => {
+              metrics.attemptsRecorded(records, disabled);
+              live.attemptsRecorded(records);
+            },
+          },
         );
   const deliveriesQueued = () => dispatcher?.wake();
   const publisher = createPublisher(database.prisma, {
@@ -81,6 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.eventsPublished(eventIds.length);
       deliveriesQueued();
     },
+    afterCommit: (events) => live.eventsCommitted(events),
   });
   const services: GatewayServices = {
     prisma: database.prisma,
@@ -94,9 +109,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     redis,
     metrics,
     rateLimits,
+    live,
   };
 
   let server: Server | undefined;
+  let websockets: { close(): Promise<void> } | undefined;
   let url: string | undefined;
   let port: number | undefined;
   if (config.HOOKGATE_ROLE !== "worker") {
@@ -104,7 +121,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
     const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN);
     const yoga = createGatewayYoga(services, principals);
-    server = createServer(createHttpHandler({ yoga, services, principals, readiness: () => readiness(database, redis) }));
+    server = createServer(createHttpHandler({ yoga, services, principals, readiness: () => readiness(database, redis, live) }));
+    websockets = attachWebsocketServer(server, yoga, services, principals);
     await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
     port = (server.address() as AddressInfo).port;
     const host = config.HOOKGATE_HOST.includes(":") ? `[${config.HOOKGATE_HOST}]` : config.HOOKGATE_HOST;
@@ -122,6 +140,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     dispatcher,
     close: () =>
       (closed ??= (async () => {
+        await websockets?.close();
+        live.feed.close();
         if (server) {
           const s = server;
           s.closeAllConnections();
@@ -130,6 +150,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // In-flight calls get the delivery timeout to finish; the rest are given back.
         await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
         await redis?.close();
+        await live.close();
         if (ownsDatabase) await database.close();
       })()),
   };
@@ -139,6 +160,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 async function readiness(
   database: Database,
   redis: RedisConnection | undefined,
+  live: Live,
 ): Promise<{ ok: boolean; detail: Record<string, unknown> }> {
   const detail: Record<string, unknown> = {};
   let ok = true;
@@ -154,6 +176,11 @@ async function readiness(
   if (redis) {
     detail.redis = redis.isReady() ? "ok" : "unavailable";
     ok &&= redis.isReady();
+  }
+  if (live.bus.shared) {
+    // Live subscribers still get every event while pub/sub is down (from the store, more slowly).
+    detail.pubsub = live.bus.isReady() ? "ok" : "unavailable";
+    ok &&= live.bus.isReady();
   }
   return { ok, detail };
 }

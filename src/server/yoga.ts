@@ -1,6 +1,6 @@
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import { GraphQLError } from "graphql";
-import { InvalidTokenError, type PrincipalResolver } from "../auth/principal.js";
+import { InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
 import { buildSchema } from "../schema/index.js";
 import type { GatewayContext, GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
@@ -8,6 +8,11 @@ import { queryLimits } from "./query-limits.js";
 import { disableIntrospection } from "./introspection.js";
 import { mutationRateLimit, rateLimitKey } from "./rate-limits.js";
 import { requestLogger } from "./request-log.js";
+
+/** What the websocket server hands yoga for each operation (see websocket.ts). */
+export interface WebsocketContext {
+  readonly websocket: { readonly principal: Principal; readonly rateLimitKey: string };
+}
 
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
@@ -23,7 +28,11 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
       ...(services.config.HOOKGATE_INTROSPECTION ? [] : [disableIntrospection()]),
       mutationRateLimit(),
     ],
-    context: async ({ request, req }): Promise<GatewayContext> => {
+    context: async (initial): Promise<GatewayContext> => {
+      // A websocket operation: its connection was authenticated once, in connection_init.
+      const socket = (initial as Partial<WebsocketContext>).websocket;
+      if (socket) return { ...services, principal: socket.principal, rateLimitKey: socket.rateLimitKey };
+      const { request, req } = initial;
       const authorization = request.headers.get("authorization");
       const address = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
       try {

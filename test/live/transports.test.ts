@@ -114,6 +114,24 @@ describe("live transports and limits", () => {
     expect([...received, ...resumed.items.map((e) => e.id)]).toEqual(published);
   });
 
+  it("counts open subscriptions and websocket connections in /metrics", async () => {
+    const gauge = async (name: string) => {
+      const text = await (await fetch(new URL("/metrics", t.gateway.url!))).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    };
+    const baseSubs = await gauge("hookgate_live_subscriptions");
+    const baseSockets = await gauge("hookgate_websocket_connections");
+    const c = client();
+    const subs = [0, 1, 2].map(() => collect(c, EVENT_PUBLISHED, { eventNames: [type.name] }));
+    await eventually(async () => (await gauge("hookgate_live_subscriptions")) === baseSubs + 3);
+    expect(await gauge("hookgate_websocket_connections")).toBe(baseSockets + 1);
+    subs[0]!.stop();
+    await eventually(async () => (await gauge("hookgate_live_subscriptions")) === baseSubs + 2);
+    await c.dispose();
+    await eventually(async () => (await gauge("hookgate_live_subscriptions")) === baseSubs);
+    await eventually(async () => (await gauge("hookgate_websocket_connections")) === baseSockets);
+  });
+
   it("streams a webhook's attempts with deliveryAttempted, to its owner only", async () => {
     const service = await createService(t);
     const other = await createService(t);
@@ -137,5 +155,38 @@ describe("live transports and limits", () => {
     const [attempt] = sub.items;
     expect(attempt).toMatchObject({ responseStatus: 200, succeeded: true, requestUrl: receiver.url("/attempts") });
     expect(attempt!.id).toMatch(/^\d+$/);
+  });
+});
+
+describe("websocket limits", () => {
+  let t: TestGateway;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    t = await startTestGateway({ HOOKGATE_RATE_LIMIT_CONNECTIONS: "2", HOOKGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION: "2" });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await t?.close();
+  });
+
+  it("refuses a token's connections past HOOKGATE_RATE_LIMIT_CONNECTIONS with 4429, and subscriptions past the per-connection cap", async () => {
+    const closes: number[] = [];
+    const open = () => {
+      const c = wsClient(t.gateway.url!, t.admin.token, { onClosed: (code) => closes.push(code) });
+      clients.push(c);
+      return c;
+    };
+    const first = open();
+    const subs = [0, 1, 2].map(() => collect(first, "subscription { eventPublished { id } }"));
+    await eventually(() => subs[2]!.error);
+    expect((subs[2]!.error as { extensions?: { code?: string } }[])[0]!.extensions?.code).toBe("RATE_LIMITED");
+    expect(subs[0]!.error ?? subs[1]!.error).toBeUndefined();
+
+    const second = open();
+    const ok = collect(second, "subscription { eventPublished { id } }");
+    const third = collect(open(), "subscription { eventPublished { id } }");
+    await eventually(() => third.closed);
+    expect(third.closed!.code).toBe(4429);
+    expect(ok.closed).toBeUndefined();
   });
 });
