@@ -7,7 +7,8 @@ import { InvalidTokenError, type Principal, type PrincipalResolver } from "../au
 import type { GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
 import { rateLimitKey } from "./rate-limits.js";
-import type { GatewayYoga, WebsocketContext } from "./yoga.js";
+import { fanoutSubscribe, type FanoutTarget } from "./websocket-fanout.js";
+import { maskGatewayError, type GatewayYoga, type WebsocketContext } from "./yoga.js";
 
 /** What a connection carries from connection_init to each of its operations. */
 interface ConnectionState {
@@ -40,11 +41,13 @@ export function attachWebsocketServer(
     return s;
   };
   const { metrics, rateLimits, config, logger } = services;
+  const targets = new WeakMap<object, FanoutTarget>();
 
   const cleanup = useServer(
     {
       execute: (args) => (args as unknown as EnvelopedArgs).rootValue.execute(args) as Promise<ExecutionResult>,
-      subscribe: (args) => (args as unknown as EnvelopedArgs).rootValue.subscribe(args) as Promise<ExecutionResult>,
+      // Results are rendered once per event for identical operations and written straight to the socket.
+      subscribe: (args) => fanoutSubscribe(args, targets.get(args)!, (error) => maskGatewayError(services, error)),
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const authorization = typeof raw === "string" ? raw : undefined;
@@ -69,7 +72,7 @@ export function attachWebsocketServer(
       onClose: (ctx) => {
         if (ctx.acknowledged) metrics.websocketConnections.dec();
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const s = state(ctx.extra);
         const max = config.HOOKGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION;
         if (max && s.subscriptions >= max) {
@@ -93,7 +96,7 @@ export function attachWebsocketServer(
         const errors = validate(schema, document);
         if (errors.length) return errors;
         s.subscriptions++;
-        return {
+        const args = {
           schema,
           operationName: params.operationName,
           document,
@@ -101,6 +104,12 @@ export function attachWebsocketServer(
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
+        targets.set(args, {
+          socket: ctx.extra.socket,
+          id,
+          operationKey: [s.rateLimitKey, params.operationName ?? "", params.query, JSON.stringify(params.variables ?? null)].join("\u0000"),
+        });
+        return args;
       },
       // Called once for every operation that got past onSubscribe, however it ends.
       onComplete: (ctx) => {

@@ -48,27 +48,32 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
         throw error;
       }
     },
-    maskedErrors: {
-      maskError: (error, message) => {
-        const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-        // Pothos reports bad connection arguments and cursors with its own error class.
-        if (original instanceof Error && original.name === "PothosValidationError") {
-          return gatewayError("BAD_USER_INPUT", original.message);
-        }
-        // A variable missing or null where the type says non-null: graphql-js reports it with no code.
-        if (error instanceof GraphQLError && !error.extensions.code && !error.originalError && error.message.startsWith('Variable "$')) {
-          return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code: "BAD_USER_INPUT" } });
-        }
-        // Our own rejections carry a code; GraphQL's parse and validation errors have no original error.
-        if (error instanceof GraphQLError && (error.extensions.code || !error.originalError)) return error;
-        if (original instanceof GraphQLError && original.extensions.code) return original;
-        // graphql-js's own rejection of a variable's value (wrapped by the executor): the client's input.
-        if (original instanceof GraphQLError && !original.originalError) {
-          return new GraphQLError(original.message, { extensions: { code: "BAD_USER_INPUT" } });
-        }
-        requestLogger(services.logger).error({ err: original }, "unexpected error in a resolver");
-        return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
-      },
-    },
+    maskedErrors: { maskError: (error, message) => maskGatewayError(services, error, message) },
   });
+}
+
+/**
+ * What a client may see of an error: our own rejections and GraphQL's parse/validation errors
+ * as they are, the client's bad input as BAD_USER_INPUT, anything else as a generic
+ * INTERNAL_SERVER_ERROR (logged in full). Also used for websocket subscriptions (websocket.ts).
+ */
+export function maskGatewayError(services: GatewayServices, error: unknown, message = "Unexpected error."): GraphQLError {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  // Pothos reports bad connection arguments and cursors with its own error class.
+  if (original instanceof Error && original.name === "PothosValidationError") {
+    return gatewayError("BAD_USER_INPUT", original.message);
+  }
+  // A variable missing or null where the type says non-null: graphql-js reports it with no code.
+  if (error instanceof GraphQLError && !error.extensions.code && !error.originalError && error.message.startsWith('Variable "$')) {
+    return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code: "BAD_USER_INPUT" } });
+  }
+  // Our own rejections carry a code; GraphQL's parse and validation errors have no original error.
+  if (error instanceof GraphQLError && (error.extensions.code || !error.originalError)) return error;
+  if (original instanceof GraphQLError && original.extensions.code) return original;
+  // graphql-js's own rejection of a variable's value (wrapped by the executor): the client's input.
+  if (original instanceof GraphQLError && !original.originalError) {
+    return new GraphQLError(original.message, { extensions: { code: "BAD_USER_INPUT" } });
+  }
+  requestLogger(services.logger).error({ err: original }, "unexpected error in a resolver");
+  return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
 }
