@@ -14,9 +14,11 @@ export type ErrorCode =
   /** HOOKGATE_INTROSPECTION=false. */
   | "INTROSPECTION_DISABLED"
   /** A live subscription fell further behind than HOOKGATE_LIVE_BUFFER; resume with after. */
-  | "SLOW_CONSUMER";
+  | "SLOW_CONSUMER"
+  /** The database cannot be reached right now; nothing was written; retry later (HTTP 503). */
+  | "SERVICE_UNAVAILABLE";
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 };
 
 export function gatewayError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   const status = HTTP_STATUS[code];

@@ -4,6 +4,7 @@ import { InvalidTokenError, type Principal, type PrincipalResolver } from "../au
 import { buildSchema } from "../schema/index.js";
 import type { GatewayContext, GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
+import { isStoreUnavailable } from "../store/database.js";
 import { queryLimits } from "./query-limits.js";
 import { disableIntrospection } from "./introspection.js";
 import { mutationRateLimit, rateLimitKey } from "./rate-limits.js";
@@ -73,6 +74,10 @@ export function maskGatewayError(services: GatewayServices, error: unknown, mess
   // graphql-js's own rejection of a variable's value (wrapped by the executor): the client's input.
   if (original instanceof GraphQLError && !original.originalError) {
     return new GraphQLError(original.message, { extensions: { code: "BAD_USER_INPUT" } });
+  }
+  if (isStoreUnavailable(original)) {
+    requestLogger(services.logger).warn({ err: { message: (original as Error).message } }, "database unavailable");
+    return gatewayError("SERVICE_UNAVAILABLE", "the database is unavailable; nothing was written; retry later");
   }
   requestLogger(services.logger).error({ err: original }, "unexpected error in a resolver");
   return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });

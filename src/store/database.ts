@@ -100,3 +100,31 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     },
   };
 }
+
+/*
+ * Errors that mean "the database cannot be reached now" rather than "this request is wrong":
+ * refused or dropped connections, a server shutting down or starting up, a pool that cannot
+ * hand out a connection. Prisma wraps the driver's error, so the whole cause chain is read.
+ */
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND",
+  "57P01", "57P02", "57P03", // admin_shutdown, crash_shutdown, cannot_connect_now
+  "08000", "08001", "08003", "08006", // connection exceptions
+  "P1001", "P1002", "P1017", "P2024", // Prisma: can't reach, timed out, closed, pool timeout
+]);
+const UNAVAILABLE_TEXT = /ECONNREFUSED|ECONNRESET|Connection terminated|connection (is )?closed|terminating connection|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|Can't reach database server|Timed out fetching a new connection/i;
+
+export function isStoreUnavailable(error: unknown): boolean {
+  const pending: unknown[] = [error];
+  for (let seen = 0; pending.length && seen < 16; seen++) {
+    const e = pending.shift();
+    if (!e || typeof e !== "object") continue;
+    const { code, message, originalCode, cause, meta, originalError } = e as Record<string, unknown>;
+    if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+    if (typeof originalCode === "string" && UNAVAILABLE_CODES.has(originalCode)) return true;
+    if (typeof message === "string" && UNAVAILABLE_TEXT.test(message)) return true;
+    // Prisma keeps the driver adapter's error under meta, the driver's under cause.
+    pending.push(cause, originalError, (meta as { driverAdapterError?: unknown } | undefined)?.driverAdapterError);
+  }
+  return false;
+}

@@ -95,6 +95,8 @@ describe("drill: PostgreSQL stops and starts under load", () => {
       () => `refused ${load.refused()}\n${logs()}`,
     );
     const ackedDuringOutage = load.acknowledged.length;
+    // The client is told to come back later, not that the gateway has a bug.
+    expect(Object.fromEntries(load.refusals), logs()).toEqual({ "HTTP 503 SERVICE_UNAVAILABLE": expect.any(Number) });
     const outageMs = Date.now() - stoppedAt;
 
     await postgres.start();
@@ -106,6 +108,8 @@ describe("drill: PostgreSQL stops and starts under load", () => {
     const publishingAfterMs = Date.now() - restartedAt;
     await eventually(() => load.acknowledged.length >= ackedDuringOutage + 300, 60_000, () => `${load.lastRefusal()}\n${logs()}`);
     await load.stop();
+    // Also while connections were being re-established after the restart.
+    expect(Object.keys(Object.fromEntries(load.refusals)), logs()).toEqual(["HTTP 503 SERVICE_UNAVAILABLE"]);
 
     // The dispatcher resumes: everything acknowledged arrives.
     const sent = load.acknowledged;

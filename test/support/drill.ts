@@ -113,6 +113,8 @@ export function publishUnderLoad(admin: GraphQLClient, eventName: string) {
   const acknowledged: string[] = [];
   let refused = 0;
   let lastRefusal = "";
+  /** Refusals by "HTTP <status> <code>". */
+  const refusals = new Map<string, number>();
   let running = true;
   let n = 0;
   const loop = (async () => {
@@ -124,10 +126,13 @@ export function publishUnderLoad(admin: GraphQLClient, eventName: string) {
         else {
           refused += events.length;
           lastRefusal = `HTTP ${result.status} ${result.errors?.[0]?.extensions?.code ?? ""}: ${result.errors?.[0]?.message ?? ""}`;
+          const kind = `HTTP ${result.status} ${String(result.errors?.[0]?.extensions?.code ?? "")}`;
+          refusals.set(kind, (refusals.get(kind) ?? 0) + events.length);
         }
       } catch (error) {
         refused += events.length;
         lastRefusal = String(error);
+        refusals.set("no answer", (refusals.get("no answer") ?? 0) + events.length);
       }
       // Paces the load (at most about 50 publishes a second); not a correctness wait.
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -136,6 +141,7 @@ export function publishUnderLoad(admin: GraphQLClient, eventName: string) {
   return {
     acknowledged,
     refused: () => refused,
+    refusals,
     lastRefusal: () => lastRefusal,
     stop: async () => {
       running = false;
