@@ -8,6 +8,7 @@
 // Environment: DATABASE_URL (PostgreSQL; without it PGlite in memory), BENCH_EVENTS (default
 // 20000), BENCH_CONCURRENCY (default 200, used by both sides).
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -23,19 +24,50 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
 const PAYLOAD = { id: 1, chat_id: 42, message: { text: "a short chat message, as Basalam sends", files: [] }, sender_id: 7 };
 
-async function startReceiver(): Promise<{ port: number; stop: () => void }> {
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
+function processCpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; 100 per second on Linux
+  } catch {
+    return 0;
+  }
+}
+
+const ownCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
+/** CPU per request in µs, for the report. */
+const perRequest = (seconds: number, count: number) => (seconds * 1e6) / count;
+
+interface Cpu {
+  /** µs of CPU per request/delivery in the sending process (the bench process itself). */
+  sender: number;
+  receiver: number;
+  /** µs per delivery in the PostgreSQL backends serving the dispatcher (not WAL writer or checkpointer). */
+  postgres?: number;
+}
+
+async function startReceiver(): Promise<{ port: number; pid: number; stop: () => void }> {
   const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./receiver.ts", import.meta.url))], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const [chunk] = (await once(child.stdout!, "data")) as [Buffer];
-  return { port: Number(chunk.toString().trim()), stop: () => child.kill("SIGTERM") };
+  return { port: Number(chunk.toString().trim()), pid: child.pid!, stop: () => child.kill("SIGTERM") };
 }
 
 /** undici alone: the same body, the same concurrency, the same receiver. */
-async function rawUndici(port: number, count: number): Promise<number> {
+async function rawUndici(receiver: { port: number; pid: number }, count: number): Promise<{ rate: number; cpu: Cpu }> {
+  const { port } = receiver;
   const agent = new Agent({ connections: Math.ceil(CONCURRENCY / 2), keepAliveTimeout: 30_000 });
   const body = JSON.stringify({ id: "1", type: "CHAT_RECEIVED_MESSAGE", timestamp: new Date().toISOString(), data: PAYLOAD });
   let next = 0;
+  const cpu0 = ownCpuSeconds();
+  const receiverCpu0 = processCpuSeconds(receiver.pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -53,8 +85,12 @@ async function rawUndici(port: number, count: number): Promise<number> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = {
+    sender: perRequest(ownCpuSeconds() - cpu0, count),
+    receiver: perRequest(processCpuSeconds(receiver.pid) - receiverCpu0, count),
+  };
   await agent.close();
-  return count / seconds;
+  return { rate: count / seconds, cpu };
 }
 
 /** A new, empty PostgreSQL database (dropped afterwards), or PGlite in memory without DATABASE_URL. */
@@ -63,7 +99,17 @@ async function freshDatabase(): Promise<{ url: string | undefined; drop: () => P
   return createPostgresDatabase();
 }
 
-async function gatewayRate(port: number, count: number): Promise<{ rate: number; store: string }> {
+/** CPU seconds used so far by each PostgreSQL backend serving this database (PostgreSQL on this machine only). */
+async function backendCpu(database: { kind: string; sql: { query<R>(text: string): Promise<R[]> } }): Promise<Map<number, number>> {
+  if (database.kind !== "postgres") return new Map();
+  const rows = await database.sql.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`,
+  );
+  return new Map(rows.map((r) => [r.pid, processCpuSeconds(r.pid)]));
+}
+
+async function gatewayRate(receiver: { port: number; pid: number }, count: number): Promise<{ rate: number; store: string; cpu: Cpu }> {
+  const { port } = receiver;
   const db = await freshDatabase();
   const config = loadConfig({
     HOOKGATE_PORT: "0",
@@ -103,6 +149,9 @@ async function gatewayRate(port: number, count: number): Promise<{ rate: number;
   // A fresh dispatcher drains the backlog; the clock runs from its start to the last recorded attempt.
   process.stderr.write("draining…\n");
   const profiler = process.env.BENCH_PROFILE ? await startProfiler() : undefined;
+  const pg0 = await backendCpu(database);
+  const receiverCpu0 = processCpuSeconds(receiver.pid);
+  const cpu0 = ownCpuSeconds();
   const worker = await startGateway({ config, database, logger: createLogger("warn") });
   const started = performance.now();
   // Done when no delivery is left with a next attempt (an index probe: the check must not load the database).
@@ -114,6 +163,15 @@ async function gatewayRate(port: number, count: number): Promise<{ rate: number;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu: Cpu = {
+    sender: perRequest(ownCpuSeconds() - cpu0, count),
+    receiver: perRequest(processCpuSeconds(receiver.pid) - receiverCpu0, count),
+  };
+  if (database.kind === "postgres") {
+    let pgSeconds = 0;
+    for (const [pid, now] of await backendCpu(database)) pgSeconds += now - (pg0.get(pid) ?? 0);
+    cpu.postgres = perRequest(pgSeconds, count);
+  }
   await profiler?.(process.env.BENCH_PROFILE!);
   const [done] = await database.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM deliveries WHERE status = 'SUCCEEDED'`);
   if (Number(done!.n) !== count) throw new Error(`${done!.n} of ${count} deliveries succeeded`);
@@ -122,7 +180,7 @@ async function gatewayRate(port: number, count: number): Promise<{ rate: number;
   await worker.close();
   await database.close();
   await db.drop();
-  return { rate: count / seconds, store: database.kind };
+  return { rate: count / seconds, store: database.kind, cpu };
 }
 
 /** BENCH_PROFILE=file.cpuprofile: a CPU profile of the drain alone (open it in Chrome DevTools). */
@@ -143,28 +201,44 @@ async function startProfiler(): Promise<(file: string) => Promise<void>> {
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+const loadAverage = () => (readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "));
+const fmtCpu = (cpu: Cpu) =>
+  `${cpu.sender.toFixed(0)} µs sender, ${cpu.receiver.toFixed(0)} µs receiver` +
+  (cpu.postgres === undefined ? "" : `, ${cpu.postgres.toFixed(0)} µs postgres backends`);
+const medianCpu = (cpus: Cpu[]): Cpu => ({
+  sender: median(cpus.map((c) => c.sender)),
+  receiver: median(cpus.map((c) => c.receiver)),
+  ...(cpus.every((c) => c.postgres !== undefined) ? { postgres: median(cpus.map((c) => c.postgres!)) } : {}),
+});
+
 const receiver = await startReceiver();
 try {
-  await rawUndici(receiver.port, 2000); // warm-up
+  process.stderr.write(`load average before: ${loadAverage()}\n`);
+  await rawUndici(receiver, 2000); // warm-up
   // Rounds alternate, so both sides see the same machine; the medians are compared.
-  const raws: number[] = [];
-  const rates: number[] = [];
+  const raws: { rate: number; cpu: Cpu }[] = [];
+  const runs: { rate: number; cpu: Cpu }[] = [];
   let store = "";
   for (let round = 1; round <= ROUNDS; round++) {
-    raws.push(await rawUndici(receiver.port, EVENTS));
-    const result = await gatewayRate(receiver.port, EVENTS);
-    rates.push(result.rate);
+    raws.push(await rawUndici(receiver, EVENTS));
+    const result = await gatewayRate(receiver, EVENTS);
+    runs.push(result);
     store = result.store;
-    process.stderr.write(`round ${round}: raw undici ${raws.at(-1)!.toFixed(0)}/s, hookgate ${rates.at(-1)!.toFixed(0)}/s\n`);
+    process.stderr.write(
+      `round ${round}: raw undici ${raws.at(-1)!.rate.toFixed(0)}/s (${fmtCpu(raws.at(-1)!.cpu)}), ` +
+        `hookgate ${result.rate.toFixed(0)}/s (${fmtCpu(result.cpu)}), load ${loadAverage()}\n`,
+    );
   }
-  const raw = median(raws);
-  const rate = median(rates);
+  const raw = median(raws.map((r) => r.rate));
+  const rate = median(runs.map((r) => r.rate));
+  const rounds = (xs: { rate: number }[]) => xs.map((r) => r.rate.toFixed(0)).join(", ");
   console.log(`events: ${EVENTS} per round, rounds: ${ROUNDS}, concurrency: ${CONCURRENCY}, store: ${store}, node ${process.version}`);
-  console.log(`raw undici:            ${raw.toFixed(0)} requests/s (median; rounds: ${raws.map((r) => r.toFixed(0)).join(", ")})`);
-  console.log(
-    `hookgate dispatcher:   ${rate.toFixed(0)} durable deliveries/s (median; rounds: ${rates.map((r) => r.toFixed(0)).join(", ")})`,
-  );
+  console.log(`raw undici:            ${raw.toFixed(0)} requests/s (median; rounds: ${rounds(raws)})`);
+  console.log(`hookgate dispatcher:   ${rate.toFixed(0)} durable deliveries/s (median; rounds: ${rounds(runs)})`);
   console.log(`ratio:                 ${((rate / raw) * 100).toFixed(1)}% of raw undici`);
+  console.log(`CPU per request, raw undici (median): ${fmtCpu(medianCpu(raws.map((r) => r.cpu)))}`);
+  console.log(`CPU per delivery, hookgate (median):  ${fmtCpu(medianCpu(runs.map((r) => r.cpu)))}`);
+  console.log(`load average after: ${loadAverage()}`);
 } finally {
   receiver.stop();
 }

@@ -22,6 +22,13 @@ const FLUSH_DELAY_MS = 20;
 /** Tries to record a batch (a deadlock or a brief outage passes) before leaving it to the leases. */
 const RECORD_TRIES = 3;
 
+/**
+ * Batches recorded at once (each on its own connection). Only batches in which every attempt
+ * succeeded overlap: a failure changes its webhook's failure streak, which must see the batches
+ * before it, so a batch with failures waits for those and holds back the ones after it.
+ */
+const PARALLEL_RECORDS = 2;
+
 export interface DispatcherOptions {
   readonly sql: SqlClient;
   readonly secrets: SecretBox;
@@ -33,9 +40,22 @@ export interface DispatcherOptions {
   readonly leaseMs: number;
   readonly pollMs: number;
   readonly autoDisable: AutoDisableRule;
+  /**
+   * The longest one attempt can take. A claimed delivery waits for a free slot; if its lease would
+   * end before an attempt started now could finish, it is given back instead of sent (another
+   * worker may take it once the lease ends). Default: half the lease.
+   */
+  readonly attemptMs?: number;
   readonly random?: () => number;
   /** Called after each batch of attempts is stored (live delivery log, metrics). */
   readonly onRecorded?: (records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]) => void;
+}
+
+/** A claimed delivery waiting for a send slot. */
+interface Queued {
+  readonly delivery: ClaimedDelivery;
+  /** undefined when the webhook went away since the claim, or cannot be prepared. */
+  readonly webhook: PreparedWebhook | undefined;
 }
 
 /**
@@ -43,25 +63,45 @@ export interface DispatcherOptions {
  * batches. Any number of dispatchers may share one PostgreSQL: claims use SKIP LOCKED and a
  * lease, so a delivery is sent by one worker at a time, and a dead worker's deliveries come
  * back when its lease ends.
+ *
+ * Claiming, sending and recording overlap: the next batch is claimed while the current one is
+ * being sent (a finished send starts the next claimed delivery at once, without a round trip),
+ * and finished attempts are recorded while others are sent. Attempts not yet recorded are
+ * bounded: a slow database stops the claims, and so, soon, the sends.
  */
 export class Dispatcher {
   private readonly configs: WebhookConfigCache;
   private readonly inFlight = new Map<string, { delivery: ClaimedDelivery; abort: AttemptAbort; done: Promise<void> }>();
+  /** Claimed, not sent yet, oldest first; queue[queueHead] is the next to send. */
+  private queue: (Queued | undefined)[] = [];
+  private queueHead = 0;
+  /** Claimed but not sent (shutdown, or a lease too short to finish an attempt): given back. */
   private readonly aborted: ClaimedDelivery[] = [];
+  /** Finished attempts not yet handed to a batch. */
   private pending: AttemptRecord[] = [];
-  private flushing: Promise<void> = Promise.resolve();
+  /** Batches waiting their turn to be recorded, in order. */
+  private readonly batches: { records: AttemptRecord[]; allSucceeded: boolean }[] = [];
+  /** Batches being recorded right now. */
+  private readonly recording = new Set<{ records: AttemptRecord[]; allSucceeded: boolean }>();
+  /** Attempts pending, waiting in batches, or being recorded. */
+  private unrecorded = 0;
+  private recordedWaiters: (() => void)[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private woken = false;
+  /** The last claim found nothing due: finished sends do not claim again until a wake or the poll. */
+  private idle = false;
   private settledWaiters: (() => void)[] = [];
+  private readonly attemptMs: number;
 
   constructor(private readonly options: DispatcherOptions) {
     this.configs = new WebhookConfigCache(options.sql, options.secrets, (webhookId, error) =>
       options.logger.error({ err: error, webhookId }, "cannot prepare webhook (its secrets do not open with this key?)"),
     );
+    this.attemptMs = options.attemptMs ?? options.leaseMs / 2;
   }
 
   start(): void {
@@ -70,6 +110,7 @@ export class Dispatcher {
 
   /** Look for due deliveries now instead of at the next poll. */
   wake(): void {
+    this.idle = false;
     if (this.wakeUp) this.wakeUp();
     else this.woken = true; // remembered, so a wake during a claim is not lost
   }
@@ -95,6 +136,10 @@ export class Dispatcher {
     this.stopping = true;
     this.wake();
     await this.loop;
+    // Claimed but never started: back to the outbox at once.
+    for (let i = this.queueHead; i < this.queue.length; i++) this.aborted.push(this.queue[i]!.delivery);
+    this.queue = [];
+    this.queueHead = 0;
     const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -102,19 +147,39 @@ export class Dispatcher {
     for (const f of this.inFlight.values()) f.abort.abort();
     await all();
     await this.flush();
-    await releaseLeases(this.options.sql, this.aborted.splice(0), this.options.clock.now()).catch((error: unknown) =>
-      this.options.logger.warn({ err: error }, "could not release leases; they expire on their own"),
-    );
+    await this.giveBack();
     await this.options.sender.close();
   }
 
+  private giveBack(): Promise<void> {
+    return releaseLeases(this.options.sql, this.aborted.splice(0), this.options.clock.now()).catch((error: unknown) =>
+      this.options.logger.warn({ err: error }, "could not release leases; they expire on their own"),
+    );
+  }
+
+  private get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** How many deliveries to claim now: 0 while the slots and the next batch are covered, or too much is unrecorded. */
+  private claimSize(): number {
+    const { batchSize, concurrency } = this.options;
+    // Every slot busy and up to two batches waiting behind them: the next claim is under way
+    // while one batch still waits, so the slots do not run dry during a claim's round trip.
+    const room = concurrency + 2 * batchSize - this.inFlight.size - this.queued;
+    // Claim in whole batches: topping up one free slot at a time would cost a claim per delivery.
+    if (room < Math.min(batchSize, concurrency)) return 0;
+    // Finished attempts not yet recorded count too: a slow database slows the claims.
+    if (this.unrecorded >= concurrency + 2 * batchSize) return 0;
+    return Math.min(batchSize, room);
+  }
+
   private async run(): Promise<void> {
-    const { sql, clock, batchSize, concurrency, leaseMs, logger } = this.options;
+    const { sql, clock, leaseMs, logger } = this.options;
     while (!this.stopping) {
-      // Attempts sent but not yet recorded still hold a slot: a slow database slows the claims too.
-      const free = concurrency - this.inFlight.size - this.pending.length;
-      // Claim in sizeable batches: topping up one free slot at a time would cost a claim per delivery.
-      if (free < Math.min(batchSize, concurrency) / 2) {
+      if (this.aborted.length) await this.giveBack();
+      const size = this.claimSize();
+      if (!size) {
         // Woken when a send finishes or a batch is recorded; the poll interval is only a safety net.
         await this.waitForWake(this.options.pollMs);
         continue;
@@ -122,13 +187,15 @@ export class Dispatcher {
       let claimed: ClaimedDelivery[] = [];
       let webhooks: Map<number, PreparedWebhook>;
       try {
-        claimed = await claimDue(sql, clock.now(), Math.min(batchSize, free), leaseMs);
+        claimed = await claimDue(sql, clock.now(), size, leaseMs);
         if (!claimed.length) {
-          if (this.settledWaiters.length && !this.inFlight.size) {
+          this.idle = true;
+          if (this.settledWaiters.length && !this.inFlight.size && !this.queued) {
             await this.flush();
             for (const resolve of this.settledWaiters.splice(0)) resolve();
           }
           await this.waitForWake(this.options.pollMs);
+          this.idle = false; // polled or woken: look again
           continue;
         }
         webhooks = await this.configs.get(claimed);
@@ -139,7 +206,8 @@ export class Dispatcher {
         await this.waitForWake(this.options.pollMs);
         continue;
       }
-      for (const delivery of claimed) this.launch(delivery, webhooks.get(delivery.webhookId));
+      for (const delivery of claimed) this.queue.push({ delivery, webhook: webhooks.get(delivery.webhookId) });
+      this.startQueued();
     }
   }
 
@@ -160,6 +228,35 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * After a send finishes or a batch is recorded: wake the claiming loop if it can claim now,
+   * or if a settle() is waiting and everything has finished.
+   */
+  private nudge(): void {
+    if (!this.wakeUp || this.stopping) return;
+    if (this.settledWaiters.length && !this.inFlight.size && !this.queued) this.wake();
+    else if (!this.idle && this.claimSize() > 0) this.wakeUp();
+  }
+
+  /** Fills free send slots from the claimed queue. */
+  private startQueued(): void {
+    const { concurrency, clock } = this.options;
+    if (this.stopping || this.inFlight.size >= concurrency || this.queueHead >= this.queue.length) return;
+    // An attempt started now must end before its lease does.
+    const latestStart = clock.now().getTime() + this.attemptMs;
+    while (this.inFlight.size < concurrency && this.queueHead < this.queue.length) {
+      const item = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined;
+      if (this.queueHead === this.queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      }
+      // A delivery whose lease would end mid-attempt is not sent: it goes back for anyone to take.
+      if (latestStart > item.delivery.leaseUntil.getTime()) this.aborted.push(item.delivery);
+      else this.launch(item.delivery, item.webhook);
+    }
+  }
+
   private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook | undefined): void {
     const abort = new AttemptAbort();
     const done = (async () => {
@@ -171,7 +268,8 @@ export class Dispatcher {
       .catch((error: unknown) => this.options.logger.error({ err: error, deliveryId: delivery.id }, "delivery crashed"))
       .finally(() => {
         this.inFlight.delete(delivery.id);
-        this.wake();
+        this.startQueued();
+        this.nudge();
       });
     this.inFlight.set(delivery.id, { delivery, abort, done });
   }
@@ -187,27 +285,26 @@ export class Dispatcher {
     const keys =
       webhook.previousKey && webhook.previousKeyExpiresAt && webhook.previousKeyExpiresAt > startedAt
         ? [webhook.signingKey, webhook.previousKey]
-        : [webhook.signingKey];
+        : webhook.signingKeys;
     const signature = sign(keys, delivery.eventId, timestamp, body);
-    const headers = [...webhook.headers, "webhook-id", delivery.eventId, "webhook-timestamp", String(timestamp), "webhook-signature", signature];
+    const headers = webhook.headers.concat("webhook-id", delivery.eventId, "webhook-timestamp", String(timestamp), "webhook-signature", signature);
     const outcome = await this.options.sender.send({ url: webhook.url, method: webhook.method, headers, body }, abort);
     if (outcome.errorClass === "ABORTED") return null;
     const attemptNumber = delivery.attemptCount + 1;
     const { status, nextAttemptAt } = this.decide(webhook, delivery, attemptNumber, outcome);
     return {
       deliveryId: delivery.id,
+      eventId: delivery.eventId,
       webhookId: delivery.webhookId,
       attemptNumber,
       leaseUntil: delivery.leaseUntil,
       startedAt,
       durationMs: outcome.durationMs,
-      requestUrl: webhook.url.toString(),
+      requestUrl: webhook.urlText,
       requestMethod: webhook.method,
-      requestHeaders: {
-        ...webhook.loggedHeaders,
-        "webhook-id": delivery.eventId,
-        "webhook-timestamp": String(timestamp),
-        "webhook-signature": signature,
+      // Put together only if someone reads it (the store gets it in parts).
+      get requestHeaders() {
+        return { ...webhook.loggedHeaders, "webhook-id": delivery.eventId, "webhook-timestamp": String(timestamp), "webhook-signature": signature };
       },
       requestBody: body,
       responseStatus: outcome.status,
@@ -218,6 +315,9 @@ export class Dispatcher {
       succeeded: outcome.succeeded,
       status,
       nextAttemptAt,
+      webhookHeaders: webhook.loggedHeaders,
+      signatureTimestamp: timestamp,
+      signature,
     };
   }
 
@@ -232,38 +332,66 @@ export class Dispatcher {
 
   private enqueue(record: AttemptRecord): void {
     this.pending.push(record);
+    this.unrecorded++;
     if (this.pending.length >= this.options.batchSize) void this.flush();
     else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
   }
 
-  /** Stores what is pending in one transaction; flushes run one after another. */
+  /** Hands what is pending to batches; resolves once every attempt finished so far is recorded (or given up). */
   private flush(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    this.flushing = this.flushing.then(async () => {
-      const batch = this.pending.splice(0);
-      if (!batch.length) return;
-      const { sql, clock, autoDisable, logger } = this.options;
-      for (let attempt = 1; ; attempt++) {
+    const { batchSize } = this.options;
+    for (let i = 0; i < this.pending.length; i += batchSize) {
+      const records = this.pending.slice(i, i + batchSize);
+      this.batches.push({ records, allSucceeded: records.every((r) => r.succeeded) });
+    }
+    this.pending = [];
+    this.startBatches();
+    if (!this.unrecorded) return Promise.resolve();
+    return new Promise((resolve) => this.recordedWaiters.push(resolve));
+  }
+
+  private startBatches(): void {
+    while (this.batches.length) {
+      const next = this.batches[0]!;
+      const overlap = next.allSucceeded && [...this.recording].every((b) => b.allSucceeded);
+      if (this.recording.size && (!overlap || this.recording.size >= PARALLEL_RECORDS)) return;
+      this.batches.shift();
+      this.recording.add(next);
+      void this.record(next.records).finally(() => {
+        this.recording.delete(next);
+        this.unrecorded -= next.records.length;
+        this.startBatches();
+        if (!this.unrecorded) for (const resolve of this.recordedWaiters.splice(0)) resolve();
+        this.nudge(); // the recorded attempts no longer count against the claims
+      });
+    }
+  }
+
+  /** Stores one batch in one statement; never throws. */
+  private async record(batch: AttemptRecord[]): Promise<void> {
+    const { sql, clock, autoDisable, logger } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
+        for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
         try {
-          const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
-          for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
           this.options.onRecorded?.(batch, disabled);
-          this.wake(); // the recorded attempts no longer hold slots
-          return;
         } catch (error) {
-          if (attempt < RECORD_TRIES) {
-            logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
-            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-            continue;
-          }
-          // Not stored: the leases run out and the deliveries are sent again (at-least-once).
-          logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
-          this.wake();
-          return;
+          logger.warn({ err: error }, "onRecorded failed"); // stored all the same: never recorded twice
         }
+        return;
+      } catch (error) {
+        if (attempt < RECORD_TRIES) {
+          logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
+          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          continue;
+        }
+        // Not stored: the leases run out and the deliveries are sent again (at-least-once).
+        logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
+        return;
       }
-    });
-    return this.flushing;
+    }
   }
 }

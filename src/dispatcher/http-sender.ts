@@ -1,6 +1,5 @@
-import { EventEmitter } from "node:events";
 import { isIP } from "node:net";
-import { Agent, errors as undiciErrors } from "undici";
+import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import type { TargetGuard } from "./target-guard.js";
 import { BlockedTargetError } from "./target-guard.js";
 
@@ -12,16 +11,15 @@ export interface OutgoingRequest {
   readonly body: string;
 }
 
-/**
- * Ends an attempt early (shutdown, or its total timeout). undici accepts an EventEmitter as a
- * request's signal; one is much cheaper to make per attempt than an AbortController.
- */
-export class AttemptAbort extends EventEmitter {
+/** Ends an attempt early (shutdown, or its total timeout). Cheaper per attempt than an AbortController. */
+export class AttemptAbort {
   aborted = false;
+  /** Set by the sender while the attempt runs. */
+  onAbort: (() => void) | undefined = undefined;
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.emit("abort");
+    this.onAbort?.();
   }
 }
 
@@ -65,6 +63,20 @@ export interface HttpSender {
  * undici with one keep-alive pool per origin (Agent), connect and total timeouts,
  * redirects not followed (a 3xx is a failed attempt), and the SSRF guard in the socket lookup.
  */
+/** What a URL means to the sender, worked out once per URL object (a prepared webhook keeps its own). */
+interface Target {
+  readonly origin: string;
+  readonly path: string;
+  /** Pending for an IP literal until the guard has checked it once (no DNS: the verdict never changes). */
+  check: Promise<void> | undefined;
+}
+
+/**
+ * undici with one keep-alive pool per origin (Agent), connect and total timeouts,
+ * redirects not followed (a 3xx is a failed attempt), and the SSRF guard in the socket lookup.
+ * Requests go through undici's handler-level dispatch(): the response is taken as callbacks,
+ * without a stream object per response.
+ */
 export function createHttpSender(options: HttpSenderOptions): HttpSender {
   const agent = new Agent({
     connect: { timeout: options.connectTimeoutMs, lookup: options.guard.lookup },
@@ -73,82 +85,160 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
     headersTimeout: options.totalTimeoutMs,
     bodyTimeout: options.totalTimeoutMs,
   });
+  const targets = new WeakMap<URL, Target>();
+  const targetOf = (url: URL): Target => {
+    let target = targets.get(url);
+    if (!target) {
+      // A host name is checked in the socket's own lookup, once per new connection. An IP
+      // literal bypasses that lookup, so it is checked here, once.
+      const literal = isIP(url.hostname.replace(/^\[|\]$/g, "")) !== 0;
+      const t: Target = { origin: url.origin, path: url.pathname + url.search, check: undefined };
+      if (literal) {
+        const check = options.guard.check(url.hostname);
+        t.check = check;
+        check.then(
+          () => (t.check = undefined),
+          () => undefined, // stays rejected: every attempt to it fails the same way
+        );
+      }
+      targets.set(url, (target = t));
+    }
+    return target;
+  };
 
   return {
     async send(request, abort) {
       const started = performance.now();
-      const elapsed = () => Math.round(performance.now() - started);
-      // The caller's abort also carries the total timeout: one abort path per attempt.
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        abort.abort();
-      }, options.totalTimeoutMs);
-      try {
-        // A host name is checked in the socket's own lookup, once per new connection. An IP
-        // literal bypasses that lookup, so it is checked here (no DNS involved: cheap per request).
-        if (isIP(request.url.hostname.replace(/^\[|\]$/g, ""))) await options.guard.check(request.url.hostname);
-        const response = await agent.request({
-          origin: request.url.origin,
-          path: request.url.pathname + request.url.search,
-          method: request.method,
-          headers: request.headers,
-          body: request.body,
-          signal: abort,
-        });
-        const length = response.statusCode === 204 || response.statusCode === 304 ? 0 : Number(response.headers["content-length"] ?? NaN);
-        // A declared length within the cap is read whole; otherwise chunks are kept up to the cap.
-        const body =
-          length <= options.maxResponseBytes ? await response.body.text() : await readCapped(response.body, options.maxResponseBytes);
-        const succeeded = response.statusCode >= 200 && response.statusCode < 300;
-        return {
-          succeeded,
-          status: response.statusCode,
-          headers: flattenHeaders(response.headers),
-          body,
-          errorClass: succeeded ? null : "HTTP_STATUS",
-          errorMessage: succeeded ? null : `HTTP ${response.statusCode}`,
-          durationMs: elapsed(),
-        };
-      } catch (error) {
-        const errorClass = abort.aborted && !timedOut ? "ABORTED" : classify(error, timedOut);
-        return {
-          succeeded: false,
-          status: null,
-          headers: null,
-          body: null,
-          errorClass,
-          errorMessage: describe(error, errorClass, options.totalTimeoutMs),
-          durationMs: elapsed(),
-        };
-      } finally {
-        clearTimeout(timer);
+      const target = targetOf(request.url);
+      if (target.check) {
+        try {
+          await target.check;
+        } catch (error) {
+          return failure(error, "BLOCKED_TARGET", started, options.totalTimeoutMs);
+        }
       }
+      return new Promise<AttemptOutcome>((resolve) => {
+        const handler = new AttemptHandler(started, options.maxResponseBytes, options.totalTimeoutMs, abort, resolve);
+        agent.dispatch(
+          { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body },
+          handler,
+        );
+      });
     },
     close: () => agent.close(),
   };
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size + chunk.length >= max) {
-      chunks.push(chunk.subarray(0, max - size));
-      size = max;
-      body.destroy(); // the rest is not kept, and not waited for
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
+/** One attempt's response, taken from undici's handler callbacks; resolves exactly once. */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private cancel: ((reason: Error) => void) | undefined;
+  private status = 0;
+  private headers: Record<string, string> | null = null;
+  private chunks: Buffer[] | undefined;
+  private size = 0;
+  /** The body reached the cap and the rest was given up (the connection with it). */
+  private capped = false;
+  private timedOut = false;
+  private settled = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly started: number,
+    private readonly maxBytes: number,
+    private readonly timeoutMs: number,
+    private readonly abort: AttemptAbort,
+    private readonly resolve: (outcome: AttemptOutcome) => void,
+  ) {
+    // The caller's abort also carries the total timeout: one abort path per attempt.
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      abort.abort();
+    }, timeoutMs);
+    abort.onAbort = () => this.cancel?.(new undiciErrors.RequestAbortedError());
   }
-  return Buffer.concat(chunks).toString("utf8");
+
+  onConnect(cancel: (reason: Error) => void): void {
+    if (this.abort.aborted) cancel(new undiciErrors.RequestAbortedError());
+    else this.cancel = cancel;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true; // 1xx: the response is still to come
+    this.status = statusCode;
+    this.headers = parseHeaders(rawHeaders);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.size + chunk.length > this.maxBytes) {
+      // Kept up to the cap; the rest is not read, and not waited for.
+      (this.chunks ??= []).push(chunk.subarray(0, this.maxBytes - this.size));
+      this.size = this.maxBytes;
+      this.capped = true;
+      this.cancel?.(new Error("response body over the size kept"));
+      return false;
+    }
+    (this.chunks ??= []).push(chunk);
+    this.size += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    this.answered();
+  }
+
+  onError(error: Error): void {
+    if (this.capped) return this.answered();
+    if (this.settled) return;
+    const errorClass = this.abort.aborted && !this.timedOut ? "ABORTED" : classify(error, this.timedOut);
+    this.finish(failure(error, errorClass, this.started, this.timeoutMs));
+  }
+
+  private answered(): void {
+    const status = this.status;
+    const succeeded = status >= 200 && status < 300;
+    const chunks = this.chunks;
+    this.finish({
+      succeeded,
+      status,
+      headers: this.headers,
+      body: !chunks ? "" : chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"),
+      errorClass: succeeded ? null : "HTTP_STATUS",
+      errorMessage: succeeded ? null : `HTTP ${status}`,
+      durationMs: Math.round(performance.now() - this.started),
+    });
+  }
+
+  private finish(outcome: AttemptOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.abort.onAbort = undefined;
+    this.resolve(outcome);
+  }
 }
 
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+function failure(error: unknown, errorClass: ErrorClass, started: number, totalTimeoutMs: number): AttemptOutcome {
+  return {
+    succeeded: false,
+    status: null,
+    headers: null,
+    body: null,
+    errorClass,
+    errorMessage: describe(error, errorClass, totalTimeoutMs),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+/** Response headers as the attempt log keeps them: lower-case names, repeated ones joined with ", ". */
+function parseHeaders(raw: Buffer[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1").toLowerCase();
+    const value = raw[i + 1]!.toString("latin1");
+    if (Object.hasOwn(out, name)) out[name] += `, ${value}`;
+    else if (name === "__proto__") Object.defineProperty(out, name, { value, enumerable: true, configurable: true, writable: true });
+    else out[name] = value;
   }
   return out;
 }

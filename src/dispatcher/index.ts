@@ -29,6 +29,8 @@ export function createDispatcher(
     batchSize: config.HOOKGATE_DISPATCH_BATCH,
     concurrency: config.HOOKGATE_DISPATCH_CONCURRENCY,
     leaseMs: config.HOOKGATE_LEASE_SECONDS * 1000,
+    // As the configuration's own check counts it (the lease must outlast an attempt).
+    attemptMs: config.HOOKGATE_DELIVERY_TIMEOUT_MS + config.HOOKGATE_CONNECT_TIMEOUT_MS + 1_000,
     pollMs: config.HOOKGATE_POLL_MS,
     autoDisable: { afterFailures: config.HOOKGATE_DISABLE_AFTER_FAILURES, afterDays: config.HOOKGATE_DISABLE_AFTER_DAYS },
   });

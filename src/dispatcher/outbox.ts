@@ -29,7 +29,7 @@ interface ClaimRow {
   webhook_id: number;
   attempt_count: number;
   created_ms: number | string;
-  event_timestamp: string;
+  event_ms: number | string;
   event_type: string;
   payload: string;
   webhook_version: number | string;
@@ -45,7 +45,7 @@ interface ClaimRow {
 // the worker holding it may record the outcome.
 const CLAIM = `
 WITH due AS (
-  SELECT d.id
+  SELECT d.id, w.updated_at AS webhook_updated_at
   FROM deliveries d
   JOIN webhooks w ON w.id = d.webhook_id
   WHERE d.next_attempt_at <= $1 -- only PENDING and RETRYING deliveries have one
@@ -59,15 +59,16 @@ WITH due AS (
   WHERE d.id = ANY(ARRAY(SELECT id FROM due))
   RETURNING d.id, d.event_id, d.webhook_id, d.attempt_count, d.created_at
 )
+-- Times as epoch milliseconds: formatting them is cheaper in the dispatcher than here.
 SELECT c.id::text AS id, c.event_id::text AS event_id, c.webhook_id, c.attempt_count,
        (extract(epoch FROM c.created_at) * 1000)::float8 AS created_ms,
-       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS event_timestamp,
+       (extract(epoch FROM e.created_at) * 1000)::float8 AS event_ms,
        t.name AS event_type, e.payload::text AS payload,
-       (extract(epoch FROM w.updated_at) * 1000)::float8 AS webhook_version
+       (extract(epoch FROM due.webhook_updated_at) * 1000)::float8 AS webhook_version
 FROM claimed c
+JOIN due ON due.id = c.id
 JOIN events e ON e.id = c.event_id
 JOIN event_types t ON t.id = e.event_type_id
-JOIN webhooks w ON w.id = c.webhook_id
 ORDER BY c.id`;
 
 /** Claims up to `limit` due deliveries of active webhooks; nobody else takes them until the lease ends. */
@@ -80,7 +81,7 @@ export async function claimDue(sql: SqlClient, now: Date, limit: number, leaseMs
     webhookId: Number(r.webhook_id),
     attemptCount: Number(r.attempt_count),
     createdAtMs: Number(r.created_ms),
-    eventTimestamp: r.event_timestamp,
+    eventTimestamp: new Date(Number(r.event_ms)).toISOString(),
     eventType: r.event_type,
     payload: r.payload,
     webhookVersion: Number(r.webhook_version),
@@ -91,6 +92,7 @@ export async function claimDue(sql: SqlClient, now: Date, limit: number, leaseMs
 /** One finished attempt and what it means for its delivery. */
 export interface AttemptRecord {
   readonly deliveryId: string;
+  readonly eventId: string;
   readonly webhookId: number;
   readonly attemptNumber: number;
   readonly leaseUntil: Date;
@@ -98,6 +100,7 @@ export interface AttemptRecord {
   readonly durationMs: number;
   readonly requestUrl: string;
   readonly requestMethod: string;
+  /** As logged: the webhook's headers (auth and extra header values redacted) and the Standard Webhooks ones. */
   readonly requestHeaders: Record<string, string>;
   readonly requestBody: string;
   readonly responseStatus: number | null;
@@ -109,6 +112,14 @@ export interface AttemptRecord {
   /** SUCCEEDED, RETRYING (with nextAttemptAt) or FAILED. */
   readonly status: "SUCCEEDED" | "RETRYING" | "FAILED";
   readonly nextAttemptAt: Date | null;
+  /**
+   * What requestHeaders is made of, as it travels to the store: the webhook's own headers as
+   * logged (one object, shared by every attempt made with that version of the webhook), then
+   * webhook-id (the event id), webhook-timestamp and webhook-signature.
+   */
+  readonly webhookHeaders: Readonly<Record<string, string>>;
+  readonly signatureTimestamp: number;
+  readonly signature: string;
 }
 
 export interface AutoDisableRule {
@@ -125,30 +136,32 @@ export interface DisabledWebhook {
 
 // One statement records a whole batch, atomically and in one round trip: the attempt rows, the
 // deliveries moved on, and each webhook's failure streak.
+//  - The attempts travel compactly ($1, json): short keys, no nulls, times as epoch milliseconds,
+//    and what every attempt to one webhook shares (URL, method, its logged headers) once per
+//    batch ($2) rather than once per row; the stored rows are the same as ever.
 //  - Only the worker still holding the lease may move a delivery on; a worker whose lease ran out
 //    (and whose delivery another worker took) still logs its attempt but changes nothing else.
-//  - = ANY($3) keeps the delivery update an index lookup whatever the size of the outbox.
+//  - = ANY($4) keeps the delivery update an index lookup whatever the size of the outbox.
 //  - A healthy webhook that stays healthy is not rewritten.
 const RECORD_BATCH = `
-WITH r AS MATERIALIZED (
-  -- The records as the dispatcher holds them (AttemptRecord, camelCase), without a copy per row.
-  SELECT "deliveryId" AS delivery_id, "webhookId" AS webhook_id, "attemptNumber" AS attempt_number,
-    "startedAt" AS started_at, "durationMs" AS duration_ms, "requestUrl" AS request_url,
-    "requestMethod" AS request_method, "requestHeaders" AS request_headers, "requestBody" AS request_body,
-    "responseStatus" AS response_status, "responseHeaders" AS response_headers, "responseBody" AS response_body,
-    "errorClass" AS error_class, "errorMessage" AS error_message, succeeded, status,
-    "nextAttemptAt" AS next_attempt_at, "leaseUntil" AS lease_until
-  FROM jsonb_to_recordset($1::jsonb) AS r("deliveryId" bigint, "webhookId" int, "attemptNumber" int,
-    "startedAt" timestamptz, "durationMs" int, "requestUrl" text, "requestMethod" text, "requestHeaders" jsonb,
-    "requestBody" text, "responseStatus" int, "responseHeaders" jsonb, "responseBody" text, "errorClass" text,
-    "errorMessage" text, succeeded boolean, status text, "nextAttemptAt" timestamptz, "leaseUntil" timestamptz)
+WITH w AS (
+  SELECT * FROM json_to_recordset($2::json) AS w(i int, id int, u text, m text, h jsonb)
+), r AS MATERIALIZED (
+  SELECT r.d AS delivery_id, w.id AS webhook_id, r.n AS attempt_number, to_timestamp(r.s / 1000.0) AS started_at,
+    r.ms AS duration_ms, w.u AS request_url, w.m AS request_method,
+    w.h || jsonb_build_object('webhook-id', r.e::text, 'webhook-timestamp', r.ts::text, 'webhook-signature', r.g) AS request_headers,
+    r.b AS request_body, r.st AS response_status, r.rh AS response_headers, r.rb AS response_body,
+    r.ec AS error_class, r.em AS error_message, r.ok AS succeeded, r.x AS status, r.na AS next_attempt_at, r.lu AS lease_until
+  FROM json_to_recordset($1::json) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
+    st int, rh jsonb, rb text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
+  JOIN w ON w.i = r.w
 ), alive AS (
   -- A delivery deleted meanwhile (its webhook or event deleted) takes its attempt with it, so one
   -- deletion does not fail the batch. (A deletion committing during this very statement can
   -- still fail it; the dispatcher then records the batch again, without that delivery.)
   -- No row lock here: "moved" updates these rows in the same statement, and a lock on a row
   -- the statement itself updates would skip it.
-  SELECT id FROM deliveries WHERE id = ANY($3::bigint[])
+  SELECT id FROM deliveries WHERE id = ANY(string_to_array($4, ',')::bigint[])
 ), logged AS (
   INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
     request_method, request_headers, request_body, response_status, response_headers, response_body,
@@ -160,9 +173,9 @@ WITH r AS MATERIALIZED (
 ), moved AS (
   UPDATE deliveries d
   SET status = r.status::"DeliveryStatus", attempt_count = r.attempt_number, next_attempt_at = r.next_attempt_at,
-      lease_until = NULL, last_attempt_at = r.started_at, updated_at = $4
+      lease_until = NULL, last_attempt_at = r.started_at, updated_at = $5
   FROM r
-  WHERE d.id = ANY($3::bigint[]) AND d.id = r.delivery_id AND d.lease_until = r.lease_until
+  WHERE d.id = ANY(string_to_array($4, ',')::bigint[]) AND d.id = r.delivery_id AND d.lease_until = r.lease_until
 ), health AS (
   UPDATE webhooks w
   SET consecutive_failures = CASE WHEN h.succeeded THEN h.trailing_failures ELSE w.consecutive_failures + h.trailing_failures END,
@@ -170,11 +183,44 @@ WITH r AS MATERIALIZED (
         WHEN h.trailing_failures = 0 THEN NULL
         WHEN h.succeeded THEN h.first_trailing_failure_at
         ELSE COALESCE(w.failing_since, h.first_trailing_failure_at) END
-  FROM jsonb_to_recordset($2::jsonb) AS h(webhook_id int, succeeded boolean, trailing_failures int, first_trailing_failure_at timestamptz)
+  FROM jsonb_to_recordset($3::jsonb) AS h(webhook_id int, succeeded boolean, trailing_failures int, first_trailing_failure_at timestamptz)
   WHERE w.id = h.webhook_id
     AND (h.trailing_failures > 0 OR w.consecutive_failures <> 0 OR w.failing_since IS NOT NULL)
 )
 SELECT 1`;
+
+/** The parameters of RECORD_BATCH: rows, webhooks, ids. */
+function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webhooks: string; ids: string } {
+  // Keyed by the shared logged-headers object; URL, method and webhook id are checked too.
+  const byHeaders = new Map<object, { i: number; id: number; u: string; m: string }>();
+  const webhooks: string[] = [];
+  const isoOf = new Map<Date, string>(); // one lease end per claim: turned into text once
+  const rows: string[] = new Array(records.length);
+  const ids: string[] = new Array(records.length);
+  for (let k = 0; k < records.length; k++) {
+    const r = records[k]!;
+    let w = byHeaders.get(r.webhookHeaders);
+    if (!w || w.id !== r.webhookId || w.u !== r.requestUrl || w.m !== r.requestMethod) {
+      w = { i: webhooks.length, id: r.webhookId, u: r.requestUrl, m: r.requestMethod };
+      webhooks.push(JSON.stringify({ ...w, h: r.webhookHeaders }));
+      byHeaders.set(r.webhookHeaders, w);
+    }
+    let lease = isoOf.get(r.leaseUntil);
+    if (lease === undefined) isoOf.set(r.leaseUntil, (lease = r.leaseUntil.toISOString()));
+    // Ids are digits (bigint as text), the signature is base64 with "v1," and spaces, the
+    // status an enum name, times ISO 8601: none needs JSON escaping.
+    let row = `{"d":${r.deliveryId},"w":${w.i},"n":${r.attemptNumber},"s":${r.startedAt.getTime()},"ms":${r.durationMs},"e":${r.eventId},"ts":${r.signatureTimestamp},"g":"${r.signature}","b":${JSON.stringify(r.requestBody)},"ok":${r.succeeded},"x":"${r.status}","lu":"${lease}"`;
+    if (r.responseStatus !== null) row += `,"st":${r.responseStatus}`;
+    if (r.responseHeaders !== null) row += `,"rh":${JSON.stringify(r.responseHeaders)}`;
+    if (r.responseBody !== null) row += `,"rb":${JSON.stringify(r.responseBody)}`;
+    if (r.errorClass !== null) row += `,"ec":${JSON.stringify(r.errorClass)}`;
+    if (r.errorMessage !== null) row += `,"em":${JSON.stringify(r.errorMessage)}`;
+    if (r.nextAttemptAt !== null) row += `,"na":"${r.nextAttemptAt.toISOString()}"`;
+    rows[k] = row + "}";
+    ids[k] = r.deliveryId;
+  }
+  return { rows: `[${rows.join(",")}]`, webhooks: `[${webhooks.join(",")}]`, ids: ids.join(",") };
+}
 
 // Disabling also takes the webhook's waiting deliveries out of the due range (next_attempt_at
 // NULL), so claims do not walk over them until it is enabled again (RESUME_DELIVERIES).
@@ -205,9 +251,9 @@ export async function recordAttempts(
   rule: AutoDisableRule,
 ): Promise<DisabledWebhook[]> {
   if (!records.length) return [];
-  const rows = JSON.stringify(records);
+  const { rows, webhooks, ids } = encodeAttempts(records);
   const health = JSON.stringify(webhookHealth(records));
-  await sql.query(RECORD_BATCH, [rows, health, records.map((r) => r.deliveryId), now.toISOString()]);
+  await sql.query(RECORD_BATCH, [rows, webhooks, health, ids, now.toISOString()]);
   // Only a failure can push a webhook over a limit.
   if ((!rule.afterFailures && !rule.afterDays) || records.every((r) => r.succeeded)) return [];
   const webhookIds = [...new Set(records.filter((r) => !r.succeeded).map((r) => r.webhookId))];
@@ -221,6 +267,11 @@ export async function recordAttempts(
 }
 
 function webhookHealth(records: readonly AttemptRecord[]) {
+  if (records.every((r) => r.succeeded)) {
+    // The common case: every streak ends (or stays) at zero.
+    const ids = [...new Set(records.map((r) => r.webhookId))].sort((a, b) => a - b);
+    return ids.map((webhook_id) => ({ webhook_id, succeeded: true, trailing_failures: 0, first_trailing_failure_at: null }));
+  }
   const byWebhook = new Map<number, { succeeded: boolean; trailing_failures: number; first_trailing_failure_at: string | null }>();
   const ordered = [...records].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
   for (const r of ordered) {

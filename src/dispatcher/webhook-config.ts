@@ -8,6 +8,8 @@ export interface PreparedWebhook {
   readonly id: number;
   readonly version: number;
   readonly url: URL;
+  /** url as text, as the attempt log keeps it. */
+  readonly urlText: string;
   readonly method: "POST" | "PUT" | "PATCH";
   /** Everything but the per-message signature headers, as undici's flat [name, value, …] list. */
   readonly headers: readonly string[];
@@ -15,6 +17,8 @@ export interface PreparedWebhook {
   readonly loggedHeaders: Record<string, string>;
   /** HMAC keys, decoded once. */
   readonly signingKey: Buffer;
+  /** [signingKey]: what signs while no previous secret is still valid. */
+  readonly signingKeys: readonly Buffer[];
   readonly previousKey: Buffer | null;
   readonly previousKeyExpiresAt: Date | null;
   readonly retry: RetryPolicySettings;
@@ -89,14 +93,18 @@ export class WebhookConfigCache {
         row.auth_type === "BASIC" ? `Basic ${Buffer.from(`${row.auth_username}:${secret}`).toString("base64")}` : secret;
       logged.authorization = REDACTED;
     }
+    const url = new URL(row.url);
+    const key = signingKey(this.secrets.open(row.signing_secret_sealed));
     return {
       id: Number(row.id),
       version: new Date(row.updated_at).getTime(),
-      url: new URL(row.url),
+      url,
+      urlText: url.toString(),
       method: row.request_method,
       headers: Object.entries(headers).flat(),
       loggedHeaders: logged,
-      signingKey: signingKey(this.secrets.open(row.signing_secret_sealed)),
+      signingKey: key,
+      signingKeys: [key],
       previousKey: row.previous_secret_sealed ? signingKey(this.secrets.open(row.previous_secret_sealed)) : null,
       previousKeyExpiresAt: row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null,
       retry: {

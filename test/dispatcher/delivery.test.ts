@@ -6,6 +6,7 @@ import {
   RotateWebhookSecretDocument,
   UpdateWebhookDocument,
   WebhookLogsDocument,
+  WebhooksDocument,
 } from "../generated/graphql.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -22,13 +23,19 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function setup(input: Parameters<typeof createWebhook>[1] extends infer I ? Omit<I & object, "eventIds"> : never) {
-  const service = await createService(t);
-  const type = await createEventType(t);
-  const path = `/hook/${type.id}`;
+let paths = 0;
+async function setup(
+  input: Parameters<typeof createWebhook>[1] extends infer I ? Omit<I & object, "eventIds"> : never,
+  gateway: TestGateway = t,
+) {
+  const service = await createService(gateway);
+  const type = await createEventType(gateway);
+  const path = `/hook/${++paths}`; // some tests start gateways of their own, whose ids repeat these
   const hook = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url(path), ...input });
   const requestsTo = () => receiver.requests.filter((r) => r.path === path);
-  return { service, type, hook, path, requestsTo };
+  const logs = async () =>
+    (await service.client.ok(WebhookLogsDocument, { webhookId: hook.webhook.id, first: 100 })).webhookLogs.edges.map((e) => e.node);
+  return { service, type, hook, path, requestsTo, logs };
 }
 
 describe("a delivery on the wire", () => {
@@ -151,6 +158,153 @@ describe("a small dispatcher under a backlog", () => {
       // The poll interval is a minute: only wake-ups move this along.
       await eventually(() => receiver.requests.filter((r) => r.path === path).length === 60, 20_000);
       await small.gateway.dispatcher!.settle();
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+// The attempt log travels to the store in a compact form (what every attempt to a webhook shares
+// goes once per batch) and is put back together there: these tests read it through GraphQL and
+// hold it against what the receiver really got.
+describe("the attempt log", () => {
+  it("holds exactly the request that went over the wire (secrets redacted) and the response that came back", async () => {
+    const { type, path, requestsTo, logs } = await setup({
+      requestMethod: "PATCH",
+      auth: { token: "Bearer log-secret" },
+      requestHeaders: [{ name: "X-Api-Key", value: "key-456" }],
+    });
+    receiver.reply((r) =>
+      r.path === path ? { status: 201, headers: { "x-trace": "abc-1", "content-type": "text/plain" }, body: "created ✓" } : { status: 200 },
+    );
+    // Quotes, backslashes, a newline and non-ASCII text: the body must survive the trip to the store unchanged.
+    const payload = { text: 'سلام "quoted" \\ back\nslash', n: 12345678901234567890, list: [1, 2.5, null, true] };
+    await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload } });
+    const [delivery] = await eventually(async () => {
+      const nodes = await logs();
+      return nodes[0]?.status === "SUCCEEDED" && nodes;
+    });
+    receiver.reply(() => ({ status: 200 }));
+    const [request] = requestsTo();
+    expect(requestsTo()).toHaveLength(1);
+    const attempt = delivery!.attempts[0]!;
+
+    expect(attempt.requestBody).toBe(request!.body);
+    expect(attempt.requestMethod).toBe("PATCH");
+    expect(attempt.requestUrl).toBe(receiver.url(path));
+    expect(attempt.requestHeaders).toEqual({
+      "content-type": "application/json",
+      "user-agent": request!.headers["user-agent"],
+      "X-Api-Key": "[redacted]",
+      authorization: "[redacted]",
+      "webhook-id": request!.headers["webhook-id"],
+      "webhook-timestamp": request!.headers["webhook-timestamp"],
+      "webhook-signature": request!.headers["webhook-signature"],
+    });
+    expect(request!.headers.authorization).toBe("Bearer log-secret");
+    expect(request!.headers["x-api-key"]).toBe("key-456");
+    expect(attempt).toMatchObject({ responseStatus: 201, responseBody: "created ✓", succeeded: true, errorClass: null, errorMessage: null });
+    expect(attempt.responseHeaders).toMatchObject({ "x-trace": "abc-1", "content-type": "text/plain" });
+    expect(attempt.durationMs).toBeGreaterThanOrEqual(0);
+    expect(JSON.stringify(delivery)).not.toContain("log-secret");
+    expect(JSON.stringify(delivery)).not.toContain("key-456");
+  });
+
+  it("keeps the first HOOKGATE_MAX_RESPONSE_BYTES of a body of unannounced length, and the next delivery still goes out", async () => {
+    const { type, path, requestsTo, logs } = await setup({});
+    receiver.reply((r) =>
+      r.path === path ? { status: 200, headers: { "transfer-encoding": "chunked" }, body: "y".repeat(50_000) } : { status: 200 },
+    );
+    await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { first: true } } });
+    const [first] = await eventually(async () => {
+      const nodes = await logs();
+      return nodes[0]?.status === "SUCCEEDED" && nodes;
+    });
+    expect(first!.attempts[0]!.responseBody).toBe("y".repeat(1024));
+    receiver.reply(() => ({ status: 200 }));
+    await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { second: true } } });
+    await eventually(async () => (await logs()).filter((d) => d.status === "SUCCEEDED").length === 2);
+    expect(requestsTo()).toHaveLength(2);
+  });
+
+  it("logs a failed attempt with its error and the schedule it set", async () => {
+    const { type, path, logs } = await setup({});
+    receiver.reply((r) => (r.path === path ? { status: 503, headers: { "retry-after": "120" }, body: "later" } : { status: 200 }));
+    await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: {} } });
+    const [delivery] = await eventually(async () => {
+      const nodes = await logs();
+      return nodes[0]?.status === "RETRYING" && nodes;
+    });
+    receiver.reply(() => ({ status: 200 }));
+    expect(delivery!.attempts[0]).toMatchObject({
+      responseStatus: 503,
+      responseBody: "later",
+      errorClass: "HTTP_STATUS",
+      errorMessage: "HTTP 503",
+      succeeded: false,
+    });
+    expect(delivery!.attempts[0]!.responseHeaders).toMatchObject({ "retry-after": "120" });
+    // Retry-After (120 s) is later than the first exponential step (5 s) and inside the window.
+    const wait = new Date(delivery!.nextAttemptAt as string).getTime() - new Date(delivery!.lastAttemptAt as string).getTime();
+    expect(wait).toBeGreaterThanOrEqual(119_000);
+  });
+});
+
+describe("a dispatcher that claims ahead", () => {
+  it("never has more than HOOKGATE_DISPATCH_CONCURRENCY calls in flight, and delivers and logs each event once", async () => {
+    const small = await startTestGateway({ HOOKGATE_DISPATCH_CONCURRENCY: "5", HOOKGATE_DISPATCH_BATCH: "3" });
+    try {
+      const { type, path, requestsTo, logs } = await setup({}, small);
+      // Each call is answered 150 ms after it arrives, so [arrival, arrival + 140 ms] lies inside the
+      // dispatcher's own in-flight span of it (timers may fire a little early by this clock: hence 140).
+      const spans: [number, number][] = [];
+      receiver.reply((r) => {
+        if (r.path !== path) return { status: 200 };
+        const now = performance.now();
+        spans.push([now, now + 140]);
+        return { status: 200, delayMs: 150 };
+      });
+      const events = Array.from({ length: 40 }, (_, i) => ({ eventName: type.name, payload: { i } }));
+      await small.admin.ok(PublishEventsDocument, { input: { events } });
+      await eventually(async () => (await logs()).filter((d) => d.status === "SUCCEEDED").length === 40, 30_000);
+      receiver.reply(() => ({ status: 200 }));
+
+      let most = 0;
+      for (const [start] of spans) most = Math.max(most, spans.filter(([s, e]) => s <= start && start < e).length);
+      expect(most).toBeLessThanOrEqual(5);
+      expect(most).toBeGreaterThanOrEqual(4); // the slots are kept busy, not filled one claim at a time
+      const ids = requestsTo().map((r) => r.headers["webhook-id"]);
+      expect(new Set(ids).size).toBe(40);
+      expect(ids).toHaveLength(40);
+      const nodes = await logs();
+      expect(nodes.every((d) => d.attemptCount === 1 && d.attempts.length === 1)).toBe(true);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("counts a failure streak across many small batches recorded one after another", async () => {
+    const small = await startTestGateway({
+      HOOKGATE_DISPATCH_CONCURRENCY: "4",
+      HOOKGATE_DISPATCH_BATCH: "2",
+      HOOKGATE_DISABLE_AFTER_FAILURES: "9",
+      HOOKGATE_DISABLE_AFTER_DAYS: "0",
+    });
+    try {
+      const { service, type, path, hook, logs } = await setup({}, small);
+      receiver.reply((r) => (r.path === path ? { status: 500 } : { status: 200 }));
+      const events = Array.from({ length: 8 }, (_, i) => ({ eventName: type.name, payload: { i } }));
+      await small.admin.ok(PublishEventsDocument, { input: { events } });
+      await eventually(async () => (await logs()).filter((d) => d.status === "RETRYING").length === 8);
+      const active = async () =>
+        (await service.client.ok(WebhooksDocument, {})).webhooks.data.find((w) => w.id === hook.webhook.id)!.isActive;
+      // Eight failures in a row: one short of the limit.
+      expect(await active()).toBe(true);
+      await small.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { i: 8 } } });
+      await eventually(async () => !(await active()));
+      const w = (await service.client.ok(WebhooksDocument, {})).webhooks.data.find((x) => x.id === hook.webhook.id)!;
+      expect(w.disabledReason).toBe("disabled after 9 failed delivery attempts in a row");
+      receiver.reply(() => ({ status: 200 }));
     } finally {
       await small.close();
     }
