@@ -5,8 +5,10 @@
 // subscriber. Subscribers live in a separate process (bench/fanout/clients.ts), the same for both.
 //
 // Environment: BENCH_SUBSCRIBERS (10000), BENCH_EVENTS (stream length, 50), BENCH_SINGLE (single
-// events timed, 5), DATABASE_URL (PostgreSQL; default embedded PGlite), REDIS_URL (pub/sub through
-// Redis; default in-process), BENCH_PROFILE (a directory for the gateway's CPU profile).
+// events timed, 5), BENCH_ROUNDS (3, alternating raw and hookgate; medians are reported),
+// DATABASE_URL (PostgreSQL; default embedded PGlite, whose own memory makes the RSS figure
+// meaningless), REDIS_URL (pub/sub through Redis; default in-process), BENCH_PROFILE (a directory
+// for the gateway's CPU profile).
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -219,26 +221,49 @@ async function measure(server: Server): Promise<Result> {
   };
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function main(): Promise<void> {
-  console.log(`bench:fanout — ${N} subscribers, ${EVENTS} events streamed, ${SINGLE} single events timed`);
+  console.log(`bench:fanout — ${N} subscribers, ${EVENTS} events streamed, ${SINGLE} single events timed, ${ROUNDS} rounds (alternating, medians)`);
   console.log(`store: ${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}; pub/sub: ${process.env.REDIS_URL ? "Redis" : "in-process"}`);
-  const results: Result[] = [];
-  for (const start of [startRaw, startHookgate]) {
-    const server = await start();
-    try {
-      results.push(await measure(server));
-    } finally {
-      await server.stop();
+  const rounds: Record<"raw ws" | "hookgate", Result[]> = { "raw ws": [], hookgate: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const start of [startRaw, startHookgate]) {
+      const server = await start();
+      try {
+        const r = await measure(server);
+        rounds[server.kind].push(r);
+        console.log(`round ${round} ${line(r)}`);
+      } finally {
+        await server.stop();
+      }
     }
   }
-  for (const r of results) {
-    console.log(
-      `${r.kind.padEnd(9)} ${Math.round(r.rate).toLocaleString("en")} messages/s   p50 ${r.p50.toFixed(1)} ms   p99 ${r.p99.toFixed(1)} ms   ` +
-        `RSS ${r.rssPerSubscriberKiB.toFixed(1)} KiB per idle subscriber (${r.rssIdleMiB.toFixed(0)} MiB in all)`,
-    );
-  }
-  const [raw, hookgate] = results;
-  console.log(`ratio: hookgate delivers ${((hookgate!.rate / raw!.rate) * 100).toFixed(1)}% of the raw ws rate`);
+  console.log("medians:");
+  const summary = (kind: "raw ws" | "hookgate"): Result => {
+    const rs = rounds[kind];
+    return {
+      kind,
+      rate: median(rs.map((r) => r.rate)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      rssPerSubscriberKiB: median(rs.map((r) => r.rssPerSubscriberKiB)),
+      rssIdleMiB: median(rs.map((r) => r.rssIdleMiB)),
+    };
+  };
+  const raw = summary("raw ws");
+  const hookgate = summary("hookgate");
+  console.log(line(raw));
+  console.log(line(hookgate));
+  console.log(`ratio: hookgate delivers ${((hookgate.rate / raw.rate) * 100).toFixed(1)}% of the raw ws rate`);
+}
+
+function line(r: Result): string {
+  return (
+    `${r.kind.padEnd(9)} ${Math.round(r.rate).toLocaleString("en")} messages/s   p50 ${r.p50.toFixed(1)} ms   p99 ${r.p99.toFixed(1)} ms   ` +
+    `RSS ${r.rssPerSubscriberKiB.toFixed(1)} KiB per idle subscriber (${r.rssIdleMiB.toFixed(0)} MiB in all)`
+  );
 }
 
 await main();
