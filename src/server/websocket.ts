@@ -49,7 +49,10 @@ export function attachWebsocketServer(
       // Results are rendered once per event for identical operations and written straight to the socket.
       subscribe: (args) => fanoutSubscribe(args, targets.get(args)!, (error) => maskGatewayError(services, error)),
       onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        // { authorization } as documented; GraphiQL-style clients nest their headers.
+        const params = ctx.connectionParams ?? {};
+        const headers = (typeof params.headers === "object" && params.headers ? params.headers : {}) as Record<string, unknown>;
+        const raw = params.authorization ?? params.Authorization ?? headers.authorization ?? headers.Authorization;
         const authorization = typeof raw === "string" ? raw : undefined;
         const key = rateLimitKey(authorization, ctx.extra.request.socket.remoteAddress);
         try {

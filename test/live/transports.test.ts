@@ -61,6 +61,23 @@ describe("live transports and limits", () => {
     expect(got[1]!.payload).toEqual({ sse: 2 });
   });
 
+  it("also takes the token nested in connection_init's headers, as GraphiQL-style clients send it", async () => {
+    const ack = async (payload: unknown) => {
+      const socket = new WebSocket(t.gateway.url!.replace(/^http/, "ws"), "graphql-transport-ws");
+      await new Promise((resolve) => socket.once("open", resolve));
+      const answer = new Promise<string>((resolve) => {
+        socket.once("message", (data) => resolve(JSON.parse(String(data)).type));
+        socket.once("close", (code) => resolve(`closed ${code}`));
+      });
+      socket.send(JSON.stringify({ type: "connection_init", payload }));
+      const result = await answer;
+      socket.close();
+      return result;
+    };
+    expect(await ack({ headers: { Authorization: `Bearer ${t.admin.token}` } })).toBe("connection_ack");
+    expect(await ack({ headers: { Authorization: "Bearer not-a-token" } })).toBe("closed 4403");
+  });
+
   it("applies the query limits to websocket operations too", async () => {
     const sub = collect(client(), "subscription { eventPublished { a: id b: id c: id d: id } }");
     await eventually(() => sub.error, 10_000);
