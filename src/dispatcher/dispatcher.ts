@@ -258,19 +258,20 @@ export class Dispatcher {
   }
 
   private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook | undefined): void {
+    // No webhook: deleted since the claim (its deliveries went with it), or unreadable (logged; the lease runs out).
+    if (!webhook) return;
     const abort = new AttemptAbort();
-    const done = (async () => {
-      if (!webhook) return; // deleted since the claim; its deliveries went with it
-      const record = await this.deliver(delivery, webhook, abort);
+    const finished = (record: AttemptRecord | null | undefined) => {
+      this.inFlight.delete(delivery.id);
       if (record) this.enqueue(record);
-      else this.aborted.push(delivery);
-    })()
-      .catch((error: unknown) => this.options.logger.error({ err: error, deliveryId: delivery.id }, "delivery crashed"))
-      .finally(() => {
-        this.inFlight.delete(delivery.id);
-        this.startQueued();
-        this.nudge();
-      });
+      else if (record === null) this.aborted.push(delivery); // aborted by shutdown: given back
+      this.startQueued();
+      this.nudge();
+    };
+    const done = this.deliver(delivery, webhook, abort).then(finished, (error: unknown) => {
+      this.options.logger.error({ err: error, deliveryId: delivery.id }, "delivery crashed");
+      finished(undefined);
+    });
     this.inFlight.set(delivery.id, { delivery, abort, done });
   }
 

@@ -107,23 +107,19 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
   };
 
   return {
-    async send(request, abort) {
+    send(request, abort) {
       const started = performance.now();
       const target = targetOf(request.url);
-      if (target.check) {
-        try {
-          await target.check;
-        } catch (error) {
-          return failure(error, "BLOCKED_TARGET", started, options.totalTimeoutMs);
-        }
-      }
-      return new Promise<AttemptOutcome>((resolve) => {
-        const handler = new AttemptHandler(started, options.maxResponseBytes, options.totalTimeoutMs, abort, resolve);
-        agent.dispatch(
-          { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body },
-          handler,
-        );
-      });
+      const dispatch = () =>
+        new Promise<AttemptOutcome>((resolve) => {
+          const handler = new AttemptHandler(started, options.maxResponseBytes, options.totalTimeoutMs, abort, resolve);
+          agent.dispatch(
+            { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body },
+            handler,
+          );
+        });
+      if (!target.check) return dispatch();
+      return target.check.then(dispatch, (error: unknown) => failure(error, "BLOCKED_TARGET", started, options.totalTimeoutMs));
     },
     close: () => agent.close(),
   };

@@ -195,8 +195,8 @@ function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webh
   const byHeaders = new Map<object, { i: number; id: number; u: string; m: string }>();
   const webhooks: string[] = [];
   const isoOf = new Map<Date, string>(); // one lease end per claim: turned into text once
-  const rows: string[] = new Array(records.length);
-  const ids: string[] = new Array(records.length);
+  let rows = "";
+  let ids = "";
   for (let k = 0; k < records.length; k++) {
     const r = records[k]!;
     let w = byHeaders.get(r.webhookHeaders);
@@ -209,17 +209,17 @@ function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webh
     if (lease === undefined) isoOf.set(r.leaseUntil, (lease = r.leaseUntil.toISOString()));
     // Ids are digits (bigint as text), the signature is base64 with "v1," and spaces, the
     // status an enum name, times ISO 8601: none needs JSON escaping.
-    let row = `{"d":${r.deliveryId},"w":${w.i},"n":${r.attemptNumber},"s":${r.startedAt.getTime()},"ms":${r.durationMs},"e":${r.eventId},"ts":${r.signatureTimestamp},"g":"${r.signature}","b":${JSON.stringify(r.requestBody)},"ok":${r.succeeded},"x":"${r.status}","lu":"${lease}"`;
+    let row = `${k ? "," : ""}{"d":${r.deliveryId},"w":${w.i},"n":${r.attemptNumber},"s":${r.startedAt.getTime()},"ms":${r.durationMs},"e":${r.eventId},"ts":${r.signatureTimestamp},"g":"${r.signature}","b":${JSON.stringify(r.requestBody)},"ok":${r.succeeded},"x":"${r.status}","lu":"${lease}"`;
     if (r.responseStatus !== null) row += `,"st":${r.responseStatus}`;
     if (r.responseHeaders !== null) row += `,"rh":${JSON.stringify(r.responseHeaders)}`;
     if (r.responseBody !== null) row += `,"rb":${JSON.stringify(r.responseBody)}`;
     if (r.errorClass !== null) row += `,"ec":${JSON.stringify(r.errorClass)}`;
     if (r.errorMessage !== null) row += `,"em":${JSON.stringify(r.errorMessage)}`;
     if (r.nextAttemptAt !== null) row += `,"na":"${r.nextAttemptAt.toISOString()}"`;
-    rows[k] = row + "}";
-    ids[k] = r.deliveryId;
+    rows += row + "}";
+    ids += k ? `,${r.deliveryId}` : r.deliveryId;
   }
-  return { rows: `[${rows.join(",")}]`, webhooks: `[${webhooks.join(",")}]`, ids: ids.join(",") };
+  return { rows: `[${rows}]`, webhooks: `[${webhooks.join(",")}]`, ids };
 }
 
 // Disabling also takes the webhook's waiting deliveries out of the due range (next_attempt_at
