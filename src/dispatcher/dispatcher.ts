@@ -377,6 +377,7 @@ export class Dispatcher {
       try {
         const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
         for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
+        logAttempts(logger, batch);
         try {
           this.options.onRecorded?.(batch, disabled);
         } catch (error) {
@@ -394,5 +395,27 @@ export class Dispatcher {
         return;
       }
     }
+  }
+}
+
+/**
+ * One line per delivery that gave up (warn), and with HOOKGATE_LOG_LEVEL=debug one per attempt,
+ * each with its delivery id. After recording, so the hot path pays one level check per batch.
+ */
+function logAttempts(logger: Logger, batch: readonly AttemptRecord[]): void {
+  const debug = logger.isLevelEnabled("debug");
+  for (const r of batch) {
+    if (r.status !== "FAILED" && !debug) continue;
+    const line = {
+      deliveryId: r.deliveryId,
+      webhookId: r.webhookId,
+      attempt: r.attemptNumber,
+      status: r.status,
+      responseStatus: r.responseStatus,
+      errorClass: r.errorClass,
+      ms: r.durationMs,
+    };
+    if (r.status === "FAILED") logger.warn(line, "delivery failed: its retry schedule is spent");
+    else logger.debug(line, "delivery attempt recorded");
   }
 }

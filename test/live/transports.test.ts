@@ -78,6 +78,18 @@ describe("live transports and limits", () => {
     expect(await ack({ headers: { Authorization: "Bearer not-a-token" } })).toBe("closed 4403");
   });
 
+  it("applies the query limits to SSE subscriptions too", async () => {
+    const response = await fetch(t.gateway.url!, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${t.admin.token}` },
+      body: JSON.stringify({ query: "subscription { eventPublished { a: id b: id c: id d: id } }" }),
+    });
+    const text = await response.text(); // the stream ends at once: nothing ran
+    expect(text).toContain("GRAPHQL_VALIDATION_FAILED");
+    expect(text).toMatch(/alias/i);
+    expect(text).not.toContain('"data":{');
+  });
+
   it("applies the query limits to websocket operations too", async () => {
     const sub = collect(client(), "subscription { eventPublished { a: id b: id c: id d: id } }");
     await eventually(() => sub.error, 10_000);

@@ -228,6 +228,19 @@ describe("request ids and logs", () => {
     expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
   });
 
+  it("logs each recorded attempt with its delivery id (debug level)", async () => {
+    const service = await createService(t);
+    const type = await createEventType(t);
+    const { webhook } = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url("/attempt-log") });
+    expect((await publishBatch(t, type.name, 1)).errors).toBeUndefined();
+    const line = await eventually(() =>
+      log.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === "delivery attempt recorded" && l.webhookId === Number(webhook.id)),
+    );
+    expect(line).toMatchObject({ deliveryId: expect.stringMatching(/^\d+$/), attempt: 1, status: "RETRYING", responseStatus: 500, errorClass: "HTTP_STATUS" });
+  });
+
   it("never logs a token, a Basic password, an auth token or a signing secret, even at trace level", async () => {
     const service = await createService(t);
     const type = await createEventType(t);
