@@ -117,6 +117,7 @@ export class EventFeed {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private storeDown = false;
 
   constructor(private readonly options: EventFeedOptions) {}
 
@@ -221,9 +222,14 @@ export class EventFeed {
       return;
     }
     this.draining = this.drain()
+      .then(() => {
+        if (this.storeDown) this.options.logger.info("live feed reads the store again");
+        this.storeDown = false;
+      })
       .catch((error: unknown) => {
-        // The store is unreachable: keep what arrived; the timer tries again.
-        this.options.logger.warn({ err: error }, "live feed could not read the store; retrying");
+        // The store is unreachable: keep what arrived; the timer tries again. Said once per outage.
+        if (!this.storeDown) this.options.logger.warn({ err: error }, "live feed cannot read the store; retrying");
+        this.storeDown = true;
       })
       .finally(() => {
         this.draining = undefined;
