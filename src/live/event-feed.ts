@@ -45,6 +45,9 @@ export function toMessage(e: StoredEvent): EventMessage {
 }
 
 function fromMessage(m: EventMessage): FeedEvent {
+  if (typeof m.id !== "string" || typeof m.t !== "number" || !Array.isArray(m.w) || !Array.isArray(m.s)) {
+    throw new TypeError("not an event message");
+  }
   return {
     id: BigInt(m.id),
     eventTypeId: m.t,
@@ -72,6 +75,8 @@ export interface EventFeedOptions {
 }
 
 const ALL_TYPES_REFRESH_MS = 5_000;
+/** Most events one read of the store brings; the feed reads again at once for the rest. */
+const PAGE = 1_000;
 
 const EVENT_COLUMNS = `
   e.id, e.event_type_id, e.event_name, e.customer_id, e.payload, e.idempotency_key, e.created_at,
@@ -122,31 +127,46 @@ export class EventFeed {
   constructor(private readonly options: EventFeedOptions) {}
 
   /**
-   * Adds a listener and returns the feed's position: the listener will get every event of its
-   * types with a higher id, and none at or below it.
+   * Adds a listener. It will get every event of its types with an id above `position`, and none
+   * at or below it; `head` is the store's highest id just before it was added (a subscriber that
+   * wants only what comes next skips up to there).
    */
-  async register(listener: FeedListener): Promise<bigint> {
-    await (this.started ??= this.start());
+  async register(listener: FeedListener): Promise<{ position: bigint; head: bigint }> {
+    // A failed start (store down) is not kept: the next subscriber tries again.
+    await (this.started ??= this.start().catch((error: unknown) => {
+      this.started = undefined;
+      throw error;
+    }));
     if (listener.types === "all") {
-      if (this.allTypes++ === 0) await this.subscribeAllTypes();
+      if (this.allTypes++ === 0) {
+        try {
+          await this.subscribeAllTypes();
+        } catch (error) {
+          if (--this.allTypes === 0) this.releaseAllTypes();
+          throw error;
+        }
+      }
     } else {
       for (const type of listener.types) this.retainType(type);
     }
     // A drain in progress chose its event types before this listener existed: let it finish, so
     // everything above the position returned here is read with this listener's types included.
     while (this.draining) await this.draining;
+    const [row] = await this.options.sql.query<{ max: string | null }>("SELECT max(id)::text AS max FROM events");
+    const head = BigInt(row?.max ?? 0);
+    // Nobody listens, so the position may be old: move it to the head. (Only while still nobody
+    // listens: a listener registered meanwhile was promised everything after its position.)
+    if (this.listeners.size === 0 && head > this.position) this.position = head;
+    while (this.draining) await this.draining;
     this.listeners.add(listener);
-    return this.position;
+    return { position: this.position, head };
   }
 
   /** Removes a listener; call it once its register() has resolved. */
   unregister(listener: FeedListener): void {
     if (!this.listeners.delete(listener)) return;
     if (listener.types === "all") {
-      if (--this.allTypes === 0) {
-        for (const unsubscribe of this.allTypeTopics.values()) unsubscribe();
-        this.allTypeTopics.clear();
-      }
+      if (--this.allTypes === 0) this.releaseAllTypes();
     } else {
       for (const type of listener.types) this.releaseType(type);
     }
@@ -181,7 +201,14 @@ export class EventFeed {
   }
 
   private onMessage = (message: unknown): void => {
-    const event = fromMessage(message as EventMessage);
+    let event: FeedEvent;
+    try {
+      event = fromMessage(message as EventMessage);
+    } catch {
+      // Not ours, or from another version: the store still has the event; the poll brings it.
+      this.options.logger.warn("live feed ignored a malformed message");
+      return;
+    }
     if (event.id <= this.position) return;
     this.received.set(event.id, event);
     if (event.id > this.highestReceived) this.highestReceived = event.id;
@@ -201,6 +228,11 @@ export class EventFeed {
       ref.unsubscribe();
       this.typeRefs.delete(type);
     }
+  }
+
+  private releaseAllTypes(): void {
+    for (const unsubscribe of this.allTypeTopics.values()) unsubscribe();
+    this.allTypeTopics.clear();
   }
 
   /** Subscribes the topic of every event type; types created later are found by the timer. */
@@ -248,7 +280,7 @@ export class EventFeed {
     const from = this.position;
     // Up to the highest id the bus brought, or (when it brought nothing) whatever the store has.
     const upTo = this.highestReceived > from ? this.highestReceived : undefined;
-    const idsInStore = await this.storedIds(from, upTo, types);
+    const { ids: idsInStore, top } = await this.storedIds(from, upTo, types);
     const missing = idsInStore.filter((id) => !this.received.has(id));
     const loaded = missing.length ? await this.loadEvents(missing) : new Map<bigint, FeedEvent>();
     const ordered: FeedEvent[] = [];
@@ -256,7 +288,16 @@ export class EventFeed {
       const event = this.received.get(id) ?? loaded.get(id);
       if (event) ordered.push(event); // absent: deleted between the two reads
     }
-    const last = upTo ?? idsInStore.at(-1) ?? from;
+    // A full page: go on from its last id at once. Otherwise everything up to the bound (or, with
+    // none, up to the store's highest id, read in the same statement) has been seen: the position
+    // moves there even when no event of the covered types lies in between, so it never goes stale.
+    let last: bigint;
+    if (idsInStore.length === PAGE) {
+      last = idsInStore.at(-1)!;
+      this.again = true;
+    } else {
+      last = upTo ?? (top > from ? top : from);
+    }
     if (last > this.position) this.position = last;
     for (const id of this.received.keys()) if (id <= this.position) this.received.delete(id);
     if (ordered.length) this.emit(ordered);
@@ -274,8 +315,13 @@ export class EventFeed {
     return this.allTypes ? "all" : [...this.typeRefs.keys()];
   }
 
-  private async storedIds(from: bigint, upTo: bigint | undefined, types: number[] | "all"): Promise<bigint[]> {
-    if (types !== "all" && types.length === 0) return [];
+  /** The ids after `from` (up to `upTo`) of these types, a page at most, and the store's highest id. */
+  private async storedIds(
+    from: bigint,
+    upTo: bigint | undefined,
+    types: number[] | "all",
+  ): Promise<{ ids: bigint[]; top: bigint }> {
+    if (types !== "all" && types.length === 0) return { ids: [], top: from };
     const params: unknown[] = [from.toString()];
     let where = "id > $1::bigint";
     if (upTo !== undefined) {
@@ -286,13 +332,17 @@ export class EventFeed {
       params.push(types);
       where += ` AND event_type_id = ANY($${params.length}::int[])`;
     }
-    // Without an upper bound, a page at a time: the timer comes back for the rest.
-    const limit = upTo === undefined ? " LIMIT 1000" : "";
-    const rows = await this.options.sql.query<{ id: string }>(
-      `SELECT id::text AS id FROM events WHERE ${where} ORDER BY events.id${limit}`,
+    // One statement, so the page and the highest id come from the same snapshot.
+    const rows = await this.options.sql.query<{ id: string | null; top: string | null }>(
+      `WITH page AS (SELECT id FROM events WHERE ${where} ORDER BY id LIMIT ${PAGE})
+       SELECT page.id::text AS id, (SELECT max(id) FROM events)::text AS top
+       FROM (SELECT 1) AS one LEFT JOIN page ON true ORDER BY page.id`,
       params,
     );
-    return rows.map((r) => BigInt(r.id));
+    return {
+      ids: rows.filter((r) => r.id !== null).map((r) => BigInt(r.id!)),
+      top: BigInt(rows[0]?.top ?? 0),
+    };
   }
 
   private async loadEvents(ids: bigint[]): Promise<Map<bigint, FeedEvent>> {

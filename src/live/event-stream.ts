@@ -50,12 +50,14 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   ) {
     this.lastId = after ?? 0n;
     this.listener = { types: filter.types, push: (events) => this.push(events) };
-    this.ready = feed.register(this.listener).then((position) => {
+    this.ready = feed.register(this.listener).then(({ position, head }) => {
       this.registered = true;
       if (this.finished) return this.feed.unregister(this.listener);
-      if (after === undefined) this.lastId = position;
+      // Without `after`: what is stored after this moment (the feed may still bring a few older ones).
+      if (after === undefined) this.lastId = head > position ? head : position;
       else if (after < position) this.replayTo = position;
     });
+    this.ready.catch(() => undefined); // seen by next(); never an unhandled rejection
   }
 
   [Symbol.asyncIterator](): this {
@@ -63,6 +65,16 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   }
 
   async next(): Promise<IteratorResult<StreamEvent>> {
+    try {
+      return await this.take();
+    } catch (error) {
+      // Consumers do not call return() after next() throws: let go of the feed here.
+      this.finish();
+      throw error;
+    }
+  }
+
+  private async take(): Promise<IteratorResult<StreamEvent>> {
     await this.ready;
     for (;;) {
       if (this.failure) {

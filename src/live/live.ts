@@ -125,7 +125,8 @@ function attemptStream(bus: Bus, webhookId: number, maxBuffered: number, onEnd: 
   let wake: (() => void) | undefined;
   let done = false;
   const unsubscribe = bus.subscribe(topics.webhookAttempts(webhookId), (message) => {
-    const m = message as Record<string, unknown>;
+    const m = message as Record<string, unknown> | null;
+    if (!m || typeof m.id !== "string" || typeof m.deliveryId !== "string") return; // not ours
     // The attempt log is a dashboard view, not a guarantee (webhookLogs is): drop the oldest.
     if (queue.length >= maxBuffered) queue.shift();
     queue.push({

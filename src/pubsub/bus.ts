@@ -45,6 +45,18 @@ export function createBus(redisUrl: string | undefined, logger: Logger): Bus {
   const target = createRedisEventTarget({
     publishClient: quietPublisher(publisher, logger),
     subscribeClient: quietSubscriber(subscriber, logger),
+    // A message that is not JSON (not ours) would throw inside ioredis' event handler and end
+    // the process; it becomes null, which the listeners ignore.
+    serializer: {
+      stringify: JSON.stringify,
+      parse: (text: string) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          return null;
+        }
+      },
+    },
   });
   const bus = eventTargetBus(
     target,

@@ -72,6 +72,9 @@ export async function fanoutSubscribe(
       }
     } catch (error) {
       failure = error;
+    } finally {
+      // However the pump ends (socket closing, an error), the source lets go of the feed.
+      await events.return?.().catch(() => undefined);
     }
   })();
 

@@ -98,13 +98,22 @@ export function attachWebsocketServer(
         }
         const errors = validate(schema, document);
         if (errors.length) return errors;
+        // The slot is taken before the await (concurrent subscribes must see it) and given back if
+        // the operation never starts: graphql-ws calls onComplete only for one that did.
         s.subscriptions++;
+        let contextValue: unknown;
+        try {
+          contextValue = await contextFactory();
+        } catch (error) {
+          s.subscriptions--;
+          throw error;
+        }
         const args = {
           schema,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
         targets.set(args, {
