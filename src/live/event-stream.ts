@@ -66,37 +66,35 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
 
   async next(): Promise<IteratorResult<StreamEvent>> {
     try {
-      return await this.take();
+      await this.ready;
+      for (;;) {
+        if (this.failure) {
+          const failure = this.failure;
+          this.finish();
+          throw failure;
+        }
+        if (this.finished) return { done: true, value: undefined };
+        if (this.replayTo !== undefined) {
+          const replayed = await this.nextReplayed();
+          if (replayed) return { done: false, value: replayed };
+        }
+        while (this.head < this.queue.length) {
+          const event = this.queue[this.head]!;
+          this.queue[this.head++] = undefined as unknown as FeedEvent;
+          if (this.head > 1024 && this.head * 2 > this.queue.length) {
+            this.queue.splice(0, this.head);
+            this.head = 0;
+          }
+          if (event.id <= this.lastId) continue; // already sent by the replay
+          this.lastId = event.id;
+          return { done: false, value: event };
+        }
+        await new Promise<void>((resolve) => (this.wake = resolve));
+      }
     } catch (error) {
       // Consumers do not call return() after next() throws: let go of the feed here.
       this.finish();
       throw error;
-    }
-  }
-
-  private async take(): Promise<IteratorResult<StreamEvent>> {
-    await this.ready;
-    for (;;) {
-      if (this.failure) {
-        const failure = this.failure;
-        this.finish();
-        throw failure;
-      }
-      if (this.finished) return { done: true, value: undefined };
-      const replayed = await this.nextReplayed();
-      if (replayed) return { done: false, value: replayed };
-      while (this.head < this.queue.length) {
-        const event = this.queue[this.head]!;
-        this.queue[this.head++] = undefined as unknown as FeedEvent;
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head);
-          this.head = 0;
-        }
-        if (event.id <= this.lastId) continue; // already sent by the replay
-        this.lastId = event.id;
-        return { done: false, value: event };
-      }
-      await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
 
