@@ -38,9 +38,6 @@ export interface Publisher {
   publish(requests: readonly PublishRequest[]): Promise<PublishedEvent[]>;
 }
 
-/** Hooks run after the transaction commits (live subscriptions, dispatcher wake-up). */
-export type AfterPublish = (eventIds: bigint[]) => void;
-
 /**
  * A stored event with what live subscribers need to filter it without reading the store:
  * its type name and the webhooks (and their services) it was routed to.
@@ -72,13 +69,14 @@ export interface PublisherOptions {
   readonly maxPayloadBytes: number;
   /** Stamps events and their deliveries, so an injected clock sees them due at once. */
   readonly clock: Clock;
-  readonly afterPublish?: AfterPublish;
-  /** Receives the new events, in id order, after the transaction commits (live subscriptions). */
+  /**
+   * Runs after the transaction commits, with the new events in id order (none for a batch of
+   * idempotent repeats: it is not called then): dispatcher wake-up, metrics, live subscriptions.
+   */
   readonly afterCommit?: (events: StoredEvent[]) => void;
 }
 
 export function createPublisher(prisma: PrismaClient, options: PublisherOptions): Publisher {
-  const afterPublish = options.afterPublish ?? (() => undefined);
   return {
     async publish(requests) {
       requests.forEach((r, i) => checkPayload(r, i, options.maxPayloadBytes));
@@ -86,11 +84,7 @@ export function createPublisher(prisma: PrismaClient, options: PublisherOptions)
       const { results, stored } = await prisma.$transaction((tx) => publishInTransaction(tx, requests, now), {
         timeout: 30_000,
       });
-      const fresh = results.filter((r) => !r.duplicate).map((r) => r.eventId);
-      if (fresh.length) {
-        afterPublish(fresh);
-        options.afterCommit?.(stored);
-      }
+      if (stored.length) options.afterCommit?.(stored);
       return results;
     },
   };

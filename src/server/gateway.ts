@@ -91,11 +91,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const publisher = createPublisher(database.prisma, {
     maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
     clock,
-    afterPublish: (eventIds) => {
-      metrics.eventsPublished(eventIds.length);
+    afterCommit: (events) => {
+      metrics.eventsPublished(events.length);
       deliveriesQueued();
+      live.eventsCommitted(events);
     },
-    afterCommit: (events) => live.eventsCommitted(events),
   });
   const services: GatewayServices = {
     prisma: database.prisma,

@@ -16,7 +16,7 @@ export interface GatewayMetrics {
   readonly liveSubscriptions: Gauge;
   /** Websocket connections open on this process (fed by the websocket server). */
   readonly websocketConnections: Gauge;
-  /** The publisher's afterPublish: events stored (duplicates of an idempotency key excluded). */
+  /** From the publisher's afterCommit: events stored (duplicates of an idempotency key excluded). */
   eventsPublished(count: number): void;
   /** The dispatcher's onRecorded: attempts stored, and webhooks disabled by them. Never throws. */
   attemptsRecorded(records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]): void;

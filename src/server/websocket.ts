@@ -17,15 +17,15 @@ interface ConnectionState {
   subscriptions: number;
 }
 
-type EnvelopedArgs = {
-  rootValue: { execute: (args: unknown) => unknown; subscribe: (args: unknown) => unknown };
-};
+/** Queries and mutations over the socket run through yoga's enveloped execute, carried here. */
+type EnvelopedArgs = { rootValue: { execute: (args: unknown) => unknown } };
 
 /**
  * graphql-ws (subprotocol graphql-transport-ws) on the API's own port and path. The token comes
  * once, in connection_init ({ "authorization": "Bearer <token>" }); a missing or bad one is
- * refused with 4403 before any operation runs. Operations then go through yoga's envelop, so
- * they meet the same schema, query limits, introspection switch and error masking as HTTP.
+ * refused with 4403 before any operation runs. Operations are parsed and validated by yoga's
+ * envelop (the same schema, query limits and introspection switch as HTTP); subscriptions then
+ * take the fan-out path (websocket-fanout.ts), with the same error masking.
  */
 export function attachWebsocketServer(
   server: Server,
@@ -84,7 +84,7 @@ export function attachWebsocketServer(
           ];
         }
         const websocket: WebsocketContext["websocket"] = { principal: s.principal!, rateLimitKey: s.rateLimitKey! };
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
           websocket,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -114,7 +114,7 @@ export function attachWebsocketServer(
           document,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute, subscribe },
+          rootValue: { execute },
         };
         targets.set(args, {
           socket: ctx.extra.socket,
