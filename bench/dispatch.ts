@@ -154,11 +154,9 @@ async function gatewayRate(receiver: { port: number; pid: number }, count: numbe
   const cpu0 = ownCpuSeconds();
   const worker = await startGateway({ config, database, logger: createLogger("warn") });
   const started = performance.now();
-  // Done when no delivery is left with a next attempt (an index probe: the check must not load the database).
+  // Done when the dispatcher's queue is empty (a probe of one row: the check must not load the database).
   for (;;) {
-    const [row] = await database.sql.query<{ open: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM deliveries WHERE next_attempt_at IS NOT NULL) AS open`,
-    );
+    const [row] = await database.sql.query<{ open: boolean }>(`SELECT EXISTS (SELECT 1 FROM delivery_queue) AS open`);
     if (!row!.open) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

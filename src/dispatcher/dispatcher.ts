@@ -261,18 +261,24 @@ export class Dispatcher {
     // No webhook: deleted since the claim (its deliveries went with it), or unreadable (logged; the lease runs out).
     if (!webhook) return;
     const abort = new AttemptAbort();
-    const finished = (record: AttemptRecord | null | undefined) => {
-      this.inFlight.delete(delivery.id);
-      if (record) this.enqueue(record);
-      else if (record === null) this.aborted.push(delivery); // aborted by shutdown: given back
-      this.startQueued();
-      this.nudge();
-    };
-    const done = this.deliver(delivery, webhook, abort).then(finished, (error: unknown) => {
-      this.options.logger.error({ err: error, deliveryId: delivery.id }, "delivery crashed");
-      finished(undefined);
-    });
+    // Inline arrows, not a named closure: tsx wraps named closures in a __name() call per delivery.
+    const done = this.deliver(delivery, webhook, abort).then(
+      (record) => this.finished(delivery, record),
+      (error: unknown) => {
+        this.options.logger.error({ err: error, deliveryId: delivery.id }, "delivery crashed");
+        this.finished(delivery, undefined);
+      },
+    );
     this.inFlight.set(delivery.id, { delivery, abort, done });
+  }
+
+  /** A send is over: its record (undefined: it crashed, null: aborted by shutdown) goes on, and the slot is free. */
+  private finished(delivery: ClaimedDelivery, record: AttemptRecord | null | undefined): void {
+    this.inFlight.delete(delivery.id);
+    if (record) this.enqueue(record);
+    else if (record === null) this.aborted.push(delivery); // aborted by shutdown: given back
+    this.startQueued();
+    this.nudge();
   }
 
   /** One attempt: sign, send, and decide what happens next. null when aborted by shutdown. */

@@ -110,19 +110,30 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
     send(request, abort) {
       const started = performance.now();
       const target = targetOf(request.url);
-      const dispatch = () =>
-        new Promise<AttemptOutcome>((resolve) => {
-          const handler = new AttemptHandler(started, options.maxResponseBytes, options.totalTimeoutMs, abort, resolve);
-          agent.dispatch(
-            { origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body },
-            handler,
-          );
-        });
-      if (!target.check) return dispatch();
-      return target.check.then(dispatch, (error: unknown) => failure(error, "BLOCKED_TARGET", started, options.totalTimeoutMs));
+      if (!target.check) return dispatch(agent, target, request, abort, started, options);
+      return target.check.then(
+        () => dispatch(agent, target, request, abort, started, options),
+        (error: unknown) => failure(error, "BLOCKED_TARGET", started, options.totalTimeoutMs),
+      );
     },
     close: () => agent.close(),
   };
+}
+
+// A module-level function, not a closure made per call: tsx (esbuild keepNames) wraps every
+// named closure in a __name() call, which costs on a path taken once per delivery.
+function dispatch(
+  agent: Agent,
+  target: { origin: string; path: string },
+  request: OutgoingRequest,
+  abort: AttemptAbort,
+  started: number,
+  options: { maxResponseBytes: number; totalTimeoutMs: number },
+): Promise<AttemptOutcome> {
+  return new Promise<AttemptOutcome>((resolve) => {
+    const handler = new AttemptHandler(started, options.maxResponseBytes, options.totalTimeoutMs, abort, resolve);
+    agent.dispatch({ origin: target.origin, path: target.path, method: request.method, headers: request.headers, body: request.body }, handler);
+  });
 }
 
 /** One attempt's response, taken from undici's handler callbacks; resolves exactly once. */

@@ -35,46 +35,45 @@ interface ClaimRow {
   webhook_version: number | string;
 }
 
-// Due means next_attempt_at <= now: SUCCEEDED and FAILED deliveries have none, so the claim is one
-// ordered walk of the (next_attempt_at, id) index that stops after $2 rows. (A status filter here
-// would also be true of every row it sees, but without statistics the planner reads it as
-// selective and sorts the whole due set instead.)
-// A claim moves next_attempt_at to the end of the lease. So a delivery in flight is not due (the
-// claim's index scan never walks over it), and a delivery whose worker died is due again, by
-// the same rule as any other, the moment its lease ends. lease_until is the lease's token: only
-// the worker holding it may record the outcome.
+// The queue holds only deliveries still to be attempted, so "due" is one ordered walk of its
+// (due_at, delivery_id) index that stops after $2 rows. A claim moves due_at to the end of the
+// lease: a delivery in flight is not due (the next claim's walk never passes over it), and a
+// delivery whose worker died is due again, by the same rule as any other, the moment its lease
+// ends. lease_until is the lease's token: only the worker holding it may record the outcome.
+// Nothing in deliveries is written here.
 const CLAIM = `
 WITH due AS (
-  SELECT d.id, w.updated_at AS webhook_updated_at
-  FROM deliveries d
-  JOIN webhooks w ON w.id = d.webhook_id
-  WHERE d.next_attempt_at <= $1 -- only PENDING and RETRYING deliveries have one
+  SELECT q.delivery_id, w.updated_at AS webhook_updated_at
+  FROM delivery_queue q
+  JOIN webhooks w ON w.id = q.webhook_id
+  WHERE q.due_at <= $1
     AND w.is_active
-  ORDER BY d.next_attempt_at, d.id
+  ORDER BY q.due_at, q.delivery_id
   LIMIT $2
-  FOR UPDATE OF d SKIP LOCKED
+  FOR UPDATE OF q SKIP LOCKED
 ), claimed AS (
-  -- = ANY(ARRAY(...)) keeps this an index lookup; a join with the CTE would scan the whole outbox.
-  UPDATE deliveries d SET lease_until = $3, next_attempt_at = $3
-  WHERE d.id = ANY(ARRAY(SELECT id FROM due))
-  RETURNING d.id, d.event_id, d.webhook_id, d.attempt_count, d.created_at
+  -- = ANY(ARRAY(...)) keeps this an index lookup; a join with the CTE would scan the whole queue.
+  UPDATE delivery_queue q SET lease_until = $3, due_at = $3
+  WHERE q.delivery_id = ANY(ARRAY(SELECT delivery_id FROM due))
+  RETURNING q.delivery_id
 )
--- Times as epoch milliseconds: formatting them is cheaper in the dispatcher than here.
-SELECT c.id::text AS id, c.event_id::text AS event_id, c.webhook_id, c.attempt_count,
-       (extract(epoch FROM c.created_at) * 1000)::float8 AS created_ms,
+-- Times as epoch milliseconds: formatting them is cheaper in the dispatcher than here. The type
+-- is the name the event was published under (as live subscribers get it).
+SELECT d.id::text AS id, d.event_id::text AS event_id, d.webhook_id, d.attempt_count,
+       (extract(epoch FROM d.created_at) * 1000)::float8 AS created_ms,
        (extract(epoch FROM e.created_at) * 1000)::float8 AS event_ms,
-       t.name AS event_type, e.payload::text AS payload,
+       e.event_name AS event_type, e.payload::text AS payload,
        (extract(epoch FROM due.webhook_updated_at) * 1000)::float8 AS webhook_version
 FROM claimed c
-JOIN due ON due.id = c.id
-JOIN events e ON e.id = c.event_id
-JOIN event_types t ON t.id = e.event_type_id
-ORDER BY c.id`;
+JOIN due ON due.delivery_id = c.delivery_id
+JOIN deliveries d ON d.id = c.delivery_id
+JOIN events e ON e.id = d.event_id
+ORDER BY d.id`;
 
 /** Claims up to `limit` due deliveries of active webhooks; nobody else takes them until the lease ends. */
 export async function claimDue(sql: SqlClient, now: Date, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
   const leaseUntil = new Date(now.getTime() + leaseMs);
-  const rows = await sql.query<ClaimRow>(CLAIM, [now.toISOString(), limit, leaseUntil.toISOString()]);
+  const rows = await sql.query<ClaimRow>(CLAIM, [now.toISOString(), limit, leaseUntil.toISOString()], "hookgate_claim");
   return rows.map((r) => ({
     id: r.id,
     eventId: r.event_id,
@@ -135,33 +134,58 @@ export interface DisabledWebhook {
 }
 
 // One statement records a whole batch, atomically and in one round trip: the attempt rows, the
-// deliveries moved on, and each webhook's failure streak.
-//  - The attempts travel compactly ($1, json): short keys, no nulls, times as epoch milliseconds,
-//    and what every attempt to one webhook shares (URL, method, its logged headers) once per
-//    batch ($2) rather than once per row; the stored rows are the same as ever.
-//  - Only the worker still holding the lease may move a delivery on; a worker whose lease ran out
-//    (and whose delivery another worker took) still logs its attempt but changes nothing else.
-//  - = ANY($4) keeps the delivery update an index lookup whatever the size of the outbox.
+// deliveries moved on (out of the queue, or back into it for a retry), and each webhook's
+// failure streak.
+//  - The attempts travel compactly ($1, jsonb): short keys, no nulls, times as epoch
+//    milliseconds, and what every attempt to one webhook shares (URL, method, its logged headers)
+//    once per batch ($2) rather than once per row; the stored rows are the same as ever.
+//  - Only the worker still holding the lease (its queue row's lease_until) moves a delivery on.
+//    A worker whose lease ran out (and whose delivery another worker may have taken) still logs
+//    its attempt but changes nothing else.
+//  - An attempt is logged only for a delivery this statement has updated ("moved") or locked
+//    ("kept"): a deletion of the delivery waits for this transaction and then deletes the attempt
+//    with it (the delete triggers of deliveries), so no attempt outlives its delivery. A delivery
+//    deleted before this statement takes its attempt with it, and the batch still succeeds.
+//  - Queue rows are taken before deliveries, as the delete trigger does: the two cannot deadlock.
+//  - = ANY(...) keeps the updates index lookups whatever the size of the tables.
 //  - A healthy webhook that stays healthy is not rewritten.
 const RECORD_BATCH = `
 WITH w AS (
-  SELECT * FROM json_to_recordset($2::json) AS w(i int, id int, u text, m text, h jsonb)
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(i int, id int, u text, m text, h jsonb)
 ), r AS MATERIALIZED (
   SELECT r.d AS delivery_id, w.id AS webhook_id, r.n AS attempt_number, to_timestamp(r.s / 1000.0) AS started_at,
     r.ms AS duration_ms, w.u AS request_url, w.m AS request_method,
     w.h || jsonb_build_object('webhook-id', r.e::text, 'webhook-timestamp', r.ts::text, 'webhook-signature', r.g) AS request_headers,
     r.b AS request_body, r.st AS response_status, r.rh AS response_headers, r.rb AS response_body,
     r.ec AS error_class, r.em AS error_message, r.ok AS succeeded, r.x AS status, r.na AS next_attempt_at, r.lu AS lease_until
-  FROM json_to_recordset($1::json) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
+  FROM jsonb_to_recordset($1::jsonb) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
     st int, rh jsonb, rb text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
   JOIN w ON w.i = r.w
-), alive AS (
-  -- A delivery deleted meanwhile (its webhook or event deleted) takes its attempt with it, so one
-  -- deletion does not fail the batch. (A deletion committing during this very statement can
-  -- still fail it; the dispatcher then records the batch again, without that delivery.)
-  -- No row lock here: "moved" updates these rows in the same statement, and a lock on a row
-  -- the statement itself updates would skip it.
-  SELECT id FROM deliveries WHERE id = ANY(string_to_array($4, ',')::bigint[])
+), finished AS (
+  DELETE FROM delivery_queue q USING r
+  WHERE q.delivery_id = ANY($4::bigint[]) AND q.delivery_id = r.delivery_id AND q.lease_until = r.lease_until
+    AND r.status <> 'RETRYING'
+  RETURNING q.delivery_id
+), retrying AS (
+  UPDATE delivery_queue q SET due_at = r.next_attempt_at, lease_until = NULL
+  FROM r
+  WHERE q.delivery_id = ANY($4::bigint[]) AND q.delivery_id = r.delivery_id AND q.lease_until = r.lease_until
+    AND r.status = 'RETRYING'
+  RETURNING q.delivery_id
+), held AS MATERIALIZED (
+  SELECT delivery_id FROM finished UNION ALL SELECT delivery_id FROM retrying
+), moved AS (
+  UPDATE deliveries d
+  SET status = r.status::"DeliveryStatus", attempt_count = r.attempt_number, next_attempt_at = r.next_attempt_at,
+      last_attempt_at = r.started_at, updated_at = $5
+  FROM r
+  WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM held)) AND d.id = r.delivery_id
+  RETURNING d.id
+), kept AS (
+  -- The lease ran out: no update, but a lock, so that the delivery cannot be deleted under the attempt.
+  SELECT id FROM deliveries
+  WHERE id = ANY($4::bigint[]) AND NOT (id = ANY(ARRAY(SELECT delivery_id FROM held)))
+  FOR KEY SHARE
 ), logged AS (
   INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
     request_method, request_headers, request_body, response_status, response_headers, response_body,
@@ -169,13 +193,7 @@ WITH w AS (
   SELECT delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url, request_method,
     request_headers, request_body, response_status, response_headers, response_body, error_class,
     error_message, succeeded
-  FROM r JOIN alive ON alive.id = r.delivery_id
-), moved AS (
-  UPDATE deliveries d
-  SET status = r.status::"DeliveryStatus", attempt_count = r.attempt_number, next_attempt_at = r.next_attempt_at,
-      lease_until = NULL, last_attempt_at = r.started_at, updated_at = $5
-  FROM r
-  WHERE d.id = ANY(string_to_array($4, ',')::bigint[]) AND d.id = r.delivery_id AND d.lease_until = r.lease_until
+  FROM r WHERE r.delivery_id IN (SELECT id FROM moved UNION ALL SELECT id FROM kept)
 ), health AS (
   UPDATE webhooks w
   SET consecutive_failures = CASE WHEN h.succeeded THEN h.trailing_failures ELSE w.consecutive_failures + h.trailing_failures END,
@@ -219,11 +237,12 @@ function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webh
     rows += row + "}";
     ids += k ? `,${r.deliveryId}` : r.deliveryId;
   }
-  return { rows: `[${rows}]`, webhooks: `[${webhooks.join(",")}]`, ids };
+  return { rows: `[${rows}]`, webhooks: `[${webhooks.join(",")}]`, ids: `{${ids}}` };
 }
 
-// Disabling also takes the webhook's waiting deliveries out of the due range (next_attempt_at
-// NULL), so claims do not walk over them until it is enabled again (RESUME_DELIVERIES).
+// Disabling also takes the webhook's waiting deliveries out of the due range (due_at NULL, and
+// no next attempt shown), so claims do not walk over them until it is enabled again
+// (RESUME_DELIVERIES). Deliveries in flight are left to their workers.
 const DISABLE_FAILING = `
 WITH disabled AS (
 UPDATE webhooks
@@ -237,9 +256,11 @@ WHERE id = ANY($1::int[]) AND is_active AND consecutive_failures > 0
     OR ($4::float8 > 0 AND failing_since <= $2::timestamptz - make_interval(secs => $4::float8 * 86400)))
 RETURNING id, disabled_reason
 ), parked AS (
-  UPDATE deliveries d SET next_attempt_at = NULL
-  FROM disabled WHERE d.webhook_id = disabled.id AND d.status IN ('PENDING', 'RETRYING')
-    AND (d.lease_until IS NULL OR d.lease_until < $2)
+  UPDATE delivery_queue q SET due_at = NULL
+  FROM disabled WHERE q.webhook_id = disabled.id AND (q.lease_until IS NULL OR q.lease_until < $2)
+  RETURNING q.delivery_id
+), shown AS (
+  UPDATE deliveries d SET next_attempt_at = NULL WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM parked))
 )
 SELECT id, disabled_reason FROM disabled`;
 
@@ -253,7 +274,7 @@ export async function recordAttempts(
   if (!records.length) return [];
   const { rows, webhooks, ids } = encodeAttempts(records);
   const health = JSON.stringify(webhookHealth(records));
-  await sql.query(RECORD_BATCH, [rows, webhooks, health, ids, now.toISOString()]);
+  await sql.query(RECORD_BATCH, [rows, webhooks, health, ids, now.toISOString()], "hookgate_record");
   // Only a failure can push a webhook over a limit.
   if ((!rule.afterFailures && !rule.afterDays) || records.every((r) => r.succeeded)) return [];
   const webhookIds = [...new Set(records.filter((r) => !r.succeeded).map((r) => r.webhookId))];
@@ -298,9 +319,9 @@ export async function releaseLeases(
 ): Promise<void> {
   if (!deliveries.length) return;
   await sql.query(
-    `UPDATE deliveries d SET lease_until = NULL, next_attempt_at = $3
+    `UPDATE delivery_queue q SET lease_until = NULL, due_at = $3
      FROM jsonb_to_recordset($1::jsonb) AS r(id bigint, lease_until timestamptz)
-     WHERE d.id = ANY($2::bigint[]) AND d.id = r.id AND d.lease_until = r.lease_until`,
+     WHERE q.delivery_id = ANY($2::bigint[]) AND q.delivery_id = r.id AND q.lease_until = r.lease_until`,
     [
       JSON.stringify(deliveries.map((d) => ({ id: d.id, lease_until: d.leaseUntil.toISOString() }))),
       deliveries.map((d) => d.id),
@@ -311,12 +332,40 @@ export async function releaseLeases(
 
 /**
  * What a webhook's waiting deliveries need when it is switched off or on: off parks them
- * (out of the due range), on makes them due at once. Runs in the caller's transaction.
+ * (out of the due range, no next attempt shown), on makes them due at once. Parameters:
+ * $1 the webhook, $2 now. Run in the caller's transaction; queue rows first, as everywhere.
  */
 export const PARK_DELIVERIES = `
-UPDATE deliveries SET next_attempt_at = NULL
-WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') AND (lease_until IS NULL OR lease_until < $2)`;
+WITH parked AS (
+  UPDATE delivery_queue SET due_at = NULL
+  WHERE webhook_id = $1 AND (lease_until IS NULL OR lease_until < $2::timestamptz)
+  RETURNING delivery_id
+)
+UPDATE deliveries SET next_attempt_at = NULL WHERE id = ANY(ARRAY(SELECT delivery_id FROM parked))`;
 
 export const RESUME_DELIVERIES = `
-UPDATE deliveries SET next_attempt_at = $2, lease_until = NULL
-WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') AND next_attempt_at IS NULL`;
+WITH resumed AS (
+  UPDATE delivery_queue SET due_at = $2::timestamptz, lease_until = NULL
+  WHERE webhook_id = $1 AND due_at IS NULL
+  RETURNING delivery_id
+)
+UPDATE deliveries SET next_attempt_at = $2::timestamptz WHERE id = ANY(ARRAY(SELECT delivery_id FROM resumed))`;
+
+/**
+ * retryDelivery: queues a delivery that has not succeeded for an attempt now, unless a worker
+ * holds its lease. Parameters: $1 the delivery, $2 now. Returns how many rows it queued and how
+ * many deliveries it moved to RETRYING (1 and 0: it succeeded meanwhile; the caller rolls back).
+ */
+export const RETRY_DELIVERY = `
+WITH queued AS (
+  INSERT INTO delivery_queue (delivery_id, webhook_id, due_at)
+  SELECT id, webhook_id, $2::timestamptz FROM deliveries WHERE id = $1 AND status <> 'SUCCEEDED'
+  ON CONFLICT (delivery_id) DO UPDATE SET due_at = EXCLUDED.due_at, lease_until = NULL
+    WHERE delivery_queue.lease_until IS NULL OR delivery_queue.lease_until < EXCLUDED.due_at
+  RETURNING delivery_id
+), moved AS (
+  UPDATE deliveries SET status = 'RETRYING', next_attempt_at = $2::timestamptz, updated_at = $2::timestamptz
+  WHERE id = ANY(ARRAY(SELECT delivery_id FROM queued)) AND status <> 'SUCCEEDED'
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM queued)::int AS queued, (SELECT count(*) FROM moved)::int AS moved`;

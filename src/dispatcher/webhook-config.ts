@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { SqlClient } from "../store/database.js";
 import type { RetryPolicySettings } from "./retry-schedule.js";
@@ -16,10 +17,10 @@ export interface PreparedWebhook {
   /** The same headers as they appear in the attempt log: auth and extra header values redacted. */
   readonly loggedHeaders: Record<string, string>;
   /** HMAC keys, decoded once. */
-  readonly signingKey: Buffer;
+  readonly signingKey: KeyObject;
   /** [signingKey]: what signs while no previous secret is still valid. */
-  readonly signingKeys: readonly Buffer[];
-  readonly previousKey: Buffer | null;
+  readonly signingKeys: readonly KeyObject[];
+  readonly previousKey: KeyObject | null;
   readonly previousKeyExpiresAt: Date | null;
   readonly retry: RetryPolicySettings;
 }

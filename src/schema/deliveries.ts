@@ -1,3 +1,4 @@
+import { RETRY_DELIVERY } from "../dispatcher/outbox.js";
 import { lockEventOrder } from "../publishing/publisher.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
@@ -90,11 +91,13 @@ builder.mutationField("retryDelivery", (t) =>
       const id = requireBigId("deliveryId", args.deliveryId);
       const now = ctx.clock.now();
       // One conditional write: never a delivery that succeeded, or one a worker is sending right now.
-      const { count } = await ctx.prisma.delivery.updateMany({
-        where: { id, status: { not: "SUCCEEDED" }, OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] },
-        data: { status: "RETRYING", nextAttemptAt: now, leaseUntil: null, updatedAt: now },
+      const [result] = await ctx.prisma.$transaction(async (tx) => {
+        const rows = await tx.$queryRawUnsafe<{ queued: number; moved: number }[]>(RETRY_DELIVERY, id, now);
+        // Queued, but it succeeded meanwhile (a worker recorded it between the two steps): undo.
+        if (rows[0]!.queued && !rows[0]!.moved) throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);
+        return rows;
       });
-      if (!count) {
+      if (!result!.queued) {
         const delivery = await ctx.prisma.delivery.findUnique({ where: { id }, select: { status: true } });
         if (!delivery) throw notFound(`delivery ${id}`);
         if (delivery.status === "SUCCEEDED") throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);

@@ -37,13 +37,14 @@ export interface MetricsDeps {
   readonly scrapeTimeoutMs?: number;
 }
 
-// Pending and retrying deliveries have a next_attempt_at (leased ones: the lease's end; parked
-// ones, of a disabled webhook: none). The (next_attempt_at, id) index serves the min().
+// The dispatcher's queue holds the pending and retrying deliveries: each has a due_at (leased
+// ones: the lease's end; parked ones, of a disabled webhook: none). Its (due_at, delivery_id)
+// index serves the min().
 const QUEUE = `
 SELECT count(*)::int AS queued,
-  count(*) FILTER (WHERE next_attempt_at <= $1::timestamptz)::int AS due,
-  EXTRACT(EPOCH FROM ($1::timestamptz - min(next_attempt_at)))::float8 AS oldest_seconds
-FROM deliveries WHERE next_attempt_at IS NOT NULL`;
+  count(*) FILTER (WHERE due_at <= $1::timestamptz)::int AS due,
+  EXTRACT(EPOCH FROM ($1::timestamptz - min(due_at)))::float8 AS oldest_seconds
+FROM delivery_queue WHERE due_at IS NOT NULL`;
 
 export function createMetrics(deps: MetricsDeps): GatewayMetrics {
   const timeoutMs = deps.scrapeTimeoutMs ?? 2_000;

@@ -10,7 +10,11 @@ export type { PrismaClient };
 
 /** Plain SQL next to Prisma: the migrator and the dispatcher's claim query need it. */
 export interface SqlQuery {
-  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /**
+   * `name` makes it a prepared statement, parsed once per connection (PostgreSQL; PGlite has one
+   * connection and ignores it): for the dispatcher's hot statements. One name, one text.
+   */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<R[]>;
 }
 
 export interface SqlClient extends SqlQuery {
@@ -71,7 +75,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   pool.on("error", () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const sql: SqlClient = {
-    query: async (text, params) => (await pool.query(text, params)).rows,
+    query: async (text, params, name) => (await (name ? pool.query({ name, text, values: params }) : pool.query(text, params))).rows,
     exec: async (script) => {
       await pool.query(script);
     },
@@ -112,15 +116,18 @@ const UNAVAILABLE_CODES = new Set([
   "08000", "08001", "08003", "08006", // connection exceptions
   "P1001", "P1002", "P1017", "P2024", // Prisma: can't reach, timed out, closed, pool timeout
 ]);
-const UNAVAILABLE_TEXT = /ECONNREFUSED|ECONNRESET|Connection terminated|connection (is )?closed|terminating connection|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|Can't reach database server|Timed out fetching a new connection/i;
+/** What Prisma's driver adapters call it (the error's cause.kind), e.g. a connection closed mid-transaction. */
+const UNAVAILABLE_KINDS = new Set(["ConnectionClosed", "DatabaseNotReachable", "SocketTimeout"]);
+const UNAVAILABLE_TEXT = /ECONNREFUSED|ECONNRESET|Connection terminated|connection (is )?closed|closed the connection|terminating connection|the database system is (starting up|shutting down|in recovery mode|not yet accepting connections)|Can't reach database server|Timed out fetching a new connection/i;
 
 export function isStoreUnavailable(error: unknown): boolean {
   const pending: unknown[] = [error];
   for (let seen = 0; pending.length && seen < 16; seen++) {
     const e = pending.shift();
     if (!e || typeof e !== "object") continue;
-    const { code, message, originalCode, cause, meta, originalError } = e as Record<string, unknown>;
+    const { code, kind, message, originalCode, cause, meta, originalError } = e as Record<string, unknown>;
     if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+    if (typeof kind === "string" && UNAVAILABLE_KINDS.has(kind)) return true;
     if (typeof originalCode === "string" && UNAVAILABLE_CODES.has(originalCode)) return true;
     if (typeof message === "string" && UNAVAILABLE_TEXT.test(message)) return true;
     // Prisma keeps the driver adapter's error under meta, the driver's under cause.

@@ -116,19 +116,29 @@ export async function pendingMigrations(sql: SqlClient, migrations: Migration[] 
 }
 
 /**
- * Splits a migration script at the semicolons that end statements. Our migrations are
- * Prisma-style DDL: no dollar-quoted bodies, so quotes and comments are all we must respect.
+ * Splits a migration script at the semicolons that end statements, respecting quotes, -- comments
+ * and $$-quoted bodies (trigger functions; tagged $name$ quotes are not used in our migrations).
  */
 export function splitStatements(script: string): string[] {
   const statements: string[] = [];
   let current = "";
-  let quote: '"' | "'" | null = null;
+  let quote: '"' | "'" | "$$" | null = null;
   for (let i = 0; i < script.length; i++) {
     const ch = script[i]!;
     if (!quote && ch === "-" && script[i + 1] === "-") {
       const end = script.indexOf("\n", i);
       i = end === -1 ? script.length : end;
       current += "\n";
+      continue;
+    }
+    if ((!quote || quote === "$$") && ch === "$" && script[i + 1] === "$") {
+      quote = quote ? null : "$$";
+      current += "$$";
+      i++;
+      continue;
+    }
+    if (quote === "$$") {
+      current += ch;
       continue;
     }
     if (quote) {

@@ -120,8 +120,9 @@ describe("several dispatcher processes on one PostgreSQL", () => {
     expect(code, w.output()).toBe(0);
     const sent = countsByEvent(path).size;
     const rows = await t.store.database.sql.query<{ status: string; leased: boolean; n: string }>(
-      `SELECT d.status::text, d.lease_until IS NOT NULL AS leased, count(*)::text AS n
+      `SELECT d.status::text, q.lease_until IS NOT NULL AS leased, count(*)::text AS n
        FROM deliveries d JOIN events ev ON ev.id = d.event_id
+       LEFT JOIN delivery_queue q ON q.delivery_id = d.id
        WHERE ev.event_type_id = $1
        GROUP BY 1, 2`,
       [Number(type.id)],

@@ -88,8 +88,12 @@ describe(`hookgate replay (${kind})`, () => {
         input: { events: [1, 2, 3].map((n) => ({ eventName: type.name, payload: { n } })) },
       });
       eventIds = publishEvents.results.map((r) => r.event.id);
-      // One of them failed for good.
+      // One of them failed for good (a final state is out of the dispatcher's queue).
       await gateway.database.sql.query(`UPDATE deliveries SET status = 'FAILED', next_attempt_at = NULL WHERE event_id = $1`, [eventIds[1]]);
+      await gateway.database.sql.query(
+        `DELETE FROM delivery_queue WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = $1)`,
+        [eventIds[1]],
+      );
     } finally {
       await gateway.close();
     }

@@ -268,6 +268,11 @@ describe("splitStatements()", () => {
     expect(splitStatements("-- only a comment; nothing else")).toEqual([]);
   });
 
+  it("keeps $$-quoted bodies whole, with their semicolons, quotes and dashes", () => {
+    const fn = `CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  DELETE FROM t WHERE s = 'a;b'; -- it's\n  RETURN NULL;\nEND $$`;
+    expect(splitStatements(`${fn};\nSELECT '$$;'; SELECT 2`)).toEqual([fn, `SELECT '$$;'`, "SELECT 2"]);
+  });
+
   it("treats -- inside a string literal or identifier as text, not a comment", () => {
     expect(splitStatements(`SELECT '--not; a comment', "--id;"; SELECT 2`)).toEqual([
       `SELECT '--not; a comment', "--id;"`,
