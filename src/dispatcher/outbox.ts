@@ -136,9 +136,10 @@ export interface DisabledWebhook {
 // One statement records a whole batch, atomically and in one round trip: the attempt rows, the
 // deliveries moved on (out of the queue, or back into it for a retry), and each webhook's
 // failure streak.
-//  - The attempts travel compactly ($1, jsonb): short keys, no nulls, times as epoch
-//    milliseconds, and what every attempt to one webhook shares (URL, method, its logged headers)
-//    once per batch ($2) rather than once per row; the stored rows are the same as ever.
+//  - The attempts travel compactly ($1): short keys, no nulls, times as epoch milliseconds, and
+//    what every attempt to one webhook shares (URL, method, its logged headers) once per batch
+//    ($2) rather than once per row; the stored rows are the same as ever. As json, not jsonb:
+//    taking it apart costs about a quarter less (jsonb builds and sorts every object first).
 //  - Only the worker still holding the lease (its queue row's lease_until) moves a delivery on.
 //    A worker whose lease ran out (and whose delivery another worker may have taken) still logs
 //    its attempt but changes nothing else.
@@ -151,14 +152,14 @@ export interface DisabledWebhook {
 //  - A healthy webhook that stays healthy is not rewritten.
 const RECORD_BATCH = `
 WITH w AS (
-  SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(i int, id int, u text, m text, h jsonb)
+  SELECT * FROM json_to_recordset($2::json) AS w(i int, id int, u text, m text, h jsonb)
 ), r AS MATERIALIZED (
   SELECT r.d AS delivery_id, w.id AS webhook_id, r.n AS attempt_number, to_timestamp(r.s / 1000.0) AS started_at,
     r.ms AS duration_ms, w.u AS request_url, w.m AS request_method,
     w.h || jsonb_build_object('webhook-id', r.e::text, 'webhook-timestamp', r.ts::text, 'webhook-signature', r.g) AS request_headers,
     r.b AS request_body, r.st AS response_status, r.rh AS response_headers, r.rb AS response_body,
     r.ec AS error_class, r.em AS error_message, r.ok AS succeeded, r.x AS status, r.na AS next_attempt_at, r.lu AS lease_until
-  FROM jsonb_to_recordset($1::jsonb) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
+  FROM json_to_recordset($1::json) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
     st int, rh jsonb, rb text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
   JOIN w ON w.i = r.w
 ), finished AS (

@@ -71,6 +71,13 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60],
     registers: [registry],
   });
+  // One child per outcome, looked up once: labelling every observation costs a hash of the labels.
+  const byOutcome = Object.fromEntries(
+    (["SUCCEEDED", "RETRYING", "FAILED"] as const).map((status) => {
+      const outcome = status.toLowerCase();
+      return [status, { attempts: attempts.labels(outcome), latency: latency.labels(outcome) }];
+    }),
+  ) as Record<AttemptRecord["status"], { attempts: Counter.Internal; latency: Histogram.Internal<"outcome"> }>;
   const disabledWebhooks = new Counter({ name: "hookgate_webhooks_disabled_total", help: "Webhooks disabled after repeated delivery failures.", registers: [registry] });
   const limited = new Counter({ name: "hookgate_rate_limited_total", help: "Requests refused by a rate limit, by kind (publish, mutation, connection).", labelNames: ["kind"] as const, registers: [registry] });
   const responses = new Counter({ name: "hookgate_http_responses_total", help: "HTTP responses by status code.", labelNames: ["status"] as const, registers: [registry] });
@@ -136,9 +143,9 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
       // Called inside the dispatcher's recording step: a throw here must not fail the batch.
       try {
         for (const r of records) {
-          const outcome = r.status.toLowerCase();
-          attempts.inc({ outcome });
-          latency.observe({ outcome }, r.durationMs / 1000);
+          const child = byOutcome[r.status];
+          child.attempts.inc();
+          child.latency.observe(r.durationMs / 1000);
           if (!r.succeeded) attemptErrors.inc({ error_class: r.errorClass ?? "UNKNOWN" });
         }
         if (disabled.length) disabledWebhooks.inc(disabled.length);
