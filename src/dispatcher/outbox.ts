@@ -143,13 +143,18 @@ export interface DisabledWebhook {
 //  - Only the worker still holding the lease (its queue row's lease_until) moves a delivery on.
 //    A worker whose lease ran out (and whose delivery another worker may have taken) still logs
 //    its attempt but changes nothing else.
-//  - An attempt is logged only for a delivery this statement has updated ("moved") or locked
-//    ("kept"): a deletion of the delivery waits for this transaction and then deletes the attempt
-//    with it (the delete triggers of deliveries), so no attempt outlives its delivery. A delivery
-//    deleted before this statement takes its attempt with it, and the batch still succeeds.
-//  - Queue rows are taken before deliveries, as the delete trigger does: the two cannot deadlock.
-//  - = ANY(...) keeps the updates index lookups whatever the size of the tables.
-//  - A healthy webhook that stays healthy is not rewritten.
+//  - Locks in one order, the order a deletion takes them: the webhooks whose failure streak
+//    changes ("streaks"), then the deliveries in id order ("locked"), then their queue rows. (A
+//    webhook's deletion locks it, cascades to its deliveries, locking each, and each delivery's
+//    delete trigger then takes its queue row; retryDelivery and parking also take a delivery
+//    before its queue row.) In another order the two could deadlock.
+//  - The lock on each delivery is also what keeps an attempt from outliving its delivery: a
+//    deletion waits for this transaction and then deletes the attempt with it (the delete trigger
+//    reads after the wait). A delivery deleted before this statement is not locked, and its
+//    attempt is not logged; the batch still succeeds. (No foreign key: its check cost a lookup
+//    and a row lock per attempt.)
+//  - = ANY(...) keeps the lookups on indexes whatever the size of the tables.
+//  - A healthy webhook that stays healthy is neither locked nor rewritten.
 const RECORD_BATCH = `
 WITH w AS (
   SELECT * FROM json_to_recordset($2::json) AS w(i int, id int, u text, m text, h jsonb)
@@ -162,31 +167,35 @@ WITH w AS (
   FROM json_to_recordset($1::json) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
     st int, rh jsonb, rb text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
   JOIN w ON w.i = r.w
+), streaks AS MATERIALIZED (
+  SELECT w.id FROM webhooks w
+  JOIN jsonb_to_recordset($3::jsonb) AS h(webhook_id int, trailing_failures int) ON h.webhook_id = w.id
+  WHERE h.trailing_failures > 0 OR w.consecutive_failures <> 0 OR w.failing_since IS NOT NULL
+  ORDER BY w.id
+  FOR NO KEY UPDATE OF w
+), locked AS MATERIALIZED (
+  -- (SELECT count(*) FROM streaks) makes the webhook locks come first.
+  SELECT id FROM deliveries
+  WHERE id = ANY($4::bigint[]) AND (SELECT count(*) FROM streaks) >= 0
+  ORDER BY id
+  FOR NO KEY UPDATE
 ), finished AS (
   DELETE FROM delivery_queue q USING r
-  WHERE q.delivery_id = ANY($4::bigint[]) AND q.delivery_id = r.delivery_id AND q.lease_until = r.lease_until
-    AND r.status <> 'RETRYING'
+  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM locked)) AND q.delivery_id = r.delivery_id
+    AND q.lease_until = r.lease_until AND r.status <> 'RETRYING'
   RETURNING q.delivery_id
 ), retrying AS (
   UPDATE delivery_queue q SET due_at = r.next_attempt_at, lease_until = NULL
   FROM r
-  WHERE q.delivery_id = ANY($4::bigint[]) AND q.delivery_id = r.delivery_id AND q.lease_until = r.lease_until
-    AND r.status = 'RETRYING'
+  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM locked)) AND q.delivery_id = r.delivery_id
+    AND q.lease_until = r.lease_until AND r.status = 'RETRYING'
   RETURNING q.delivery_id
-), held AS MATERIALIZED (
-  SELECT delivery_id FROM finished UNION ALL SELECT delivery_id FROM retrying
 ), moved AS (
   UPDATE deliveries d
   SET status = r.status::"DeliveryStatus", attempt_count = r.attempt_number, next_attempt_at = r.next_attempt_at,
       last_attempt_at = r.started_at, updated_at = $5
   FROM r
-  WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM held)) AND d.id = r.delivery_id
-  RETURNING d.id
-), kept AS (
-  -- The lease ran out: no update, but a lock, so that the delivery cannot be deleted under the attempt.
-  SELECT id FROM deliveries
-  WHERE id = ANY($4::bigint[]) AND NOT (id = ANY(ARRAY(SELECT delivery_id FROM held)))
-  FOR KEY SHARE
+  WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM finished UNION ALL SELECT delivery_id FROM retrying)) AND d.id = r.delivery_id
 ), logged AS (
   INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
     request_method, request_headers, request_body, response_status, response_headers, response_body,
@@ -194,7 +203,7 @@ WITH w AS (
   SELECT delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url, request_method,
     request_headers, request_body, response_status, response_headers, response_body, error_class,
     error_message, succeeded
-  FROM r WHERE r.delivery_id IN (SELECT id FROM moved UNION ALL SELECT id FROM kept)
+  FROM r WHERE r.delivery_id IN (SELECT id FROM locked)
 ), health AS (
   UPDATE webhooks w
   SET consecutive_failures = CASE WHEN h.succeeded THEN h.trailing_failures ELSE w.consecutive_failures + h.trailing_failures END,
@@ -243,7 +252,8 @@ function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webh
 
 // Disabling also takes the webhook's waiting deliveries out of the due range (due_at NULL, and
 // no next attempt shown), so claims do not walk over them until it is enabled again
-// (RESUME_DELIVERIES). Deliveries in flight are left to their workers.
+// (RESUME_DELIVERIES). Deliveries in flight are left to their workers. Locks: the webhook, its
+// deliveries, then their queue rows (the order of RECORD_BATCH and of a deletion).
 const DISABLE_FAILING = `
 WITH disabled AS (
 UPDATE webhooks
@@ -256,9 +266,14 @@ WHERE id = ANY($1::int[]) AND is_active AND consecutive_failures > 0
   AND (($3::int > 0 AND consecutive_failures >= $3::int)
     OR ($4::float8 > 0 AND failing_since <= $2::timestamptz - make_interval(secs => $4::float8 * 86400)))
 RETURNING id, disabled_reason
+), waiting AS MATERIALIZED (
+  SELECT id FROM deliveries
+  WHERE webhook_id = ANY(ARRAY(SELECT id FROM disabled)) AND status IN ('PENDING', 'RETRYING')
+  ORDER BY id
+  FOR NO KEY UPDATE
 ), parked AS (
   UPDATE delivery_queue q SET due_at = NULL
-  FROM disabled WHERE q.webhook_id = disabled.id AND (q.lease_until IS NULL OR q.lease_until < $2)
+  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (q.lease_until IS NULL OR q.lease_until < $2)
   RETURNING q.delivery_id
 ), shown AS (
   UPDATE deliveries d SET next_attempt_at = NULL WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM parked))
@@ -334,39 +349,46 @@ export async function releaseLeases(
 /**
  * What a webhook's waiting deliveries need when it is switched off or on: off parks them
  * (out of the due range, no next attempt shown), on makes them due at once. Parameters:
- * $1 the webhook, $2 now. Run in the caller's transaction; queue rows first, as everywhere.
+ * $1 the webhook, $2 now. Run in the caller's transaction. The deliveries are found through
+ * their (webhook_id, id) index and locked before their queue rows, the order used everywhere.
  */
 export const PARK_DELIVERIES = `
-WITH parked AS (
+WITH waiting AS MATERIALIZED (
+  SELECT id FROM deliveries WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') ORDER BY id FOR NO KEY UPDATE
+), parked AS (
   UPDATE delivery_queue SET due_at = NULL
-  WHERE webhook_id = $1 AND (lease_until IS NULL OR lease_until < $2::timestamptz)
+  WHERE delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (lease_until IS NULL OR lease_until < $2::timestamptz)
   RETURNING delivery_id
 )
 UPDATE deliveries SET next_attempt_at = NULL WHERE id = ANY(ARRAY(SELECT delivery_id FROM parked))`;
 
 export const RESUME_DELIVERIES = `
-WITH resumed AS (
+WITH waiting AS MATERIALIZED (
+  SELECT id FROM deliveries WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') ORDER BY id FOR NO KEY UPDATE
+), resumed AS (
   UPDATE delivery_queue SET due_at = $2::timestamptz, lease_until = NULL
-  WHERE webhook_id = $1 AND due_at IS NULL
+  WHERE delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND due_at IS NULL
   RETURNING delivery_id
 )
 UPDATE deliveries SET next_attempt_at = $2::timestamptz WHERE id = ANY(ARRAY(SELECT delivery_id FROM resumed))`;
 
 /**
  * retryDelivery: queues a delivery that has not succeeded for an attempt now, unless a worker
- * holds its lease. Parameters: $1 the delivery, $2 now. Returns how many rows it queued and how
- * many deliveries it moved to RETRYING (1 and 0: it succeeded meanwhile; the caller rolls back).
+ * holds its lease. Parameters: $1 the delivery, $2 now. The delivery is locked first (the order
+ * used everywhere), which also re-reads its status if a worker has just recorded it. Returns how
+ * many deliveries it queued: 0 or 1.
  */
 export const RETRY_DELIVERY = `
-WITH queued AS (
+WITH target AS MATERIALIZED (
+  SELECT id, webhook_id FROM deliveries WHERE id = $1 AND status <> 'SUCCEEDED' FOR NO KEY UPDATE
+), queued AS (
   INSERT INTO delivery_queue (delivery_id, webhook_id, due_at)
-  SELECT id, webhook_id, $2::timestamptz FROM deliveries WHERE id = $1 AND status <> 'SUCCEEDED'
+  SELECT id, webhook_id, $2::timestamptz FROM target
   ON CONFLICT (delivery_id) DO UPDATE SET due_at = EXCLUDED.due_at, lease_until = NULL
     WHERE delivery_queue.lease_until IS NULL OR delivery_queue.lease_until < EXCLUDED.due_at
   RETURNING delivery_id
 ), moved AS (
   UPDATE deliveries SET status = 'RETRYING', next_attempt_at = $2::timestamptz, updated_at = $2::timestamptz
-  WHERE id = ANY(ARRAY(SELECT delivery_id FROM queued)) AND status <> 'SUCCEEDED'
-  RETURNING id
+  WHERE id = ANY(ARRAY(SELECT delivery_id FROM queued))
 )
-SELECT (SELECT count(*) FROM queued)::int AS queued, (SELECT count(*) FROM moved)::int AS moved`;
+SELECT count(*)::int AS queued FROM queued`;

@@ -91,12 +91,7 @@ builder.mutationField("retryDelivery", (t) =>
       const id = requireBigId("deliveryId", args.deliveryId);
       const now = ctx.clock.now();
       // One conditional write: never a delivery that succeeded, or one a worker is sending right now.
-      const [result] = await ctx.prisma.$transaction(async (tx) => {
-        const rows = await tx.$queryRawUnsafe<{ queued: number; moved: number }[]>(RETRY_DELIVERY, id, now);
-        // Queued, but it succeeded meanwhile (a worker recorded it between the two steps): undo.
-        if (rows[0]!.queued && !rows[0]!.moved) throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);
-        return rows;
-      });
+      const [result] = await ctx.prisma.$queryRawUnsafe<{ queued: number }[]>(RETRY_DELIVERY, id, now);
       if (!result!.queued) {
         const delivery = await ctx.prisma.delivery.findUnique({ where: { id }, select: { status: true } });
         if (!delivery) throw notFound(`delivery ${id}`);

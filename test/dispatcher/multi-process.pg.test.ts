@@ -132,6 +132,13 @@ describe("several dispatcher processes on one PostgreSQL", () => {
     expect(by.SUCCEEDED).toBe(sent);
     expect(by["PENDING+leased"] ?? 0).toBe(0);
     expect((by.SUCCEEDED ?? 0) + (by.PENDING ?? 0)).toBe(200);
+    // A finished delivery leaves the dispatcher's queue; one still to be sent stays in it.
+    const [queue] = await t.store.database.sql.query<{ finished: number; waiting: number }>(
+      `SELECT count(*) FILTER (WHERE d.status IN ('SUCCEEDED', 'FAILED'))::int AS finished,
+              count(*) FILTER (WHERE d.status IN ('PENDING', 'RETRYING'))::int AS waiting
+         FROM delivery_queue q JOIN deliveries d ON d.id = q.delivery_id`,
+    );
+    expect(queue).toEqual({ finished: 0, waiting: by.PENDING ?? 0 });
     receiver.reply(() => ({ status: 200 }));
   });
 });

@@ -285,7 +285,7 @@ describe("splitStatements()", () => {
       const statements = splitStatements(migration.sql);
       // Prisma heads every statement with a "-- Kind" comment line.
       expect(statements.length, migration.name).toBe(migration.sql.match(/^-- \w+$/gm)?.length);
-      for (const statement of statements) expect(statement).toMatch(/^(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|COMMENT) /);
+      for (const statement of statements) expect(statement).toMatch(/^(CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|COMMENT|LOCK) /);
     }
   });
 });

@@ -12,6 +12,13 @@
 --    updated or locked in the same statement, and the triggers below delete a delivery's queue row
 --    and attempts with it, as the cascade did.
 
+-- LockTable
+-- Nothing may publish, claim or record between the copy into the queue below and the end of this
+-- migration (gateways of the previous version may still be running): a delivery written
+-- meanwhile would have no queue row, a delivery recorded meanwhile would keep one. Publishers and
+-- workers wait for the migration instead; reads go on.
+LOCK TABLE "deliveries" IN SHARE ROW EXCLUSIVE MODE;
+
 -- CreateTable
 CREATE TABLE "delivery_queue" (
     "delivery_id" BIGINT NOT NULL,
@@ -63,9 +70,10 @@ CREATE TRIGGER "deliveries_queue_new" AFTER INSERT ON "deliveries"
 REFERENCING NEW TABLE AS "added" FOR EACH STATEMENT EXECUTE FUNCTION "hookgate_queue_new_deliveries"();
 
 -- CreateFunction
--- What the foreign key's cascade did, in two steps. The queue row goes first, before its
--- delivery: the dispatcher's record statement takes the queue row and then the delivery, and
--- taking them in the same order here means the two never deadlock.
+-- What the foreign key's cascade did, in two steps. The queue row goes with its delivery: a row
+-- trigger runs once the delivery's row is locked, so a deletion locks the delivery and then its
+-- queue row. Everything else that touches both (the dispatcher's record statement, retryDelivery,
+-- parking) locks them in that same order, so none of them deadlocks with a deletion.
 CREATE FUNCTION "hookgate_unqueue_deleted_delivery"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM "delivery_queue" WHERE "delivery_id" = OLD."id";
