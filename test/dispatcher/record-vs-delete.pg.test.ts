@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordAttempts, type AttemptRecord } from "../../src/dispatcher/outbox.js";
 import { migrate } from "../../src/store/migrator.js";
 import { openTestStore, type TestStore } from "../support/store.js";
+import { insertWebhookAndEvent } from "../support/store-rows.js";
 
 let store: TestStore;
 beforeAll(async () => {
@@ -51,14 +52,8 @@ function attempt(deliveryId: string): AttemptRecord {
 describe("recording an attempt while its delivery is deleted", () => {
   it("waits for the deletion instead of deadlocking with it, and leaves no attempt, queue row or delivery behind", async () => {
     const sql = store.database.sql;
-    await sql.exec(`
-      INSERT INTO services (id, title, token_hash, updated_at) VALUES (1, 's', 'h', now());
-      INSERT INTO event_types (id, name, sample_data) VALUES (1, 't', '{}');
-      INSERT INTO webhooks (id, service_id, url, request_headers_sealed, signing_secret_sealed, updated_at)
-        VALUES (1, 1, 'https://receiver.example/hook', 'x', 'x', now());
-      INSERT INTO events (id, event_type_id, event_name, payload) VALUES (1, 1, 't', '{}');
-      INSERT INTO deliveries (id, event_id, webhook_id) VALUES (1, 1, 1);
-    `);
+    await insertWebhookAndEvent(sql);
+    await sql.query(`INSERT INTO deliveries (id, event_id, webhook_id) VALUES (1, 1, 1)`);
     // Claimed by the worker that is about to record it.
     await sql.query(`UPDATE delivery_queue SET due_at = $1, lease_until = $1 WHERE delivery_id = 1`, [lease.toISOString()]);
 

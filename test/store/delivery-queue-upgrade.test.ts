@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate, readMigrations } from "../../src/store/migrator.js";
 import { openTestStore, storeKind, type TestStore } from "../support/store.js";
+import { insertWebhookAndEvent } from "../support/store-rows.js";
 
 const QUEUE_MIGRATION = "20261123300000_delivery_queue";
 
@@ -24,12 +25,8 @@ describe(`upgrading to the delivery queue (${storeKind()})`, () => {
     await migrate(sql, undefined, all.filter((m) => m.name < QUEUE_MIGRATION));
 
     // The earlier schema, with one delivery in each state the dispatcher knew.
+    await insertWebhookAndEvent(sql);
     await sql.exec(`
-      INSERT INTO services (id, title, token_hash, updated_at) VALUES (1, 's', 'h', now());
-      INSERT INTO event_types (id, name, sample_data) VALUES (1, 't', '{}');
-      INSERT INTO webhooks (id, service_id, url, request_headers_sealed, signing_secret_sealed, updated_at)
-        VALUES (1, 1, 'https://receiver.example/hook', 'x', 'x', now());
-      INSERT INTO events (id, event_type_id, event_name, payload) VALUES (1, 1, 't', '{}');
       INSERT INTO deliveries (id, event_id, webhook_id, status, next_attempt_at, lease_until) VALUES
         (1, 1, 1, 'PENDING',   '2030-01-01T00:00:00Z', NULL),                      -- due
         (2, 1, 1, 'RETRYING',  '2030-01-02T00:00:00Z', '2030-01-02T00:00:00Z'),    -- leased (in flight)
