@@ -1,9 +1,10 @@
 import type { SqlClient } from "../store/database.js";
 
 /**
- * The dispatcher's SQL: claiming due deliveries under a lease, and recording a batch of
- * attempts in one transaction. Plain SQL because this is the hot path: one statement to
- * claim a batch, three to record one, whatever the batch size.
+ * The dispatcher's SQL: claiming due deliveries from the queue table under a lease, and
+ * recording a batch of attempts in one transaction. Plain SQL because this is the hot path:
+ * one statement to claim a batch and one to record it, whatever the batch size (and a second
+ * when a failure may disable a webhook).
  */
 export interface ClaimedDelivery {
   readonly id: string;
