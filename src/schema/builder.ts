@@ -42,7 +42,27 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
   defaultFieldNullability: false,
   prisma: { client: (ctx) => ctx.prisma, dmmf: getDatamodel(), exposeDescriptions: false },
-  relay: { clientMutationId: "omit", cursorType: "String", nodeQueryOptions: false, nodesQueryOptions: false },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    pageInfoTypeOptions: { description: "Where a page of a cursor-paginated list lies in the whole list." },
+    hasNextPageFieldOptions: { description: "True when more items follow the last one of this page." },
+    hasPreviousPageFieldOptions: { description: "True when items come before the first one of this page." },
+    startCursorFieldOptions: { description: "The cursor of the first item of this page; null when the page is empty." },
+    endCursorFieldOptions: { description: "The cursor of the last item of this page; null when the page is empty." },
+    cursorFieldOptions: { description: "An opaque position: pass it as after or before to page from this item." },
+    nodeFieldOptions: { description: "The item." },
+    edgesFieldOptions: { description: "The items of this page, each with its cursor." },
+    pageInfoFieldOptions: { description: "Cursors and flags for fetching the neighbouring pages." },
+    firstArgOptions: { description: "How many items to return from the start of the range (default 20, at most HOOKGATE_MAX_PAGE_SIZE)." },
+    lastArgOptions: { description: "How many items to return from the end of the range (at most HOOKGATE_MAX_PAGE_SIZE)." },
+    afterArgOptions: { description: "Only items after this cursor (an endCursor from an earlier page)." },
+    beforeArgOptions: { description: "Only items before this cursor (a startCursor from an earlier page)." },
+    defaultConnectionTypeOptions: { description: "A page of a cursor-paginated list, newest first." },
+    defaultEdgeTypeOptions: { description: "One item of a cursor-paginated list with its cursor." },
+  },
   scopeAuth: {
     // Subscriptions are authorized once, when they start, not again for every event they yield.
     authorizeOnSubscribe: true,
@@ -108,8 +128,8 @@ function describeScope(scope: string, parameter: unknown): string {
   }
 }
 
-builder.queryType({});
-builder.mutationType({});
+builder.queryType({ description: "Reads. Every field needs a bearer token; each says which." });
+builder.mutationType({ description: "Changes. Every field needs a bearer token; each says which. A rejected change writes nothing." });
 
 builder.scalarType("JSON", {
   description: "Any JSON value.",

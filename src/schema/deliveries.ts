@@ -8,45 +8,53 @@ import { checkIdCursor, connectionSize } from "./pagination.js";
 import { replayWebhook } from "../publishing/replay.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
-  description: "PENDING: not tried yet. RETRYING: failed, another attempt is scheduled. SUCCEEDED: a 2xx came back. FAILED: the schedule is spent.",
-  values: ["PENDING", "RETRYING", "SUCCEEDED", "FAILED"] as const,
+  description: "Where a delivery stands.",
+  values: {
+    PENDING: { description: "Not tried yet." },
+    RETRYING: { description: "Failed; another attempt is scheduled (nextAttemptAt)." },
+    SUCCEEDED: { description: "A 2xx came back." },
+    FAILED: { description: "The retry schedule is spent (or the receiver answered 410 Gone); no more attempts unless retried by hand." },
+  } as const,
 });
 
 export const DeliveryAttempt = builder.prismaObject("DeliveryAttempt", {
   description: "One HTTP call of a delivery, as sent and as answered. Secrets and auth are redacted.",
   fields: (t) => ({
-    id: t.id({ resolve: (row) => row.id.toString() }),
-    attemptNumber: t.exposeInt("attemptNumber"),
-    startedAt: t.expose("startedAt", { type: "DateTime" }),
-    durationMs: t.exposeInt("durationMs"),
-    requestUrl: t.exposeString("requestUrl"),
-    requestMethod: t.exposeString("requestMethod"),
-    requestHeaders: t.expose("requestHeaders", { type: "JSON" }),
-    requestBody: t.exposeString("requestBody"),
-    responseStatus: t.exposeInt("responseStatus", { nullable: true }),
-    responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true }),
+    id: t.id({ description: "The attempt's id.", resolve: (row) => row.id.toString() }),
+    attemptNumber: t.exposeInt("attemptNumber", { description: "1 for the first call of the delivery, then 2, 3, …" }),
+    startedAt: t.expose("startedAt", { type: "DateTime", description: "When the call started." }),
+    durationMs: t.exposeInt("durationMs", { description: "From connect to the last byte of the response (or the error)." }),
+    requestUrl: t.exposeString("requestUrl", { description: "The URL called." }),
+    requestMethod: t.exposeString("requestMethod", { description: "The HTTP method used." }),
+    requestHeaders: t.expose("requestHeaders", {
+      type: "JSON",
+      description: "The headers sent, as an object; Authorization and extra header values are redacted.",
+    }),
+    requestBody: t.exposeString("requestBody", { description: "The body sent." }),
+    responseStatus: t.exposeInt("responseStatus", { nullable: true, description: "The HTTP status answered; null when no response came." }),
+    responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true, description: "The headers answered, as an object; null when no response came." }),
     responseBody: t.exposeString("responseBody", { nullable: true, description: "Truncated to the configured limit." }),
     errorClass: t.exposeString("errorClass", {
       nullable: true,
       description: "TIMEOUT, CONNECTION_REFUSED, CONNECTION_RESET, DNS, TLS, BLOCKED_TARGET, HTTP_STATUS or NETWORK.",
     }),
-    errorMessage: t.exposeString("errorMessage", { nullable: true }),
-    succeeded: t.exposeBoolean("succeeded"),
+    errorMessage: t.exposeString("errorMessage", { nullable: true, description: "What went wrong, in words; null on success." }),
+    succeeded: t.exposeBoolean("succeeded", { description: "True when the receiver answered 2xx." }),
   }),
 });
 
 export const Delivery = builder.prismaObject("Delivery", {
   description: "An event on its way to one webhook: its status, attempts and next attempt.",
   fields: (t) => ({
-    id: t.id({ resolve: (row) => row.id.toString() }),
-    event: t.relation("event"),
-    webhook: t.relation("webhook"),
-    status: t.expose("status", { type: DeliveryStatus }),
-    attemptCount: t.exposeInt("attemptCount"),
-    nextAttemptAt: t.expose("nextAttemptAt", { type: "DateTime", nullable: true }),
-    lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
-    attempts: t.relation("attempts", { query: { orderBy: { attemptNumber: "asc" } } }),
+    id: t.id({ description: "The delivery's id.", resolve: (row) => row.id.toString() }),
+    event: t.relation("event", { description: "The event delivered." }),
+    webhook: t.relation("webhook", { description: "The webhook it goes to." }),
+    status: t.expose("status", { type: DeliveryStatus, description: "Where the delivery stands." }),
+    attemptCount: t.exposeInt("attemptCount", { description: "Calls made so far." }),
+    nextAttemptAt: t.expose("nextAttemptAt", { type: "DateTime", nullable: true, description: "When the next call is due; null when none is scheduled." }),
+    lastAttemptAt: t.expose("lastAttemptAt", { type: "DateTime", nullable: true, description: "When the last call started; null before the first." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the delivery was queued." }),
+    attempts: t.relation("attempts", { description: "Every call made, first to last.", query: { orderBy: { attemptNumber: "asc" } } }),
   }),
 });
 
@@ -55,8 +63,11 @@ builder.queryField("webhookLogs", (t) =>
     {
       type: "Delivery",
       cursor: "id",
-      description: "A webhook's deliveries with every attempt, newest first (getWebhookLogs): the admin, or the owning service.",
-      args: { webhookId: t.arg.id({ required: true }), status: t.arg({ type: DeliveryStatus }) },
+      description: "A webhook's deliveries with every attempt, newest first: the admin, or the owning service.",
+      args: {
+        webhookId: t.arg.id({ required: true, description: "The webhook whose deliveries to list." }),
+        status: t.arg({ type: DeliveryStatus, description: "Only deliveries in this status." }),
+      },
       authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
       maxSize: (_args, ctx) => ctx.config.HOOKGATE_MAX_PAGE_SIZE,
       defaultSize: 20,
@@ -75,8 +86,8 @@ builder.queryField("webhookLogs", (t) =>
         });
       },
     },
-    {},
-    {},
+    { description: "A page of a webhook's deliveries, newest first." },
+    { description: "One delivery of a webhook's log, with its cursor." },
   ),
 );
 
@@ -85,7 +96,7 @@ builder.mutationField("retryDelivery", (t) =>
     type: "Delivery",
     description:
       "Schedules one more attempt of a delivery now (a FAILED one gets exactly one more): the admin, or the owning service.",
-    args: { deliveryId: t.arg.id({ required: true }) },
+    args: { deliveryId: t.arg.id({ required: true, description: "The delivery to try again." }) },
     authScopes: (_root, args) => ({ admin: true, ownsDelivery: args.deliveryId }),
     resolve: async (query, _root, args, ctx) => {
       const id = requireBigId("deliveryId", args.deliveryId);
@@ -105,6 +116,7 @@ builder.mutationField("retryDelivery", (t) =>
 );
 
 const ReplayWebhookPayload = builder.objectRef<{ queued: number }>("ReplayWebhookPayload").implement({
+  description: "What a replay queued.",
   fields: (t) => ({ queued: t.exposeInt("queued", { description: "New deliveries queued." }) }),
 });
 
@@ -114,9 +126,9 @@ builder.mutationField("replayWebhook", (t) =>
     description:
       "Queues a new delivery of every event this webhook was sent since a time (only the FAILED ones with onlyFailed): the admin, or the owning service.",
     args: {
-      webhookId: t.arg.id({ required: true }),
-      since: t.arg({ type: "DateTime", required: true }),
-      onlyFailed: t.arg.boolean({ defaultValue: false }),
+      webhookId: t.arg.id({ required: true, description: "The webhook to send the events to again." }),
+      since: t.arg({ type: "DateTime", required: true, description: "Events first delivered to it at or after this time." }),
+      onlyFailed: t.arg.boolean({ defaultValue: false, description: "Only events whose delivery FAILED." }),
     },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
@@ -140,7 +152,7 @@ builder.mutationField("sendTestEvent", (t) =>
     description:
       "Stores an event made of the event type's sampleData and delivers it to this webhook only: the admin, or the owning service.",
     args: {
-      webhookId: t.arg.id({ required: true }),
+      webhookId: t.arg.id({ required: true, description: "The webhook to send the test event to." }),
       eventName: t.arg.string({ description: "Defaults to the first event type the webhook subscribes to." }),
     },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),

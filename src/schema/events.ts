@@ -11,12 +11,12 @@ export const Event = builder.prismaObject("Event", {
   description: "One published occurrence of an event type, stored durably.",
   fields: (t) => ({
     id: t.id({ description: "Increases with every stored event: use it to resume (after).", resolve: (e) => e.id.toString() }),
-    eventType: t.relation("eventType"),
+    eventType: t.relation("eventType", { description: "The event's type." }),
     eventName: t.exposeString("eventName", { description: "The event type's name when the event was published." }),
-    customer: t.relation("customer", { nullable: true }),
-    payload: t.expose("payload", { type: "JSON" }),
-    idempotencyKey: t.exposeString("idempotencyKey", { nullable: true }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    customer: t.relation("customer", { nullable: true, description: "The customer the event is about; null for an event about no one." }),
+    payload: t.expose("payload", { type: "JSON", description: "The event's data, delivered as the body's data." }),
+    idempotencyKey: t.exposeString("idempotencyKey", { nullable: true, description: "The key it was published with, if any." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the event was stored." }),
   }),
 });
 
@@ -58,16 +58,16 @@ builder.queryField("events", (t) =>
         return ctx.prisma.event.findMany({ ...query, where, orderBy: { id: "desc" } });
       },
     },
-    {},
-    {},
+    { description: "A page of events, newest first." },
+    { description: "One event with its cursor." },
   ),
 );
 
 const PublishEventInput = builder.inputType("PublishEventInput", {
   description: "Exactly one of eventName and eventTypeId; at most one of customerId and customerExternalId.",
   fields: (t) => ({
-    eventName: t.string(),
-    eventTypeId: t.id(),
+    eventName: t.string({ description: "The event type, by name." }),
+    eventTypeId: t.id({ description: "The event type, by id." }),
     customerId: t.id({ description: "The customer the event is about; without one it goes to every subscribed webhook." }),
     customerExternalId: t.string({ description: "The customer by the platform's own id." }),
     payload: t.field({ type: "JSON", required: true, description: "Delivered as `data`; any JSON value but null." }),
@@ -87,9 +87,11 @@ type PublishEventArgs = {
 const PublishEventPayload = builder
   .objectRef<{ eventId: bigint; duplicate: boolean; deliveryCount: number }>("PublishEventPayload")
   .implement({
+    description: "The result of publishing one event.",
     fields: (t) => ({
       event: t.prismaField({
         type: "Event",
+        description: "The stored event (for a duplicate, the event first published with the key).",
         resolve: (query, p, _args, ctx) => ctx.prisma.event.findUniqueOrThrow({ ...query, where: { id: p.eventId } }),
       }),
       duplicate: t.exposeBoolean("duplicate", { description: "The idempotency key was seen before; nothing new was stored." }),
@@ -128,7 +130,7 @@ builder.mutationField("publishEvent", (t) =>
   t.field({
     type: PublishEventPayload,
     description: "Stores an event and queues a delivery to every routed webhook, in one transaction (admin only).",
-    args: { input: t.arg({ type: PublishEventInput, required: true }) },
+    args: { input: t.arg({ type: PublishEventInput, required: true, description: "The event to publish." }) },
     authScopes: { admin: true },
     resolve: async (_root, { input }, ctx) => {
       const [result] = await publish(ctx, () => "input", [toRequest("input", input)]);
@@ -138,20 +140,24 @@ builder.mutationField("publishEvent", (t) =>
 );
 
 const PublishEventsInput = builder.inputType("PublishEventsInput", {
-  fields: (t) => ({ events: t.field({ type: [PublishEventInput], required: true }) }),
+  description: "A batch of events to publish together.",
+  fields: (t) => ({ events: t.field({ type: [PublishEventInput], required: true, description: "The events, at most HOOKGATE_MAX_BATCH_SIZE." }) }),
 });
 
 const PublishEventsPayload = builder
   .objectRef<{ results: { eventId: bigint; duplicate: boolean; deliveryCount: number }[] }>("PublishEventsPayload")
   .implement({
-    fields: (t) => ({ results: t.field({ type: [PublishEventPayload], resolve: (p) => p.results }) }),
+    description: "What a batch publish stored.",
+    fields: (t) => ({
+      results: t.field({ type: [PublishEventPayload], description: "One result per event, in the order given.", resolve: (p) => p.results }),
+    }),
   });
 
 builder.mutationField("publishEvents", (t) =>
   t.field({
     type: PublishEventsPayload,
     description: "Publishes a batch in one round trip and one transaction: every event is stored, or none (admin only).",
-    args: { input: t.arg({ type: PublishEventsInput, required: true }) },
+    args: { input: t.arg({ type: PublishEventsInput, required: true, description: "The events to publish." }) },
     authScopes: { admin: true },
     resolve: async (_root, { input }, ctx) => {
       const max = ctx.config.HOOKGATE_MAX_BATCH_SIZE;

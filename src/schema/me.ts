@@ -1,6 +1,13 @@
 import { builder } from "./builder.js";
 
-const PrincipalKind = builder.enumType("PrincipalKind", { values: ["ADMIN", "SERVICE", "CUSTOMER"] as const });
+const PrincipalKind = builder.enumType("PrincipalKind", {
+  description: "What kind of principal a token belongs to.",
+  values: {
+    ADMIN: { description: "The operator of the installation: may do everything." },
+    SERVICE: { description: "A webhook service: manages its own webhooks, their customers and logs." },
+    CUSTOMER: { description: "An end user: registers on webhooks and reads its own events." },
+  } as const,
+});
 
 interface MeShape {
   kind: "ADMIN" | "SERVICE" | "CUSTOMER";
@@ -11,16 +18,18 @@ interface MeShape {
 const Me = builder.objectRef<MeShape>("Me").implement({
   description: "Who the bearer token is.",
   fields: (t) => ({
-    kind: t.field({ type: PrincipalKind, resolve: (m) => m.kind }),
+    kind: t.field({ type: PrincipalKind, description: "What the token may do.", resolve: (m) => m.kind }),
     service: t.prismaField({
       type: "Service",
       nullable: true,
+      description: "The service, for a service token; null otherwise.",
       resolve: (query, m, _args, ctx) =>
         m.serviceId === null ? null : ctx.prisma.service.findUnique({ ...query, where: { id: m.serviceId } }),
     }),
     customer: t.prismaField({
       type: "Customer",
       nullable: true,
+      description: "The customer, for a customer token; null otherwise.",
       resolve: (query, m, _args, ctx) =>
         m.customerId === null ? null : ctx.prisma.customer.findUnique({ ...query, where: { id: m.customerId } }),
     }),
@@ -30,6 +39,7 @@ const Me = builder.objectRef<MeShape>("Me").implement({
 builder.queryField("me", (t) =>
   t.field({
     type: Me,
+    description: "Who the bearer token belongs to (any valid token).",
     authScopes: { authenticated: true },
     resolve: (_root, _args, ctx): MeShape => {
       const p = ctx.principal!;

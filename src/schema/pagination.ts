@@ -16,14 +16,14 @@ export interface Page<T> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any object ref of the builder
 export function pageType<T>(name: string, item: ObjectRef<any, T>) {
   return builder.objectRef<Page<T>>(name).implement({
-    description: `A page of ${item.name} in Basalam's list shape.`,
+    description: `A page of ${item.name}, with the counts around it.`,
     fields: (t) => ({
-      data: t.field({ type: [item], resolve: (p) => p.data }),
+      data: t.field({ type: [item], description: "The items on this page.", resolve: (p) => p.data }),
       resultCount: t.exposeInt("resultCount", { description: "Items on this page." }),
       totalCount: t.exposeInt("totalCount", { description: "Items on all pages." }),
-      totalPage: t.exposeInt("totalPage"),
-      page: t.exposeInt("page"),
-      perPage: t.exposeInt("perPage"),
+      totalPage: t.exposeInt("totalPage", { description: "How many pages there are at this perPage." }),
+      page: t.exposeInt("page", { description: "This page's number, from 1." }),
+      perPage: t.exposeInt("perPage", { description: "Items per page." }),
     }),
   });
 }

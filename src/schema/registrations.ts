@@ -8,17 +8,17 @@ import type { Prisma } from "../store/generated/prisma/client.js";
 export const Registration = builder.prismaObject("Registration", {
   description: "A customer registered on a webhook: the webhook receives that customer's events.",
   fields: (t) => ({
-    webhook: t.relation("webhook"),
-    customer: t.relation("customer"),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    webhook: t.relation("webhook", { description: "The webhook registered on." }),
+    customer: t.relation("customer", { description: "The customer registered." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the customer registered." }),
   }),
 });
 
 builder.queryField("registeredWebhooks", (t) =>
   t.field({
     type: WebhookPage,
-    description: "The webhooks the calling customer is registered on, optionally of one service (getRegisteredWebhooks).",
-    args: { serviceId: t.arg.id(), ...pageArgs(t.arg) },
+    description: "The webhooks the calling customer is registered on, optionally of one service.",
+    args: { serviceId: t.arg.id({ description: "Only this service's webhooks." }), ...pageArgs(t.arg) },
     authScopes: { customer: true },
     resolve: (_root, args, ctx) => {
       const p = ctx.principal!;
@@ -38,14 +38,15 @@ builder.queryField("registeredWebhooks", (t) =>
 );
 
 const RegisterWebhookInput = builder.inputType("RegisterWebhookInput", {
-  fields: (t) => ({ webhookId: t.id({ required: true }) }),
+  description: "A webhook to register the calling customer on.",
+  fields: (t) => ({ webhookId: t.id({ required: true, description: "The webhook to register on." }) }),
 });
 
 builder.mutationField("registerWebhook", (t) =>
   t.prismaField({
     type: "Registration",
-    description: "Registers the calling customer on a webhook (registerWebhook). Registering twice is harmless.",
-    args: { input: t.arg({ type: RegisterWebhookInput, required: true }) },
+    description: "Registers the calling customer on a webhook. Registering twice is harmless.",
+    args: { input: t.arg({ type: RegisterWebhookInput, required: true, description: "The webhook to register on." }) },
     authScopes: { customer: true },
     resolve: async (query, _root, { input }, ctx) => {
       const p = ctx.principal!;
@@ -65,20 +66,28 @@ builder.mutationField("registerWebhook", (t) =>
 );
 
 const UnregisterWebhookInput = builder.inputType("UnregisterWebhookInput", {
-  fields: (t) => ({ webhookId: t.id({ required: true }), customerId: t.id({ required: true }) }),
+  description: "A registration to remove.",
+  fields: (t) => ({
+    webhookId: t.id({ required: true, description: "The webhook." }),
+    customerId: t.id({ required: true, description: "The customer (a customer token may name only itself)." }),
+  }),
 });
 
 const UnregisterWebhookPayload = builder
   .objectRef<{ webhookId: number; customerId: number }>("UnregisterWebhookPayload")
   .implement({
-    fields: (t) => ({ webhookId: t.exposeID("webhookId"), customerId: t.exposeID("customerId") }),
+    description: "The registration removed.",
+    fields: (t) => ({
+      webhookId: t.exposeID("webhookId", { description: "The webhook." }),
+      customerId: t.exposeID("customerId", { description: "The customer." }),
+    }),
   });
 
 builder.mutationField("unregisterWebhook", (t) =>
   t.field({
     type: UnregisterWebhookPayload,
-    description: "Removes a customer from a webhook (unregisterWebhook): the owning service, the customer itself, or the admin.",
-    args: { input: t.arg({ type: UnregisterWebhookInput, required: true }) },
+    description: "Removes a customer from a webhook: the owning service, the customer itself, or the admin.",
+    args: { input: t.arg({ type: UnregisterWebhookInput, required: true, description: "The registration to remove." }) },
     authScopes: (_root, { input }) => ({ admin: true, ownsWebhook: input.webhookId, isCustomer: input.customerId }),
     resolve: async (_root, { input }, ctx) => {
       const webhookId = requireId("input.webhookId", input.webhookId);

@@ -7,13 +7,13 @@ import type { GatewayContext } from "./context.js";
 
 export const WebhookService = builder.prismaObject("Service", {
   name: "WebhookService",
-  description: "A webhook service (Basalam): owns webhooks and has its own API token.",
+  description: "A webhook service: owns webhooks and has its own API token.",
   fields: (t) => ({
-    id: t.exposeID("id"),
-    title: t.exposeString("title"),
-    description: t.exposeString("description"),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
-    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    id: t.exposeID("id", { description: "The service's id." }),
+    title: t.exposeString("title", { description: "A short name for people." }),
+    description: t.exposeString("description", { description: "What the service is for (may be empty)." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the service was created." }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the service was last changed." }),
   }),
 });
 
@@ -30,7 +30,7 @@ function visibleServices(ctx: GatewayContext): Prisma.ServiceWhereInput {
 builder.queryField("webhookServices", (t) =>
   t.field({
     type: WebhookServicePage,
-    description: "Webhook services the caller can see (getWebhookServices).",
+    description: "Webhook services the caller can see: all for the admin, its own for a service, those with a webhook it is registered on for a customer.",
     authScopes: { authenticated: true },
     args: pageArgs(t.arg),
     resolve: (_root, args, ctx) => {
@@ -46,9 +46,10 @@ builder.queryField("webhookServices", (t) =>
 );
 
 const CreateWebhookServiceInput = builder.inputType("CreateWebhookServiceInput", {
+  description: "A new webhook service.",
   fields: (t) => ({
-    title: t.string({ required: true }),
-    description: t.string(),
+    title: t.string({ required: true, description: "A short name for people, 1 to 200 characters." }),
+    description: t.string({ description: "What the service is for, up to 2000 characters." }),
   }),
 });
 
@@ -57,8 +58,9 @@ type ServiceRow = Prisma.ServiceGetPayload<object>;
 const CreateWebhookServicePayload = builder
   .objectRef<{ service: ServiceRow; token: string }>("CreateWebhookServicePayload")
   .implement({
+    description: "The service created, with its token.",
     fields: (t) => ({
-      service: t.field({ type: WebhookService, resolve: (p) => p.service }),
+      service: t.field({ type: WebhookService, description: "The service created.", resolve: (p) => p.service }),
       token: t.exposeString("token", { description: "The service's API token. Shown only now: store it." }),
     }),
   });
@@ -68,7 +70,7 @@ builder.mutationField("createWebhookService", (t) =>
     type: CreateWebhookServicePayload,
     description: "Creates a webhook service and its API token (admin only).",
     authScopes: { admin: true },
-    args: { input: t.arg({ type: CreateWebhookServiceInput, required: true }) },
+    args: { input: t.arg({ type: CreateWebhookServiceInput, required: true, description: "The service to create." }) },
     resolve: async (_root, { input }, ctx) => {
       const token = newToken("service");
       const service = await ctx.prisma.service.create({

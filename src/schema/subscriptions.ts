@@ -37,7 +37,7 @@ builder.subscriptionField("deliveryAttempted", (t) =>
   t.field({
     type: DeliveryAttempt,
     description: "Every attempt to deliver to this webhook, as it is recorded (a live webhookLogs).",
-    args: { webhookId: t.arg.id({ required: true }) },
+    args: { webhookId: t.arg.id({ required: true, description: "The webhook whose attempts to follow." }) },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     subscribe: async (_root, args, ctx) => {
       const webhookId = requireId("webhookId", args.webhookId);

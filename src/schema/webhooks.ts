@@ -11,26 +11,44 @@ import { requireId } from "./ids.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkHeaders, checkUrl, type HeaderInput } from "./validation.js";
 
-export const RequestMethod = builder.enumType("RequestMethod", { values: ["POST", "PUT", "PATCH"] as const });
+export const RequestMethod = builder.enumType("RequestMethod", {
+  description: "The HTTP method of a webhook's calls.",
+  values: {
+    POST: { description: "POST (the default)." },
+    PUT: { description: "PUT." },
+    PATCH: { description: "PATCH." },
+  } as const,
+});
 export const WebhookAuthType = builder.enumType("WebhookAuthType", {
-  description: "BASIC: HTTP Basic username and password (Thulium). TOKEN: an Authorization header value (Green API).",
-  values: ["NONE", "BASIC", "TOKEN"] as const,
+  description: "How a webhook's calls authenticate to the receiver.",
+  values: {
+    NONE: { description: "No Authorization header (the signature still proves the sender)." },
+    BASIC: { description: "HTTP Basic: Authorization: Basic base64(username:password)." },
+    TOKEN: { description: "A token in Authorization: Basic X or Bearer X, as given." },
+  } as const,
 });
 export const RetryPolicy = builder.enumType("RetryPolicy", {
   description:
     "EXPONENTIAL: immediately, then about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, with jitter. FIXED: every retryIntervalSeconds for retryWindowSeconds.",
-  values: ["EXPONENTIAL", "FIXED"] as const,
+  values: {
+    EXPONENTIAL: { description: "Growing intervals over about 33 hours, 8 attempts in all." },
+    FIXED: { description: "A fixed interval (retryIntervalSeconds) for a window (retryWindowSeconds)." },
+  } as const,
 });
 
 const HttpHeader = builder.objectRef<HeaderInput>("HttpHeader").implement({
-  fields: (t) => ({ name: t.exposeString("name"), value: t.exposeString("value") }),
+  description: "An HTTP header.",
+  fields: (t) => ({
+    name: t.exposeString("name", { description: "The header's name." }),
+    value: t.exposeString("value", { description: "The header's value." }),
+  }),
 });
 
 const WebhookAuth = builder.objectRef<{ type: "NONE" | "BASIC" | "TOKEN"; username: string | null }>("WebhookAuth").implement({
   description: "How the webhook's calls authenticate. Passwords and tokens are write-only.",
   fields: (t) => ({
-    type: t.field({ type: WebhookAuthType, resolve: (a) => a.type }),
-    username: t.exposeString("username", { nullable: true }),
+    type: t.field({ type: WebhookAuthType, description: "Which kind of auth the calls carry.", resolve: (a) => a.type }),
+    username: t.exposeString("username", { nullable: true, description: "The Basic username; null for other kinds." }),
   }),
 });
 
@@ -40,10 +58,10 @@ const ownerOnly = (webhook: { id: number }) => ({ admin: true, ownsWebhook: webh
 export const Webhook = builder.prismaObject("Webhook", {
   description: "An HTTP endpoint of a service, subscribed to event types.",
   fields: (t) => ({
-    id: t.exposeID("id"),
-    service: t.relation("service"),
-    url: t.exposeString("url"),
-    requestMethod: t.expose("requestMethod", { type: RequestMethod }),
+    id: t.exposeID("id", { description: "The webhook's id." }),
+    service: t.relation("service", { description: "The service that owns the webhook." }),
+    url: t.exposeString("url", { description: "Where the calls go." }),
+    requestMethod: t.expose("requestMethod", { type: RequestMethod, description: "The HTTP method of the calls." }),
     requestHeaders: t.field({
       type: [HttpHeader],
       description: "Extra headers sent with every call.",
@@ -53,26 +71,30 @@ export const Webhook = builder.prismaObject("Webhook", {
     }),
     auth: t.field({
       type: WebhookAuth,
+      description: "How the calls authenticate (never the password or token).",
       authScopes: ownerOnly,
       select: { authType: true, authUsername: true },
       resolve: (w) => ({ type: w.authType, username: w.authUsername }),
     }),
     eventTypes: t.field({
       type: [EventType],
+      description: "The event types the webhook is subscribed to.",
       select: { eventTypes: { select: { eventType: true }, orderBy: { eventTypeId: "asc" } } },
       resolve: (w) => w.eventTypes.map((e) => e.eventType),
     }),
-    isActive: t.exposeBoolean("isActive"),
+    isActive: t.exposeBoolean("isActive", {
+      description: "Whether events are routed and delivered to it; an inactive webhook's deliveries wait until it is active again.",
+    }),
     disabledReason: t.exposeString("disabledReason", {
       nullable: true,
       description: "Why the gateway disabled this webhook (repeated delivery failures), if it did.",
     }),
-    disabledAt: t.expose("disabledAt", { type: "DateTime", nullable: true }),
-    retryPolicy: t.expose("retryPolicy", { type: RetryPolicy }),
-    retryIntervalSeconds: t.exposeInt("retryIntervalSeconds"),
-    retryWindowSeconds: t.exposeInt("retryWindowSeconds"),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
-    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    disabledAt: t.expose("disabledAt", { type: "DateTime", nullable: true, description: "When the gateway disabled it, if it did." }),
+    retryPolicy: t.expose("retryPolicy", { type: RetryPolicy, description: "The schedule of retries after a failed attempt." }),
+    retryIntervalSeconds: t.exposeInt("retryIntervalSeconds", { description: "FIXED: seconds between attempts." }),
+    retryWindowSeconds: t.exposeInt("retryWindowSeconds", { description: "FIXED: how long, from the first attempt, retries go on." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the webhook was created." }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the webhook was last changed." }),
   }),
 });
 
@@ -90,7 +112,7 @@ export function visibleWebhooks(ctx: GatewayContext): Prisma.WebhookWhereInput {
   return { registrations: { some: { customerId: p.customerId } } };
 }
 
-/** Basalam passes eventIds as "1,2,3"; GraphQL clients pass a list. Both are accepted. */
+/** eventIds come as a list or as one comma-separated string ("1,2,3", as some clients send them); both are accepted. */
 function parseEventIdFilter(raw: readonly (string | number)[] | null | undefined, field = "eventIds"): number[] | undefined {
   if (!raw) return undefined;
   return raw
@@ -103,8 +125,12 @@ function parseEventIdFilter(raw: readonly (string | number)[] | null | undefined
 builder.queryField("webhooks", (t) =>
   t.field({
     type: WebhookPage,
-    description: "Webhooks the caller can see, optionally of one service and subscribed to any of eventIds (getWebhooks).",
-    args: { serviceId: t.arg.id(), eventIds: t.arg.idList(), ...pageArgs(t.arg) },
+    description: "Webhooks the caller can see, optionally of one service and subscribed to any of eventIds.",
+    args: {
+      serviceId: t.arg.id({ description: "Only this service's webhooks." }),
+      eventIds: t.arg.idList({ description: 'Only webhooks subscribed to any of these event type ids; items may also be comma-separated ("1,2,3").' }),
+      ...pageArgs(t.arg),
+    },
     authScopes: (_root, args) =>
       args.serviceId ? { admin: true, ownsService: args.serviceId, customer: true } : { authenticated: true },
     resolve: (_root, args, ctx) => {
@@ -127,31 +153,39 @@ builder.queryField("webhooks", (t) =>
 );
 
 const HttpHeaderInput = builder.inputType("HttpHeaderInput", {
-  fields: (t) => ({ name: t.string({ required: true }), value: t.string({ required: true }) }),
+  description: "An extra HTTP header for a webhook's calls.",
+  fields: (t) => ({
+    name: t.string({ required: true, description: "The header's name (a token; the gateway's own headers cannot be overridden)." }),
+    value: t.string({ required: true, description: "The header's value; stored encrypted and shown only to the owner." }),
+  }),
 });
 
 const BasicAuthInput = builder.inputType("BasicAuthInput", {
-  fields: (t) => ({ username: t.string({ required: true }), password: t.string({ required: true }) }),
+  description: "HTTP Basic credentials for a webhook's calls.",
+  fields: (t) => ({
+    username: t.string({ required: true, description: "The username (no colon)." }),
+    password: t.string({ required: true, description: "The password; stored encrypted and never shown again." }),
+  }),
 });
 
 const WebhookAuthInput = builder.inputType("WebhookAuthInput", {
   description:
-    "At most one of basic and token. token follows Green API: 'Basic X' is sent as Basic, 'Bearer X' or a bare X as Bearer. Neither clears the auth.",
+    "At most one of basic and token; neither clears the auth.",
   fields: (t) => ({
-    basic: t.field({ type: BasicAuthInput }),
-    token: t.string(),
+    basic: t.field({ type: BasicAuthInput, description: "Send HTTP Basic credentials." }),
+    token: t.string({ description: "Send this Authorization value: 'Basic X' as Basic, 'Bearer X' or a bare X as Bearer. Stored encrypted, never shown again." }),
   }),
 });
 
 const webhookSettingsFields = (t: PothosInputFieldBuilder) => ({
   eventIds: t.idList({ description: "Event type ids to subscribe to." }),
   eventNames: t.stringList({ description: "Event type names to subscribe to (with or instead of eventIds)." }),
-  url: t.string(),
-  requestMethod: t.field({ type: RequestMethod }),
+  url: t.string({ description: "Where the calls go: an http(s) URL of a public address (unless private targets are allowed)." }),
+  requestMethod: t.field({ type: RequestMethod, description: "The HTTP method of the calls (default POST)." }),
   requestHeaders: t.field({ type: [HttpHeaderInput], description: "Extra headers sent with every call." }),
-  isActive: t.boolean(),
-  auth: t.field({ type: WebhookAuthInput }),
-  retryPolicy: t.field({ type: RetryPolicy }),
+  isActive: t.boolean({ description: "Whether events are routed and delivered to it (default true); true again resumes a disabled webhook." }),
+  auth: t.field({ type: WebhookAuthInput, description: "How the calls authenticate to the receiver." }),
+  retryPolicy: t.field({ type: RetryPolicy, description: "The schedule of retries (default EXPONENTIAL)." }),
   retryIntervalSeconds: t.int({ description: "FIXED: seconds between attempts (default 60)." }),
   retryWindowSeconds: t.int({ description: "FIXED: how long to keep retrying (default 86400, 24 h)." }),
 });
@@ -159,10 +193,11 @@ const webhookSettingsFields = (t: PothosInputFieldBuilder) => ({
 type PothosInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
 
 const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
+  description: "A new webhook.",
   fields: (t) => ({
-    serviceId: t.id({ description: "The owning service. A service token may omit it (its own service)." }),
+    serviceId: t.id({ description: "The owning service. A service token may omit it (its own service); the admin must give it." }),
     ...webhookSettingsFields(t),
-    url: t.string({ required: true }),
+    url: t.string({ required: true, description: "Where the calls go: an http(s) URL of a public address (unless private targets are allowed)." }),
   }),
 });
 
@@ -290,8 +325,9 @@ async function resolveSubscriptions(ctx: GatewayContext, input: SettingsInput, c
 type WebhookRow = Prisma.WebhookGetPayload<object>;
 
 const CreateWebhookPayload = builder.objectRef<{ webhook: WebhookRow; signingSecret: string }>("CreateWebhookPayload").implement({
+  description: "The webhook, with its new signing secret.",
   fields: (t) => ({
-    webhook: t.field({ type: Webhook, resolve: (p) => p.webhook }),
+    webhook: t.field({ type: Webhook, description: "The webhook.", resolve: (p) => p.webhook }),
     signingSecret: t.exposeString("signingSecret", {
       description: "Standard Webhooks secret (whsec_…) to verify the webhook-signature header. Shown only now.",
     }),
@@ -301,8 +337,8 @@ const CreateWebhookPayload = builder.objectRef<{ webhook: WebhookRow; signingSec
 builder.mutationField("createWebhook", (t) =>
   t.field({
     type: CreateWebhookPayload,
-    description: "Creates a webhook for a service (createWebhook): the admin, or the service itself.",
-    args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
+    description: "Creates a webhook for a service: the admin (giving serviceId), or the service itself.",
+    args: { input: t.arg({ type: CreateWebhookInput, required: true, description: "The webhook's settings." }) },
     authScopes: (_root, { input }) => (input.serviceId ? { admin: true, ownsService: input.serviceId } : { service: true }),
     resolve: async (_root, { input }, ctx) => {
       const p = ctx.principal!;
@@ -330,8 +366,11 @@ builder.mutationField("createWebhook", (t) =>
 builder.mutationField("updateWebhook", (t) =>
   t.prismaField({
     type: "Webhook",
-    description: "Changes a webhook (updateWebhook): the admin, or the owning service.",
-    args: { webhookId: t.arg.id({ required: true }), input: t.arg({ type: UpdateWebhookInput, required: true }) },
+    description: "Changes a webhook: the admin, or the owning service.",
+    args: {
+      webhookId: t.arg.id({ required: true, description: "The webhook to change." }),
+      input: t.arg({ type: UpdateWebhookInput, required: true, description: "The settings to change; those not given stay." }),
+    },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (query, _root, args, ctx) => {
       const id = requireId("webhookId", args.webhookId);
@@ -356,14 +395,15 @@ builder.mutationField("updateWebhook", (t) =>
 );
 
 const DeleteWebhookPayload = builder.objectRef<{ deletedWebhookId: number }>("DeleteWebhookPayload").implement({
-  fields: (t) => ({ deletedWebhookId: t.exposeID("deletedWebhookId") }),
+  description: "What was deleted.",
+  fields: (t) => ({ deletedWebhookId: t.exposeID("deletedWebhookId", { description: "The id of the deleted webhook." }) }),
 });
 
 builder.mutationField("deleteWebhook", (t) =>
   t.field({
     type: DeleteWebhookPayload,
     description: "Deletes a webhook with its registrations, pending deliveries and logs: the admin, or the owning service.",
-    args: { webhookId: t.arg.id({ required: true }) },
+    args: { webhookId: t.arg.id({ required: true, description: "The webhook to delete." }) },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
       const id = requireId("webhookId", args.webhookId);
@@ -382,7 +422,7 @@ builder.mutationField("rotateWebhookSecret", (t) =>
     type: CreateWebhookPayload,
     description:
       "Replaces the signing secret. For 24 hours both secrets sign (two signatures in webhook-signature). The new secret is shown only now.",
-    args: { webhookId: t.arg.id({ required: true }) },
+    args: { webhookId: t.arg.id({ required: true, description: "The webhook whose secret to replace." }) },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
       const id = requireId("webhookId", args.webhookId);
