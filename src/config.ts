@@ -185,6 +185,26 @@ const settings = {
     schema: wholeNumber.default(0),
     doc: { default: "0", description: "Disable a webhook after this many failed attempts in a row (0: never)." },
   },
+  HOOKGATE_RETENTION_DAYS: {
+    schema: wholeNumber.pipe(z.number().max(36_500, "must be at most 36500")).default(30),
+    doc: {
+      default: "30",
+      description:
+        "Days events are kept, with their deliveries and attempt log; older ones are deleted in the background (an event with a delivery still waiting, or replayed inside the window, stays). Idempotency keys are remembered as long. 0: keep forever.",
+    },
+  },
+  HOOKGATE_ATTEMPT_BODY_RETENTION_DAYS: {
+    schema: wholeNumber.pipe(z.number().max(36_500, "must be at most 36500")).default(7),
+    doc: {
+      default: "7",
+      description:
+        "Days the request and response bodies of logged attempts are kept; after that they are cleared (requestBody empty, responseBody null) and the rest of the attempt stays. 0: keep them as long as the attempt.",
+    },
+  },
+  HOOKGATE_RETENTION_INTERVAL_MS: {
+    schema: positiveInt().default(60_000),
+    doc: { default: "60000", description: "How often a dispatcher process prunes what is past the retention windows (one process at a time does it)." },
+  },
   HOOKGATE_LIVE_BUFFER: {
     schema: positiveInt(1_000_000).default(1_000),
     doc: { default: "1000", description: "Events a live subscription may have waiting; past that it is ended with SLOW_CONSUMER (resume with after)." },

@@ -2,10 +2,11 @@ import { RETRY_DELIVERY } from "../dispatcher/outbox.js";
 import { lockEventOrder } from "../publishing/publisher.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
-import { conflict, notFound } from "./errors.js";
+import { badInput, conflict, notFound } from "./errors.js";
 import { requireBigId, requireId } from "./ids.js";
 import { checkIdCursor, connectionSize } from "./pagination.js";
 import { replayWebhook } from "../publishing/replay.js";
+import { prunedUntil } from "../retention/pruner.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
   description: "Where a delivery stands.",
@@ -133,6 +134,14 @@ builder.mutationField("replayWebhook", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
       const webhookId = requireId("webhookId", args.webhookId);
+      const pruned = await prunedUntil(ctx.prisma);
+      if (pruned && args.since.getTime() <= pruned.getTime()) {
+        // A replay from there would be silently partial: say so instead.
+        throw badInput(
+          "since",
+          `events published up to ${pruned.toISOString()} have been deleted by retention (HOOKGATE_RETENTION_DAYS); replay from a later time`,
+        );
+      }
       const replay = await replayWebhook(ctx.prisma, {
         webhookId,
         since: args.since,

@@ -8,6 +8,7 @@ import { createDispatcher, type Dispatcher } from "../dispatcher/index.js";
 import { createTargetGuard, systemResolver, type Resolver } from "../dispatcher/target-guard.js";
 import { createLogger, type Logger } from "../log.js";
 import { createPublisher } from "../publishing/publisher.js";
+import { createPruner, type Pruner } from "../retention/pruner.js";
 import type { GatewayServices } from "../schema/context.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { migrate, pendingMigrations } from "../store/migrator.js";
@@ -42,6 +43,8 @@ export interface Gateway {
   readonly database: Database;
   readonly services: GatewayServices;
   readonly dispatcher: Dispatcher | undefined;
+  /** The retention pruner, where the dispatcher runs (tests run a round with runOnce). */
+  readonly pruner: Pruner | undefined;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           },
         );
   const deliveriesQueued = () => dispatcher?.wake();
+  // Pruning runs where the dispatcher runs (an API-only process stays lean); one at a time.
+  const pruner: Pruner | undefined = dispatcher
+    ? createPruner(
+        {
+          retentionDays: config.HOOKGATE_RETENTION_DAYS,
+          bodyRetentionDays: config.HOOKGATE_ATTEMPT_BODY_RETENTION_DAYS,
+          intervalMs: config.HOOKGATE_RETENTION_INTERVAL_MS,
+          batchSize: 1_000,
+        },
+        { sql: database.sql, clock, logger, onPruned: (kind, rows) => metrics.pruned(kind, rows) },
+      )
+    : undefined;
   const publisher = createPublisher(database.prisma, {
     maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
     clock,
@@ -129,6 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     url = `http://${host}:${port}/graphql`;
   }
   dispatcher?.start();
+  pruner?.start();
   logger.info({ url, store: database.kind, role: config.HOOKGATE_ROLE }, "hookgate started");
 
   let closed: Promise<void> | undefined;
@@ -138,6 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     database,
     services,
     dispatcher,
+    pruner,
     close: () =>
       (closed ??= (async () => {
         await websockets?.close();
@@ -148,6 +165,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           await new Promise<void>((resolve) => s.close(() => resolve()));
         }
         // In-flight calls get the delivery timeout to finish; the rest are given back.
+        await pruner?.stop();
         await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
         await redis?.close();
         await live.close();

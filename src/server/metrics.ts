@@ -22,6 +22,8 @@ export interface GatewayMetrics {
   attemptsRecorded(records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]): void;
   /** A request refused by a rate limit. */
   rateLimited(kind: string): void;
+  /** Rows the retention pruner removed: events deleted, or attempts whose bodies it cleared. */
+  pruned(kind: "events" | "attempt_bodies", rows: number): void;
   /** An HTTP response sent. */
   httpResponse(status: number): void;
   /** The exposition text; scrape-time gauges are read here. */
@@ -131,6 +133,12 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
       },
     });
   }
+  const pruned = new Counter({
+    name: "hookgate_pruned_total",
+    help: "Rows removed by retention: events (deleted with their deliveries and attempts) and attempt_bodies (attempts whose bodies were cleared).",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
   const liveSubscriptions = new Gauge({ name: "hookgate_live_subscriptions", help: "Live GraphQL subscriptions open on this process.", registers: [registry] });
   const websocketConnections = new Gauge({ name: "hookgate_websocket_connections", help: "Websocket connections open on this process.", registers: [registry] });
 
@@ -154,6 +162,7 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
       }
     },
     rateLimited: (kind) => limited.inc({ kind }),
+    pruned: (kind, rows) => pruned.inc({ kind }, rows),
     httpResponse: (status) => responses.inc({ status: String(status) }),
     async render() {
       queueRead = undefined;

@@ -372,6 +372,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     },
     // A FAILED delivery is not queued by the insert trigger, so this row is the only one for it.
     QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19) },
+    RetentionState: { name: "attempt_bodies", position: big(3), updatedAt: at(20) },
   } satisfies {
     AdminToken: Prisma.AdminTokenUncheckedCreateInput;
     Service: Prisma.ServiceUncheckedCreateInput;
@@ -384,6 +385,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     Delivery: Prisma.DeliveryUncheckedCreateInput;
     DeliveryAttempt: Prisma.DeliveryAttemptUncheckedCreateInput;
     QueuedDelivery: Prisma.QueuedDeliveryUncheckedCreateInput;
+    RetentionState: Prisma.RetentionStateUncheckedCreateInput;
   };
 
   it("sets every scalar and enum field of every model", () => {
@@ -410,6 +412,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     await prisma.delivery.create({ data: rows.Delivery });
     await prisma.deliveryAttempt.create({ data: rows.DeliveryAttempt });
     await prisma.queuedDelivery.create({ data: rows.QueuedDelivery });
+    await prisma.retentionState.create({ data: rows.RetentionState });
 
     const read = {
       AdminToken: await prisma.adminToken.findUniqueOrThrow({ where: { id: rows.AdminToken.id } }),
@@ -427,6 +430,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       Delivery: await prisma.delivery.findUniqueOrThrow({ where: { id: rows.Delivery.id } }),
       DeliveryAttempt: await prisma.deliveryAttempt.findUniqueOrThrow({ where: { id: rows.DeliveryAttempt.id } }),
       QueuedDelivery: await prisma.queuedDelivery.findUniqueOrThrow({ where: { deliveryId: rows.QueuedDelivery.deliveryId } }),
+      RetentionState: await prisma.retentionState.findUniqueOrThrow({ where: { name: rows.RetentionState.name } }),
     };
     expect(read).toEqual(rows);
     // Ids past 2^53 come back as exact bigints, not rounded numbers.
