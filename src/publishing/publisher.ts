@@ -1,6 +1,7 @@
 import type { Clock } from "../dispatcher/clock.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import type { PrismaClient } from "../store/database.js";
+import type { PayloadSchemas } from "./payload-schema.js";
 
 /** One event to publish; the type by name or id, the customer by id or external id. */
 export interface PublishRequest {
@@ -74,6 +75,8 @@ export interface PublisherOptions {
    * idempotent repeats: it is not called then): dispatcher wake-up, metrics, live subscriptions.
    */
   readonly afterCommit?: (events: StoredEvent[]) => void;
+  /** Event types' payload schemas (compiled once per schema). */
+  readonly schemas: PayloadSchemas;
 }
 
 export function createPublisher(prisma: PrismaClient, options: PublisherOptions): Publisher {
@@ -81,7 +84,7 @@ export function createPublisher(prisma: PrismaClient, options: PublisherOptions)
     async publish(requests) {
       requests.forEach((r, i) => checkPayload(r, i, options.maxPayloadBytes));
       const now = options.clock.now();
-      const { results, stored } = await prisma.$transaction((tx) => publishInTransaction(tx, requests, now), {
+      const { results, stored } = await prisma.$transaction((tx) => publishInTransaction(tx, requests, now, options.schemas), {
         timeout: 30_000,
       });
       if (stored.length) options.afterCommit?.(stored);
@@ -111,8 +114,15 @@ async function publishInTransaction(
   tx: Tx,
   requests: readonly PublishRequest[],
   now: Date,
+  schemas: PayloadSchemas,
 ): Promise<{ results: PublishedEvent[]; stored: StoredEvent[] }> {
-  const { typeIds, names } = await resolveEventTypes(tx, requests);
+  const { typeIds, names, schemaTexts } = await resolveEventTypes(tx, requests);
+  requests.forEach((request, i) => {
+    const problem = schemas.problem(typeIds[i]!, schemaTexts.get(typeIds[i]!) ?? null, request.payload);
+    if (problem) {
+      throw new PublishError(i, "payload", `does not match the event type's schema at "${problem.path || "/"}": ${problem.message}`);
+    }
+  });
   const customerIds = await resolveCustomers(tx, requests);
 
   await lockEventOrder(tx);
@@ -251,7 +261,7 @@ async function route(tx: Tx, now: Date, events: Routable[]): Promise<RoutedDeliv
 async function resolveEventTypes(
   tx: Tx,
   requests: readonly PublishRequest[],
-): Promise<{ typeIds: number[]; names: Map<number, string> }> {
+): Promise<{ typeIds: number[]; names: Map<number, string>; schemaTexts: Map<number, string> }> {
   const wantedNames = new Set<string>();
   const ids = new Set<number>();
   requests.forEach((r, i) => {
@@ -263,11 +273,12 @@ async function resolveEventTypes(
   });
   const found = await tx.eventType.findMany({
     where: { OR: [{ name: { in: [...wantedNames] } }, { id: { in: [...ids] } }] },
-    select: { id: true, name: true },
+    select: { id: true, name: true, jsonSchema: true },
   });
   const byName = new Map(found.map((t) => [t.name, t.id]));
   const byId = new Set(found.map((t) => t.id));
   const names = new Map(found.map((t) => [t.id, t.name]));
+  const schemaTexts = new Map(found.filter((t) => t.jsonSchema !== null).map((t) => [t.id, JSON.stringify(t.jsonSchema)]));
   const typeIds = requests.map((r, i) => {
     if (r.eventName !== undefined && r.eventName !== null) {
       const id = byName.get(r.eventName);
@@ -277,7 +288,7 @@ async function resolveEventTypes(
     if (!byId.has(r.eventTypeId!)) throw new PublishError(i, "eventTypeId", `event type ${r.eventTypeId} does not exist`, "NOT_FOUND");
     return r.eventTypeId!;
   });
-  return { typeIds, names };
+  return { typeIds, names, schemaTexts };
 }
 
 async function resolveCustomers(tx: Tx, requests: readonly PublishRequest[]): Promise<(number | undefined)[]> {

@@ -5,6 +5,7 @@ import type { TargetGuard } from "../dispatcher/target-guard.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
 import type { Publisher } from "../publishing/publisher.js";
+import type { PayloadSchemas } from "../publishing/payload-schema.js";
 import type { PrismaClient } from "../store/database.js";
 import type { RedisConnection } from "../store/redis.js";
 import type { GatewayMetrics } from "../server/metrics.js";
@@ -17,6 +18,8 @@ export interface GatewayServices {
   readonly config: Config;
   readonly secrets: SecretBox;
   readonly publisher: Publisher;
+  /** Event types' payload schemas: checked when set, applied when publishing. */
+  readonly schemas: PayloadSchemas;
   readonly logger: Logger;
   /** SSRF checks for webhook URLs at creation and update. */
   readonly targets: TargetGuard;

@@ -1,8 +1,11 @@
 import { builder } from "./builder.js";
-import { conflict, isUniqueViolation, badInput } from "./errors.js";
+import { conflict, isUniqueViolation, badInput, notFound } from "./errors.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkEventTypeName, checkText } from "./validation.js";
-import type { Prisma } from "../store/generated/prisma/client.js";
+import { Prisma } from "../store/generated/prisma/client.js";
+import { PayloadSchemas } from "../publishing/payload-schema.js";
+import type { GatewayContext } from "./context.js";
+import { requireId } from "./ids.js";
 
 export const EventType = builder.prismaObject("EventType", {
   description: "A kind of event in the global catalog: what webhooks subscribe to and events are published as.",
@@ -12,6 +15,11 @@ export const EventType = builder.prismaObject("EventType", {
     description: t.exposeString("description", { description: "What the event means (may be empty)." }),
     sampleData: t.expose("sampleData", { type: "JSON", description: "A sample payload (used by sendTestEvent)." }),
     scopes: t.exposeStringList("scopes", { description: "Permissions a receiver needs, e.g. customer.chat.read." }),
+    jsonSchema: t.expose("jsonSchema", {
+      type: "JSON",
+      nullable: true,
+      description: "A JSON Schema (draft 2020-12) every published payload must match; null: any payload is accepted.",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the event type was added." }),
   }),
 });
@@ -41,8 +49,40 @@ const CreateEventTypeInput = builder.inputType("CreateEventTypeInput", {
     description: t.string({ description: "What the event means, up to 2000 characters." }),
     sampleData: t.field({ type: "JSON", description: "A sample payload; defaults to {}." }),
     scopes: t.stringList({ description: "Permissions a receiver needs, each 1 to 200 characters." }),
+    jsonSchema: t.field({
+      type: "JSON",
+      description: "A JSON Schema (draft 2020-12, at most 64 KiB) payloads must match; sampleData must match it too.",
+    }),
   }),
 });
+
+const UpdateEventTypeInput = builder.inputType("UpdateEventTypeInput", {
+  description: "The settings to change; those not given stay. The name cannot change (events keep the name they were published under).",
+  fields: (t) => ({
+    description: t.string({ description: "What the event means, up to 2000 characters." }),
+    sampleData: t.field({ type: "JSON", description: "A sample payload (must match the schema, if there is one)." }),
+    scopes: t.stringList({ description: "Permissions a receiver needs; replaces the list." }),
+    jsonSchema: t.field({
+      type: "JSON",
+      description:
+        "A new JSON Schema (draft 2020-12); null removes it. Refused when the sample data does not match it. Applies to events published from now on; stored events are not checked again.",
+    }),
+  }),
+});
+
+/** A schema and the sample it must accept, checked together; the compiled schema is not kept here. */
+function checkSchemaAndSample(ctx: GatewayContext, jsonSchema: unknown, sampleData: unknown, changing: "jsonSchema" | "sampleData"): void {
+  if (jsonSchema === null || jsonSchema === undefined) return;
+  const checked = ctx.schemas.check(jsonSchema);
+  if ("problem" in checked) throw badInput("input.jsonSchema", checked.problem.message);
+  const problem = PayloadSchemas.problemWith(checked.validate, sampleData);
+  if (problem) {
+    const where = `"${problem.path || "/"}": ${problem.message}`;
+    throw changing === "jsonSchema"
+      ? badInput("input.jsonSchema", `the event type's sampleData does not match it at ${where}; give a matching sampleData in the same change`)
+      : badInput("input.sampleData", `does not match the event type's schema at ${where}`);
+  }
+}
 
 builder.mutationField("createEventType", (t) =>
   t.prismaField({
@@ -55,6 +95,7 @@ builder.mutationField("createEventType", (t) =>
       const scopes = (input.scopes ?? []).map((s, i) => checkText(`input.scopes[${i}]`, s, { min: 1, max: 200 }));
       const sampleData = input.sampleData ?? {};
       if (sampleData === null) throw badInput("input.sampleData", "must not be null");
+      checkSchemaAndSample(ctx, input.jsonSchema, sampleData, input.sampleData == null ? "jsonSchema" : "sampleData");
       try {
         return await ctx.prisma.eventType.create({
           ...query,
@@ -63,12 +104,40 @@ builder.mutationField("createEventType", (t) =>
             description: checkText("input.description", input.description ?? "", { max: 2000 }),
             sampleData: sampleData as Prisma.InputJsonValue,
             scopes,
+            ...(input.jsonSchema != null ? { jsonSchema: input.jsonSchema as Prisma.InputJsonValue } : {}),
           },
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw conflict(`an event type named "${name}" already exists`, "input.name");
         throw error;
       }
+    },
+  }),
+);
+
+builder.mutationField("updateEventType", (t) =>
+  t.prismaField({
+    type: "EventType",
+    description: "Changes an event type's description, sample data, scopes or payload schema (admin only).",
+    authScopes: { admin: true },
+    args: {
+      eventTypeId: t.arg.id({ required: true, description: "The event type to change." }),
+      input: t.arg({ type: UpdateEventTypeInput, required: true, description: "The settings to change." }),
+    },
+    resolve: async (query, _root, { eventTypeId, input }, ctx) => {
+      const id = requireId("eventTypeId", eventTypeId);
+      const current = await ctx.prisma.eventType.findUnique({ where: { id }, select: { sampleData: true, jsonSchema: true } });
+      if (!current) throw notFound(`event type ${id}`);
+      if (input.sampleData === null) throw badInput("input.sampleData", "must not be null");
+      const sampleData = input.sampleData ?? current.sampleData;
+      const jsonSchema = input.jsonSchema === undefined ? current.jsonSchema : input.jsonSchema;
+      checkSchemaAndSample(ctx, jsonSchema, sampleData, input.jsonSchema !== undefined ? "jsonSchema" : "sampleData");
+      const data: Prisma.EventTypeUpdateInput = {};
+      if (input.description != null) data.description = checkText("input.description", input.description, { max: 2000 });
+      if (input.scopes != null) data.scopes = input.scopes.map((s, i) => checkText(`input.scopes[${i}]`, s, { min: 1, max: 200 }));
+      if (input.sampleData != null) data.sampleData = input.sampleData as Prisma.InputJsonValue;
+      if (input.jsonSchema !== undefined) data.jsonSchema = input.jsonSchema === null ? Prisma.DbNull : (input.jsonSchema as Prisma.InputJsonValue);
+      return ctx.prisma.eventType.update({ ...query, where: { id }, data });
     },
   }),
 );

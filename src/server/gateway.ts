@@ -8,6 +8,7 @@ import { createDispatcher, type Dispatcher } from "../dispatcher/index.js";
 import { createTargetGuard, systemResolver, type Resolver } from "../dispatcher/target-guard.js";
 import { createLogger, type Logger } from "../log.js";
 import { createPublisher } from "../publishing/publisher.js";
+import { PayloadSchemas } from "../publishing/payload-schema.js";
 import { createPruner, type Pruner } from "../retention/pruner.js";
 import type { GatewayServices } from "../schema/context.js";
 import { openDatabase, type Database } from "../store/database.js";
@@ -103,7 +104,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         { sql: database.sql, clock, logger, onPruned: (kind, rows) => metrics.pruned(kind, rows) },
       )
     : undefined;
+  const schemas = new PayloadSchemas();
   const publisher = createPublisher(database.prisma, {
+    schemas,
     maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
     clock,
     afterCommit: (events) => {
@@ -117,6 +120,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     config,
     secrets,
     publisher,
+    schemas,
     logger,
     targets,
     clock,
