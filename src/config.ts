@@ -121,6 +121,14 @@ const settings = {
     schema: z.enum(["true", "false", "admin"], { message: "must be true, false or admin" }).default("true"),
     doc: { default: "true", description: "Serve Prometheus metrics on GET /metrics: true (open), admin (needs an admin bearer token), false (not served)." },
   },
+  HOOKGATE_METRICS_PORT: {
+    schema: wholeNumber.pipe(z.number().max(65535, "must be at most 65535")).optional(),
+    doc: {
+      default: "(unset: on the API port only)",
+      description:
+        "Also serve GET /metrics (and /healthz) on this port of HOOKGATE_HOST, in any role (0 picks a free one). The only way to scrape a worker-only process (HOOKGATE_ROLE=worker), which serves no API. HOOKGATE_METRICS=admin applies here too.",
+    },
+  },
   HOOKGATE_RATE_LIMIT_PUBLISH: {
     schema: wholeNumber.default(60_000),
     doc: { default: "60000", description: "Events one token may publish per minute, counted per event (a batch of 50 counts 50); 0: no limit. At least HOOKGATE_MAX_BATCH_SIZE." },
@@ -237,6 +245,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       "HOOKGATE_ENCRYPTION_KEY is required with DATABASE_URL (every process sharing the database needs the same key; create one with: openssl rand -base64 32)",
     );
+  }
+  if (config.HOOKGATE_METRICS_PORT !== undefined && config.HOOKGATE_METRICS === "false") {
+    throw new ConfigError("HOOKGATE_METRICS_PORT is set but HOOKGATE_METRICS=false turns metrics off; unset one of them");
   }
   const bodyNeeded = Math.max(config.HOOKGATE_MAX_PAYLOAD_BYTES + 16 * 1024, config.HOOKGATE_MAX_BATCH_SIZE * 512);
   if (config.HOOKGATE_MAX_BODY_BYTES < bodyNeeded) {
