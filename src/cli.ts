@@ -88,6 +88,7 @@ async function serve(config: Config, lock: DataDirLock | undefined): Promise<num
   if (lock) serveTokenRequests(lock, gateway.database, logger);
   if (gateway.url) process.stdout.write(`Hookgate is up: GraphQL API and GraphiQL at ${gateway.url}\n`);
   else process.stdout.write("Hookgate dispatcher is running\n");
+  if (gateway.metricsUrl) process.stdout.write(`Hookgate metrics at ${gateway.metricsUrl}\n`);
   const signal = await signalled;
   logger.info({ signal }, "stopping: no new claims; in-flight deliveries finish or are given back");
   await gateway.close();

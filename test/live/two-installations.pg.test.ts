@@ -1,4 +1,4 @@
-// Two installations (each its own database: its own event ids, types and webhooks, all starting
+// Two installations (each its own PostgreSQL database: its own event ids, types and webhooks, all starting
 // at 1) on one Redis, told apart by HOOKGATE_REDIS_KEY_PREFIX. Needs a Redis on 127.0.0.1:6379
 // (CI has one); without it this file fails, it never skips.
 import { randomBytes } from "node:crypto";
