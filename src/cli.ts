@@ -13,7 +13,8 @@ const USAGE = `Usage: hookgate <command>
   start     the GraphQL API and the dispatcher (HOOKGATE_ROLE picks: all, api, worker)
   worker    the dispatcher only, for scaling out deliveries
   migrate   apply database migrations and exit
-  token     create an admin token and print it once (optional label as next argument)
+  token     create an admin token and print it once (optional label as next argument);
+            with the embedded database, a running gateway creates it
   replay    --webhook <id> --since <ISO 8601 time> [--only-failed]
             queue a new delivery of every event a webhook was sent since a time
             (what the replayWebhook mutation does); running dispatchers send them

@@ -62,7 +62,7 @@ const settings = {
   },
   HOOKGATE_DATA_DIR: {
     schema: z.string().min(1).default("./data"),
-    doc: { default: "./data", description: "Where embedded mode keeps its PGlite database and generated encryption key." },
+    doc: { default: "./data", description: "Where embedded mode keeps its PGlite database and generated encryption key; one process at a time holds it (hookgate.sock)." },
   },
   HOOKGATE_ADMIN_TOKEN: {
     schema: z.string().min(24, "must be at least 24 characters").optional(),
@@ -147,11 +147,11 @@ const settings = {
   },
   HOOKGATE_REDIS_KEY_PREFIX: {
     schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1 to 64 of A-Z a-z 0-9 : _ . -").default("hookgate:"),
-    doc: { default: "hookgate:", description: "Prefix of every Redis key Hookgate writes (rate-limit counters), so installations can share one Redis." },
+    doc: { default: "hookgate:", description: "Prefix of every Redis key and pub/sub channel Hookgate uses (rate-limit counters, live events, live attempt logs), so installations can share one Redis: give each its own." },
   },
   HOOKGATE_ROLE: {
     schema: z.enum(["all", "api", "worker"]).default("all"),
-    doc: { default: "all", description: "all: API and dispatcher in one process. api: API only. worker: dispatcher only (also `npm run worker`)." },
+    doc: { default: "all", description: "all: API and dispatcher in one process. api: API only. worker: dispatcher only (also `npm run worker`). api and worker need DATABASE_URL (PGlite is one process)." },
   },
   HOOKGATE_ALLOW_PRIVATE_TARGETS: {
     schema: bool.default(false),
