@@ -9,9 +9,13 @@ import { GraphQLClient } from "../support/client.js";
 import { runHookgate, type HookgateProcess } from "../support/processes.js";
 import { storeKind } from "../support/store.js";
 
+/** Every process a test started, killed at the end (also one that wrongly kept running). */
+const started: HookgateProcess[] = [];
+
 /** Runs `hookgate <command> [args]` to the end: exit code and everything it printed. */
 async function hookgate(command: string, env: Record<string, string>, args: string[] = []) {
   const child = runHookgate(command, env, args);
+  started.push(child);
   const code = await child.exited;
   return { code, output: child.output() };
 }
@@ -24,7 +28,6 @@ describe.runIf(storeKind() === "pglite")("one process per embedded data director
   let env: Record<string, string>;
   let holder: HookgateProcess;
   let url: string;
-  const started: HookgateProcess[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "hookgate-lock-"));
