@@ -102,12 +102,12 @@ export async function lockDataDir(dataDir: string, holder: Omit<Holder, "pid">):
   server.on("error", () => undefined); // errors after listening are per connection
 
   for (let tries = 0; ; tries++) {
+    if (tries > 200) throw new DataDirLockError(`HOOKGATE_DATA_DIR ${dataDir}: could not take ${SOCKET_NAME} (another process keeps replacing it)`);
     if (await bind(server, address)) break;
     // Something is at the address: a live holder, or a file left by a holder that died.
     const found = await probe(address);
     if (found.state === "live") throw new DataDirInUse(dataDir, found.holder);
     if (found.state === "gone") continue; // removed meanwhile: bind again
-    if (tries > 200) throw new DataDirLockError(`HOOKGATE_DATA_DIR ${dataDir}: could not take ${SOCKET_NAME} (another process keeps replacing it)`);
     // Stale. Remove it under the guard, so two starters cannot each remove the other's fresh socket.
     let fd: number;
     try {
