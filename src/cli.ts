@@ -1,17 +1,20 @@
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
 import { createAdminToken } from "./server/admin-token.js";
+import { checkEmbeddedRole, holdDataDir, serveTokenRequests, tokenFromRunningGateway, TokenRefused, type StoreCommand } from "./server/embedded-lock.js";
 import { startGateway } from "./server/gateway.js";
 import { replayWebhook } from "./publishing/replay.js";
 import { openDatabase, type Database } from "./store/database.js";
 import { migrate, pendingMigrations } from "./store/migrator.js";
+import type { DataDirLock } from "./store/data-dir-lock.js";
 
 const USAGE = `Usage: hookgate <command>
 
   start     the GraphQL API and the dispatcher (HOOKGATE_ROLE picks: all, api, worker)
   worker    the dispatcher only, for scaling out deliveries
   migrate   apply database migrations and exit
-  token     create an admin token and print it once (optional label as next argument)
+  token     create an admin token and print it once (optional label as next argument);
+            with the embedded database, a running gateway creates it
   replay    --webhook <id> --since <ISO 8601 time> [--only-failed]
             queue a new delivery of every event a webhook was sent since a time
             (what the replayWebhook mutation does); running dispatchers send them
@@ -33,18 +36,35 @@ async function main(argv: string[]): Promise<number> {
     // Arguments are checked before the configuration: a typo is reported as a typo.
     const replay = command === "replay" ? parseReplayArgs(rest) : undefined;
     const config = loadConfig(command === "worker" ? { ...process.env, HOOKGATE_ROLE: "worker" } : process.env);
-    switch (command) {
-      case "start":
-      case "worker":
-        return await serve(config);
-      case "migrate":
-        return await runMigrate(config);
-      case "token":
-        return await runToken(config, rest[0] ?? "created by hookgate token");
-      default:
-        return await runReplay(config, replay!);
+    if (command === "start" || command === "worker") checkEmbeddedRole(config, command);
+    const label = rest[0] ?? "created by hookgate token";
+    if (command === "token") {
+      // Embedded and a gateway running: it holds the database, so it mints the token.
+      const minted = await tokenFromRunningGateway(config, label);
+      if (minted !== undefined) return printToken(minted);
+    }
+    // Embedded mode: one process at a time on the data directory (a second one would corrupt it).
+    const lock = await holdDataDir(config, command as StoreCommand);
+    try {
+      switch (command) {
+        case "start":
+        case "worker":
+          return await serve(config, lock);
+        case "migrate":
+          return await runMigrate(config);
+        case "token":
+          return await runToken(config, label);
+        default:
+          return await runReplay(config, replay!);
+      }
+    } finally {
+      await lock?.release();
     }
   } catch (error) {
+    if (error instanceof TokenRefused) {
+      process.stderr.write(`hookgate: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`hookgate: ${error.message}\n\n${USAGE}`);
       return 2;
@@ -57,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function serve(config: Config): Promise<number> {
+async function serve(config: Config, lock: DataDirLock | undefined): Promise<number> {
   const logger = createLogger(config.HOOKGATE_LOG_LEVEL);
   // Listen for signals before starting, so a SIGTERM during start-up also shuts down cleanly.
   const signalled = new Promise<string>((resolve) => {
@@ -65,8 +85,11 @@ async function serve(config: Config): Promise<number> {
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   const gateway = await startGateway({ config, logger });
+  lock?.describe({ url: gateway.url });
+  if (lock) serveTokenRequests(lock, gateway.database, logger);
   if (gateway.url) process.stdout.write(`Hookgate is up: GraphQL API and GraphiQL at ${gateway.url}\n`);
   else process.stdout.write("Hookgate dispatcher is running\n");
+  if (gateway.metricsUrl) process.stdout.write(`Hookgate metrics at ${gateway.metricsUrl}\n`);
   const signal = await signalled;
   logger.info({ signal }, "stopping: no new claims; in-flight deliveries finish or are given back");
   await gateway.close();
@@ -168,13 +191,16 @@ async function runToken(config: Config, label: string): Promise<number> {
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR });
   try {
     await migrate(database.sql);
-    const token = await createAdminToken(database, label);
-    process.stdout.write(`${token}\n`);
-    process.stderr.write("This admin token is shown only once; only its hash is stored.\n");
-    return 0;
+    return printToken(await createAdminToken(database, label));
   } finally {
     await database.close();
   }
+}
+
+function printToken(token: string): number {
+  process.stdout.write(`${token}\n`);
+  process.stderr.write("This admin token is shown only once; only its hash is stored.\n");
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

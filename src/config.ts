@@ -62,7 +62,7 @@ const settings = {
   },
   HOOKGATE_DATA_DIR: {
     schema: z.string().min(1).default("./data"),
-    doc: { default: "./data", description: "Where embedded mode keeps its PGlite database and generated encryption key." },
+    doc: { default: "./data", description: "Where embedded mode keeps its PGlite database and generated encryption key; one process at a time holds it (hookgate.sock)." },
   },
   HOOKGATE_ADMIN_TOKEN: {
     schema: z.string().min(24, "must be at least 24 characters").optional(),
@@ -121,6 +121,14 @@ const settings = {
     schema: z.enum(["true", "false", "admin"], { message: "must be true, false or admin" }).default("true"),
     doc: { default: "true", description: "Serve Prometheus metrics on GET /metrics: true (open), admin (needs an admin bearer token), false (not served)." },
   },
+  HOOKGATE_METRICS_PORT: {
+    schema: wholeNumber.pipe(z.number().max(65535, "must be at most 65535")).optional(),
+    doc: {
+      default: "(unset: on the API port only)",
+      description:
+        "Also serve GET /metrics (and /healthz) on this port of HOOKGATE_HOST, in any role (0 picks a free one). The only way to scrape a worker-only process (HOOKGATE_ROLE=worker), which serves no API. HOOKGATE_METRICS=admin applies here too.",
+    },
+  },
   HOOKGATE_RATE_LIMIT_PUBLISH: {
     schema: wholeNumber.default(60_000),
     doc: { default: "60000", description: "Events one token may publish per minute, counted per event (a batch of 50 counts 50); 0: no limit. At least HOOKGATE_MAX_BATCH_SIZE." },
@@ -139,11 +147,11 @@ const settings = {
   },
   HOOKGATE_REDIS_KEY_PREFIX: {
     schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1 to 64 of A-Z a-z 0-9 : _ . -").default("hookgate:"),
-    doc: { default: "hookgate:", description: "Prefix of every Redis key Hookgate writes (rate-limit counters), so installations can share one Redis." },
+    doc: { default: "hookgate:", description: "Prefix of every Redis key and pub/sub channel Hookgate uses (rate-limit counters, live events, live attempt logs), so installations can share one Redis: give each its own." },
   },
   HOOKGATE_ROLE: {
     schema: z.enum(["all", "api", "worker"]).default("all"),
-    doc: { default: "all", description: "all: API and dispatcher in one process. api: API only. worker: dispatcher only (also `npm run worker`)." },
+    doc: { default: "all", description: "all: API and dispatcher in one process. api: API only. worker: dispatcher only (also `npm run worker`). api and worker need DATABASE_URL (PGlite is one process)." },
   },
   HOOKGATE_ALLOW_PRIVATE_TARGETS: {
     schema: bool.default(false),
@@ -257,6 +265,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       "HOOKGATE_ENCRYPTION_KEY is required with DATABASE_URL (every process sharing the database needs the same key; create one with: openssl rand -base64 32)",
     );
+  }
+  if (config.HOOKGATE_METRICS_PORT !== undefined && config.HOOKGATE_METRICS === "false") {
+    throw new ConfigError("HOOKGATE_METRICS_PORT is set but HOOKGATE_METRICS=false turns metrics off; unset one of them");
   }
   const bodyNeeded = Math.max(config.HOOKGATE_MAX_PAYLOAD_BYTES + 16 * 1024, config.HOOKGATE_MAX_BATCH_SIZE * 512);
   if (config.HOOKGATE_MAX_BODY_BYTES < bodyNeeded) {

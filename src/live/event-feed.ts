@@ -123,6 +123,7 @@ export class EventFeed {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private storeDown = false;
+  private warnedForeign = false;
 
   constructor(private readonly options: EventFeedOptions) {}
 
@@ -291,16 +292,40 @@ export class EventFeed {
     // A full page: go on from its last id at once. Otherwise everything up to the bound (or, with
     // none, up to the store's highest id, read in the same statement) has been seen: the position
     // moves there even when no event of the covered types lies in between, so it never goes stale.
+    // The store had every id up to `top` when the bus had brought everything up to `upTo`, and a
+    // message is published only after its event commits: one above `top` is not this
+    // installation's event. It must neither move the position nor reach a listener.
+    const foreign = top !== undefined && upTo !== undefined && upTo > top;
+    if (foreign) this.dropForeign(top, upTo);
     let last: bigint;
     if (idsInStore.length === PAGE) {
       last = idsInStore.at(-1)!;
       this.again = true;
+    } else if (foreign || upTo === undefined) {
+      last = top !== undefined && top > from ? top : from;
     } else {
-      last = upTo ?? (top > from ? top : from);
+      last = upTo;
     }
     if (last > this.position) this.position = last;
     for (const id of this.received.keys()) if (id <= this.position) this.received.delete(id);
     if (ordered.length) this.emit(ordered);
+  }
+
+  /** Forgets messages for ids in (top, upTo]: none of them is an event of this store. */
+  private dropForeign(top: bigint, upTo: bigint): void {
+    let highest = 0n;
+    for (const id of this.received.keys()) {
+      if (id > top && id <= upTo) this.received.delete(id);
+      else if (id > highest) highest = id;
+    }
+    this.highestReceived = highest;
+    if (!this.warnedForeign) {
+      this.warnedForeign = true;
+      this.options.logger.warn(
+        { storeHighestId: top.toString(), messageId: upTo.toString() },
+        "live feed ignored messages for events this database does not have: does another installation share this Redis with the same HOOKGATE_REDIS_KEY_PREFIX?",
+      );
+    }
   }
 
   private emit(events: FeedEvent[]): void {
@@ -315,13 +340,14 @@ export class EventFeed {
     return this.allTypes ? "all" : [...this.typeRefs.keys()];
   }
 
-  /** The ids after `from` (up to `upTo`) of these types, a page at most, and the store's highest id. */
+  /** The ids after `from` (up to `upTo`) of these types, a page at most, and the store's highest id (when read). */
   private async storedIds(
     from: bigint,
     upTo: bigint | undefined,
     types: number[] | "all",
-  ): Promise<{ ids: bigint[]; top: bigint }> {
-    if (types !== "all" && types.length === 0) return { ids: [], top: from };
+  ): Promise<{ ids: bigint[]; top: bigint | undefined }> {
+    // No types covered: nothing read (and no highest id known).
+    if (types !== "all" && types.length === 0) return { ids: [], top: undefined };
     const params: unknown[] = [from.toString()];
     let where = "id > $1::bigint";
     if (upTo !== undefined) {

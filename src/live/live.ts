@@ -53,7 +53,7 @@ export interface LiveDeps {
 
 export function createLive(config: Config, deps: LiveDeps): Live {
   const open = deps.liveSubscriptions ?? { inc: () => undefined, dec: () => undefined };
-  const bus = createBus(config.REDIS_URL, deps.logger);
+  const bus = createBus(config.REDIS_URL, deps.logger, config.HOOKGATE_REDIS_KEY_PREFIX);
   const feed = new EventFeed({ sql: deps.sql, bus, logger: deps.logger, pollMs: config.HOOKGATE_LIVE_POLL_MS });
   return {
     bus,

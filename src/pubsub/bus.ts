@@ -7,11 +7,12 @@ import { openRedis, type RedisConnection } from "../store/redis.js";
 /**
  * Topics and messages between gateway instances. One topic per event type, so an instance
  * subscribes to (and Redis sends it) only the event types its live subscribers asked for;
- * one topic per webhook for the live attempt log.
+ * one topic per webhook for the live attempt log. The bus puts every topic under the
+ * installation's HOOKGATE_REDIS_KEY_PREFIX (see createBus); topics themselves carry none.
  */
 export const topics = {
-  eventType: (eventTypeId: number) => `hookgate:event-type:${eventTypeId}`,
-  webhookAttempts: (webhookId: number) => `hookgate:webhook-attempts:${webhookId}`,
+  eventType: (eventTypeId: number) => `event-type:${eventTypeId}`,
+  webhookAttempts: (webhookId: number) => `webhook-attempts:${webhookId}`,
 } as const;
 
 type Listener = (message: unknown) => void;
@@ -34,11 +35,19 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-export function createBus(redisUrl: string | undefined, logger: Logger): Bus {
+/**
+ * With Redis, every channel is `<prefix><topic>` (HOOKGATE_REDIS_KEY_PREFIX): installations that
+ * share one Redis with different prefixes never hear each other's events or attempts (ids are
+ * per database, so another installation's event 42 would otherwise pass for this one's, and
+ * its higher ids would move this one's feed past events it has not seen). The default prefix,
+ * `hookgate:`, gives the channel names of releases before the prefix applied to them.
+ */
+export function createBus(redisUrl: string | undefined, logger: Logger, prefix: string): Bus {
   if (!redisUrl) {
-    const bus = eventTargetBus(new EventTarget() as TypedEventTarget<TypedEvent>, false, () => true, async () => {});
+    const bus = eventTargetBus(new EventTarget() as TypedEventTarget<TypedEvent>, false, () => true, async () => {}, (topic) => topic);
     return { ...bus, listened: async (list) => list.map((topic) => bus.localListeners(topic) > 0) };
   }
+  const channel = (topic: string) => `${prefix}${topic}`;
   const publisher = openRedis(redisUrl, logger, "publish");
   // SUBSCRIBE commands given while Redis is down wait for it; ioredis re-subscribes on reconnect.
   const subscriber = openRedis(redisUrl, logger, "subscribe", { queueWhileDown: true });
@@ -65,13 +74,14 @@ export function createBus(redisUrl: string | undefined, logger: Logger): Bus {
     async () => {
       await Promise.all([publisher.close(), subscriber.close()]);
     },
+    channel,
   );
   return {
     ...bus,
     async listened(list) {
       if (!list.length) return [];
       // Reply: channel, count, channel, count, ...
-      const reply = (await publisher.client.call("PUBSUB", "NUMSUB", ...list)) as (string | number)[];
+      const reply = (await publisher.client.call("PUBSUB", "NUMSUB", ...list.map(channel))) as (string | number)[];
       return list.map((_, i) => Number(reply[i * 2 + 1]) > 0);
     },
   };
@@ -82,23 +92,24 @@ function eventTargetBus(
   shared: boolean,
   isReady: () => boolean,
   close: () => Promise<void>,
+  channel: (topic: string) => string,
 ): Omit<Bus, "listened"> & { localListeners(topic: string): number } {
   const counts = new Map<string, number>();
   return {
     localListeners: (topic) => counts.get(topic) ?? 0,
     shared,
     publish(topic, message) {
-      target.dispatchEvent(new CustomEvent(topic, { detail: message }) as unknown as TypedEvent);
+      target.dispatchEvent(new CustomEvent(channel(topic), { detail: message }) as unknown as TypedEvent);
     },
     subscribe(topic, listener) {
       const handler = (event: TypedEvent) => listener(event.detail);
-      target.addEventListener(topic, handler);
+      target.addEventListener(channel(topic), handler);
       counts.set(topic, (counts.get(topic) ?? 0) + 1);
       let done = false;
       return () => {
         if (done) return;
         done = true;
-        target.removeEventListener(topic, handler);
+        target.removeEventListener(channel(topic), handler);
         const left = (counts.get(topic) ?? 1) - 1;
         if (left) counts.set(topic, left);
         else counts.delete(topic);

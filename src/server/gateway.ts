@@ -19,6 +19,7 @@ import { createHttpHandler } from "./http.js";
 import { createLive, type Live } from "../live/live.js";
 import { attachWebsocketServer } from "./websocket.js";
 import { createMetrics } from "./metrics.js";
+import { createMetricsServer } from "./metrics-server.js";
 import { createRateLimits } from "./rate-limits.js";
 import { createGatewayYoga } from "./yoga.js";
 
@@ -41,6 +42,8 @@ export interface Gateway {
   /** The GraphQL endpoint; undefined for a dispatcher-only process. */
   readonly url: string | undefined;
   readonly port: number | undefined;
+  /** http://host:port/metrics of the HOOKGATE_METRICS_PORT server; undefined when that is unset. */
+  readonly metricsUrl: string | undefined;
   readonly database: Database;
   readonly services: GatewayServices;
   readonly dispatcher: Dispatcher | undefined;
@@ -135,26 +138,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let websockets: { close(): Promise<void> } | undefined;
   let url: string | undefined;
   let port: number | undefined;
+  const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN);
   if (config.HOOKGATE_ROLE !== "worker") {
     const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
     if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
-    const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN);
     const yoga = createGatewayYoga(services, principals);
     server = createServer(createHttpHandler({ yoga, services, principals, readiness: () => readiness(database, redis, live) }));
     websockets = attachWebsocketServer(server, yoga, services, principals);
     await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
     port = (server.address() as AddressInfo).port;
-    const host = config.HOOKGATE_HOST.includes(":") ? `[${config.HOOKGATE_HOST}]` : config.HOOKGATE_HOST;
-    url = `http://${host}:${port}/graphql`;
+    url = `http://${hostForUrl(config.HOOKGATE_HOST)}:${port}/graphql`;
+  }
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (config.HOOKGATE_METRICS_PORT !== undefined) {
+    metricsServer = createMetricsServer({ config, metrics, principals }, logger);
+    await listen(metricsServer, config.HOOKGATE_METRICS_PORT, config.HOOKGATE_HOST);
+    metricsUrl = `http://${hostForUrl(config.HOOKGATE_HOST)}:${(metricsServer.address() as AddressInfo).port}/metrics`;
   }
   dispatcher?.start();
   pruner?.start();
-  logger.info({ url, store: database.kind, role: config.HOOKGATE_ROLE }, "hookgate started");
+  logger.info({ url, metricsUrl, store: database.kind, role: config.HOOKGATE_ROLE }, "hookgate started");
 
   let closed: Promise<void> | undefined;
   return {
     url,
     port,
+    metricsUrl,
     database,
     services,
     dispatcher,
@@ -167,6 +177,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           const s = server;
           s.closeAllConnections();
           await new Promise<void>((resolve) => s.close(() => resolve()));
+        }
+        if (metricsServer) {
+          const m = metricsServer;
+          m.closeAllConnections();
+          await new Promise<void>((resolve) => m.close(() => resolve()));
         }
         // In-flight calls get the delivery timeout to finish; the rest are given back.
         await pruner?.stop();
@@ -215,6 +230,10 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 function printAdminToken(token: string): void {

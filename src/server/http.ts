@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
+import { serveMetrics } from "./metrics-server.js";
 import { requestIdFrom, withRequestLogger } from "./request-log.js";
 import type { GatewayYoga } from "./yoga.js";
 
@@ -48,7 +49,9 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
     const { ok, detail } = await deps.readiness();
     return void res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(detail) + "\n");
   }
-  if (path === "/metrics" && deps.services.config.HOOKGATE_METRICS !== "false") return serveMetrics(deps, req, res);
+  if (path === "/metrics" && deps.services.config.HOOKGATE_METRICS !== "false") {
+    return serveMetrics({ config: deps.services.config, metrics: deps.services.metrics, principals: deps.principals }, req, res);
+  }
   if (req.method !== "GET" && req.method !== "HEAD") {
     const body = await readBody(req, deps.services.config.HOOKGATE_MAX_BODY_BYTES);
     if (body === TOO_LARGE) return refuseTooLarge(req, res, deps.services.config.HOOKGATE_MAX_BODY_BYTES);
@@ -98,20 +101,4 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number
   req.resume();
   res.once("finish", () => setTimeout(() => req.socket.destroy(), 1_000).unref());
   res.writeHead(413, { "content-type": "application/json; charset=utf-8", connection: "close" }).end(body);
-}
-
-async function serveMetrics(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    return void res.writeHead(405, { allow: "GET", "content-type": "text/plain" }).end("use GET\n");
-  }
-  if (deps.services.config.HOOKGATE_METRICS === "admin") {
-    const principal = await deps.principals.resolve(req.headers.authorization).catch(() => undefined);
-    if (principal?.kind !== "admin") {
-      return void res
-        .writeHead(401, { "content-type": "text/plain", "www-authenticate": "Bearer" })
-        .end("metrics need an admin token (HOOKGATE_METRICS=admin)\n");
-    }
-  }
-  const { contentType, body } = await deps.services.metrics.render();
-  res.writeHead(200, { "content-type": contentType }).end(req.method === "HEAD" ? undefined : body);
 }
