@@ -23,6 +23,11 @@ export interface RedisOptions {
    * connections reject at once.
    */
   readonly queueWhileDown?: boolean;
+  /**
+   * How long a command may wait for its answer before it fails: a Redis that accepts the
+   * connection but never answers (stopped, a half-open network path) must not stall callers.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 export function openRedis(url: string, logger: Logger, role: string, options: RedisOptions = {}): RedisConnection {
@@ -30,6 +35,7 @@ export function openRedis(url: string, logger: Logger, role: string, options: Re
     enableOfflineQueue: options.queueWhileDown ?? false,
     maxRetriesPerRequest: options.queueWhileDown ? null : 1,
     connectionName: `hookgate-${role}`,
+    ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
     // Back off to at most 2 s between tries: a restarted Redis is found quickly.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
   });
