@@ -144,7 +144,7 @@ const settings = {
   },
   HOOKGATE_RATE_LIMIT_MUTATIONS: {
     schema: wholeNumber.default(600),
-    doc: { default: "600", description: "Mutation fields one token (or, without a token, one client address) may run per minute; 0: no limit." },
+    doc: { default: "600", description: "Mutation fields one token may run per minute (an aliased batch of 15 counts 15); 0: no limit." },
   },
   HOOKGATE_RATE_LIMIT_CONNECTIONS: {
     schema: wholeNumber.default(60),

@@ -57,7 +57,12 @@ export function openRedis(url: string, logger: Logger, role: string, options: Re
     async close() {
       client.removeAllListeners("error");
       client.on("error", () => undefined);
-      await client.quit().catch(() => client.disconnect());
+      // QUIT waits for Redis' answer; one that never answers must not hold up a shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000).unref()));
+      await Promise.race([client.quit().catch(() => undefined), gaveUp]);
+      clearTimeout(timer);
+      client.disconnect();
     },
   };
 }
