@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 
 /**
@@ -26,6 +27,22 @@ const wholeNumber = z
 
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) =>
   wholeNumber.pipe(z.number().positive("must be greater than 0").max(max, `must be at most ${max}`));
+
+/** A comma-separated list of IP addresses and CIDR ranges (IPv4 or IPv6); empty: none. */
+const addressList = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const entries = value.split(",").map((e) => e.trim()).filter(Boolean);
+    for (const entry of entries) {
+      if (!(ipaddr.IPv4.isValidFourPartDecimal(entry) || ipaddr.IPv6.isValid(entry) || ipaddr.isValidCIDR(entry))) {
+        ctx.addIssue({ code: "custom", message: `must be a comma-separated list of IP addresses or CIDR ranges ("${entry}" is neither)` });
+        return z.NEVER;
+      }
+    }
+    return entries as readonly string[];
+  });
 
 const settings = {
   HOOKGATE_CONFIG_FILE: {
@@ -135,15 +152,70 @@ const settings = {
   },
   HOOKGATE_RATE_LIMIT_MUTATIONS: {
     schema: wholeNumber.default(600),
-    doc: { default: "600", description: "Mutation fields one token (or, without a token, one client address) may run per minute; 0: no limit." },
+    doc: { default: "600", description: "Mutation fields one token may run per minute (an aliased batch of 15 counts 15); 0: no limit." },
   },
   HOOKGATE_RATE_LIMIT_CONNECTIONS: {
     schema: wholeNumber.default(60),
-    doc: { default: "60", description: "New websocket connections one token (or client address) may open per minute; 0: no limit." },
+    doc: { default: "60", description: "New websocket connections and SSE subscriptions one token (or client address) may open per minute; 0: no limit." },
+  },
+  HOOKGATE_RATE_LIMIT_QUERIES: {
+    schema: wholeNumber.default(1_200),
+    doc: { default: "1200", description: "Query root fields one token may run per minute (an aliased batch of 15 counts 15); 0: no limit." },
+  },
+  HOOKGATE_RATE_LIMIT_UNAUTHENTICATED: {
+    schema: wholeNumber.default(600),
+    doc: {
+      default: "600",
+      description:
+        "Requests without a valid token (each answered 401 before its document is read, or the GraphiQL page) one client address may make per minute; past it 429 RATE_LIMITED; 0: no limit.",
+    },
+  },
+  HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN: {
+    schema: wholeNumber.default(200),
+    doc: { default: "200", description: "Most live subscriptions one token may hold open at once on one gateway process, websocket and SSE together; 0: no limit." },
+  },
+  HOOKGATE_MAX_GRAPHQL_RESPONSE_BYTES: {
+    schema: positiveInt().default(32 * 1024 * 1024),
+    doc: {
+      default: "33554432",
+      description:
+        "Largest GraphQL query or mutation result, counted while it is resolved (strings and JSON values); past it the operation stops with RESPONSE_TOO_LARGE. Leave room for a page of HOOKGATE_MAX_PAGE_SIZE events of HOOKGATE_MAX_PAYLOAD_BYTES (the defaults: 25 MiB).",
+    },
   },
   HOOKGATE_MAX_SUBSCRIPTIONS_PER_CONNECTION: {
     schema: wholeNumber.default(100),
     doc: { default: "100", description: "Most subscriptions one websocket connection may hold at once; 0: no limit." },
+  },
+  HOOKGATE_REDIS_COMMAND_TIMEOUT_MS: {
+    schema: positiveInt().default(1_000),
+    doc: {
+      default: "1000",
+      description:
+        "How long a command on the shared Redis command connection (rate limits, /metrics' Redis figures) may wait for its answer; past it the command fails and rate limits are counted in memory, as while Redis is down.",
+    },
+  },
+  HOOKGATE_TRUSTED_PROXIES: {
+    schema: addressList,
+    doc: {
+      default: "(unset: none)",
+      description:
+        "Reverse proxies (comma-separated addresses or CIDR ranges) whose X-Forwarded-For is believed: a request from one of them is counted under the rightmost address in X-Forwarded-For that is not itself a listed proxy. Unset, the TCP peer is the client.",
+    },
+  },
+  HOOKGATE_HTTP_HEADERS_TIMEOUT_MS: {
+    schema: positiveInt().default(10_000),
+    doc: { default: "10000", description: "Time a client has, from connecting (or from its previous request), to send a request's headers; then 408 and the connection is closed." },
+  },
+  HOOKGATE_HTTP_REQUEST_TIMEOUT_MS: {
+    schema: positiveInt().default(30_000),
+    doc: {
+      default: "30000",
+      description: "Time a client has to send a whole request, headers and body (at least HOOKGATE_HTTP_HEADERS_TIMEOUT_MS). Responses are not bounded: SSE and websocket streams stay open.",
+    },
+  },
+  HOOKGATE_HTTP_KEEP_ALIVE_TIMEOUT_MS: {
+    schema: positiveInt().default(5_000),
+    doc: { default: "5000", description: "How long an idle keep-alive connection stays open after a response." },
   },
   HOOKGATE_REDIS_KEY_PREFIX: {
     schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1 to 64 of A-Z a-z 0-9 : _ . -").default("hookgate:"),
@@ -280,6 +352,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // A full batch would be refused every minute, whatever the client waits.
     throw new ConfigError(
       `HOOKGATE_RATE_LIMIT_PUBLISH must be 0 or at least HOOKGATE_MAX_BATCH_SIZE (${config.HOOKGATE_MAX_BATCH_SIZE}) (got ${config.HOOKGATE_RATE_LIMIT_PUBLISH})`,
+    );
+  }
+  if (config.HOOKGATE_HTTP_REQUEST_TIMEOUT_MS < config.HOOKGATE_HTTP_HEADERS_TIMEOUT_MS) {
+    throw new ConfigError(
+      `HOOKGATE_HTTP_REQUEST_TIMEOUT_MS must be at least HOOKGATE_HTTP_HEADERS_TIMEOUT_MS (${config.HOOKGATE_HTTP_HEADERS_TIMEOUT_MS}) (got ${config.HOOKGATE_HTTP_REQUEST_TIMEOUT_MS})`,
     );
   }
   const attemptMs = config.HOOKGATE_DELIVERY_TIMEOUT_MS + config.HOOKGATE_CONNECT_TIMEOUT_MS + 1_000;

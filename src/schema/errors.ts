@@ -16,7 +16,9 @@ export type ErrorCode =
   /** A live subscription fell further behind than HOOKGATE_LIVE_BUFFER; resume with after. */
   | "SLOW_CONSUMER"
   /** The database cannot be reached right now; nothing was written; retry later (HTTP 503). */
-  | "SERVICE_UNAVAILABLE";
+  | "SERVICE_UNAVAILABLE"
+  /** A query's result passed HOOKGATE_MAX_GRAPHQL_RESPONSE_BYTES while it was being resolved. */
+  | "RESPONSE_TOO_LARGE";
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 };
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPrincipalResolver } from "../auth/principal.js";
 import type { Config } from "../config.js";
@@ -15,12 +15,14 @@ import { openDatabase, type Database } from "../store/database.js";
 import { migrate, pendingMigrations } from "../store/migrator.js";
 import { openRedis, type RedisConnection } from "../store/redis.js";
 import { ensureAdminToken } from "./admin-token.js";
+import { createClientAddress } from "./client-address.js";
 import { createHttpHandler } from "./http.js";
 import { createLive, type Live } from "../live/live.js";
 import { attachWebsocketServer } from "./websocket.js";
 import { createMetrics } from "./metrics.js";
 import { createMetricsServer } from "./metrics-server.js";
 import { createRateLimits } from "./rate-limits.js";
+import { createSubscriptionSlots } from "./subscription-slots.js";
 import { createGatewayYoga } from "./yoga.js";
 
 export interface GatewayOptions {
@@ -70,7 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const secrets = createSecretBox(
     resolveEncryptionKey(config.HOOKGATE_ENCRYPTION_KEY, config.DATABASE_URL ? undefined : config.HOOKGATE_DATA_DIR),
   );
-  const redis = config.REDIS_URL ? openRedis(config.REDIS_URL, logger, "commands") : undefined;
+  const redis = config.REDIS_URL ? openRedis(config.REDIS_URL, logger, "commands", { commandTimeoutMs: config.HOOKGATE_REDIS_COMMAND_TIMEOUT_MS }) : undefined;
   const targets = createTargetGuard(config.HOOKGATE_ALLOW_PRIVATE_TARGETS, options.resolver ?? systemResolver);
   const metrics = createMetrics({ sql: database.sql, redis, clock, logger });
   const live = createLive(config, {
@@ -142,9 +144,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (config.HOOKGATE_ROLE !== "worker") {
     const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
     if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
-    const yoga = createGatewayYoga(services, principals);
-    server = createServer(createHttpHandler({ yoga, services, principals, readiness: () => readiness(database, redis, live) }));
-    websockets = attachWebsocketServer(server, yoga, services, principals);
+    const slots = createSubscriptionSlots(config.HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN);
+    const clientAddress = createClientAddress(config.HOOKGATE_TRUSTED_PROXIES ?? []);
+    const yoga = createGatewayYoga(services, slots);
+    server = createServer(
+      httpTimeouts(config),
+      createHttpHandler({ yoga, services, principals, clientAddress, readiness: () => readiness(database, redis, live) }),
+    );
+    websockets = attachWebsocketServer(server, yoga, services, { principals, slots, clientAddress });
     await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
     port = (server.address() as AddressInfo).port;
     url = `http://${hostForUrl(config.HOOKGATE_HOST)}:${port}/graphql`;
@@ -190,6 +197,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await live.close();
         if (ownsDatabase) await database.close();
       })()),
+  };
+}
+
+/**
+ * A connection that sends nothing, or sends its request too slowly, is answered 408 and closed;
+ * an idle keep-alive connection is closed after HOOKGATE_HTTP_KEEP_ALIVE_TIMEOUT_MS. The request
+ * timeout covers receiving the request only, so SSE responses stream on, and upgraded
+ * (websocket) sockets leave the HTTP server's care. Node checks these on a timer; it runs often
+ * enough that a timeout is kept to within a quarter of itself (at most 1 s late).
+ */
+function httpTimeouts(config: Config): ServerOptions {
+  const headersTimeout = config.HOOKGATE_HTTP_HEADERS_TIMEOUT_MS;
+  return {
+    headersTimeout,
+    requestTimeout: config.HOOKGATE_HTTP_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.HOOKGATE_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
   };
 }
 

@@ -3,6 +3,8 @@ import { performance } from "node:perf_hooks";
 import type { PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
 import { serveMetrics } from "./metrics-server.js";
+import { authenticateRequest } from "./authenticate.js";
+import type { ClientAddress } from "./client-address.js";
 import { requestIdFrom, withRequestLogger } from "./request-log.js";
 import type { GatewayYoga } from "./yoga.js";
 
@@ -10,13 +12,15 @@ export interface HttpDeps {
   readonly yoga: GatewayYoga;
   readonly services: GatewayServices;
   readonly principals: PrincipalResolver;
+  readonly clientAddress: ClientAddress;
   readonly readiness: () => Promise<{ ok: boolean; detail: Record<string, unknown> }>;
 }
 
 /**
  * The gateway's HTTP entry: gives every request an id (the client's x-request-id when
- * well-formed, else a new one; echoed in the response and bound to its log lines), bounds the
- * body to HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics and the rest (GraphQL).
+ * well-formed, else a new one; echoed in the response and bound to its log lines), authenticates
+ * GraphQL requests before reading their body (authenticate.ts), bounds the body to
+ * HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics and the rest (GraphQL).
  */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { services } = deps;
@@ -52,6 +56,8 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
   if (path === "/metrics" && deps.services.config.HOOKGATE_METRICS !== "false") {
     return serveMetrics({ config: deps.services.config, metrics: deps.services.metrics, principals: deps.principals }, req, res);
   }
+  // Everything else goes to yoga (which also answers /graphql/ and other spellings): token first.
+  if (!(await authenticateRequest(req, res, deps))) return;
   if (req.method !== "GET" && req.method !== "HEAD") {
     const body = await readBody(req, deps.services.config.HOOKGATE_MAX_BODY_BYTES);
     if (body === TOO_LARGE) return refuseTooLarge(req, res, deps.services.config.HOOKGATE_MAX_BODY_BYTES);

@@ -81,7 +81,7 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
     }),
   ) as Record<AttemptRecord["status"], { attempts: Counter.Internal; latency: Histogram.Internal<"outcome"> }>;
   const disabledWebhooks = new Counter({ name: "hookgate_webhooks_disabled_total", help: "Webhooks disabled after repeated delivery failures.", registers: [registry] });
-  const limited = new Counter({ name: "hookgate_rate_limited_total", help: "Requests refused by a rate limit, by kind (publish, mutation, connection).", labelNames: ["kind"] as const, registers: [registry] });
+  const limited = new Counter({ name: "hookgate_rate_limited_total", help: "Requests refused by a rate limit, by kind (publish, mutation, query, connection, unauthenticated).", labelNames: ["kind"] as const, registers: [registry] });
   const responses = new Counter({ name: "hookgate_http_responses_total", help: "HTTP responses by status code.", labelNames: ["status"] as const, registers: [registry] });
 
   // One queue query per scrape, shared by the gauges that show it (render() starts a new one).

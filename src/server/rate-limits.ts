@@ -9,7 +9,7 @@ import { gatewayError } from "../schema/errors.js";
 import type { RedisConnection } from "../store/redis.js";
 
 /** What a limit counts, per token (or client address) and per minute. */
-export type RateLimitKind = "publish" | "mutation" | "connection";
+export type RateLimitKind = "publish" | "mutation" | "query" | "connection" | "unauthenticated";
 
 export interface RateLimits {
   /**
@@ -47,7 +47,9 @@ export function createRateLimits(
   const limits: Record<RateLimitKind, number> = {
     publish: config.HOOKGATE_RATE_LIMIT_PUBLISH,
     mutation: config.HOOKGATE_RATE_LIMIT_MUTATIONS,
+    query: config.HOOKGATE_RATE_LIMIT_QUERIES,
     connection: config.HOOKGATE_RATE_LIMIT_CONNECTIONS,
+    unauthenticated: config.HOOKGATE_RATE_LIMIT_UNAUTHENTICATED,
   };
   const limiters = new Map<RateLimitKind, RateLimiterAbstract>();
   for (const kind of Object.keys(limits) as RateLimitKind[]) {
@@ -88,7 +90,9 @@ export function createRateLimits(
 const WHAT: Record<RateLimitKind, string> = {
   publish: "events published (HOOKGATE_RATE_LIMIT_PUBLISH)",
   mutation: "mutations (HOOKGATE_RATE_LIMIT_MUTATIONS)",
-  connection: "new websocket connections (HOOKGATE_RATE_LIMIT_CONNECTIONS)",
+  query: "query fields (HOOKGATE_RATE_LIMIT_QUERIES)",
+  connection: "new websocket connections and SSE subscriptions (HOOKGATE_RATE_LIMIT_CONNECTIONS)",
+  unauthenticated: "requests without a valid token from this address (HOOKGATE_RATE_LIMIT_UNAUTHENTICATED)",
 };
 
 function rateLimited(kind: RateLimitKind, limit: number, msBeforeNext: number) {
@@ -111,19 +115,20 @@ function principalRateLimitKey(p: Principal | undefined): string {
 }
 
 /**
- * Counts every root field of a mutation against HOOKGATE_RATE_LIMIT_MUTATIONS before anything
- * runs (an aliased batch of 30 mutations counts 30). A spent allowance answers RATE_LIMITED
- * and runs none of them. Works on every transport that executes through yoga's envelop.
+ * Counts every root field of a mutation against HOOKGATE_RATE_LIMIT_MUTATIONS, and of a query
+ * against HOOKGATE_RATE_LIMIT_QUERIES, before anything runs (an aliased batch of 30 counts 30).
+ * A spent allowance answers RATE_LIMITED and runs none of them. Works on every transport that
+ * executes through yoga's envelop (subscriptions are counted as connections, not here).
  */
-export function mutationRateLimit(): Plugin<GatewayContext> {
+export function operationRateLimit(): Plugin<GatewayContext> {
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       const operation = getOperationAST(args.document, args.operationName);
-      if (operation?.operation !== "mutation") return;
+      if (operation?.operation !== "mutation" && operation?.operation !== "query") return;
       const ctx = args.contextValue;
       const fields = rootFieldCount(operation.selectionSet, args.document.definitions);
       try {
-        await ctx.rateLimits.consume(contextRateLimitKey(ctx), "mutation", fields);
+        await ctx.rateLimits.consume(contextRateLimitKey(ctx), operation.operation, fields);
       } catch (error) {
         if (!(error instanceof Error) || !("extensions" in error)) throw error;
         setResultAndStopExecution({ errors: [error as never] });

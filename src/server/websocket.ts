@@ -1,12 +1,14 @@
 import type { Server } from "node:http";
-import { CloseCode, type ExecutionResult } from "graphql-ws";
+import { type ExecutionResult } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import type { GraphQLError } from "graphql";
+import { getOperationAST, type GraphQLError } from "graphql";
 import { WebSocketServer } from "ws";
 import { InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
+import type { ClientAddress } from "./client-address.js";
 import { rateLimitKey } from "./rate-limits.js";
+import type { SubscriptionSlots } from "./subscription-slots.js";
 import { fanoutSubscribe, type FanoutTarget } from "./websocket-fanout.js";
 import { maskGatewayError, type GatewayYoga, type WebsocketContext } from "./yoga.js";
 
@@ -15,7 +17,16 @@ interface ConnectionState {
   principal?: Principal;
   rateLimitKey?: string;
   subscriptions: number;
+  /** Operation ids holding one of the token's HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN slots. */
+  tokenSlots: Set<string>;
 }
+
+/**
+ * Close code for a connection refused by HOOKGATE_RATE_LIMIT_CONNECTIONS: 1013 Try Again Later
+ * (RFC 6455), which graphql-ws clients retry with their back-off. Not 4429: graphql-ws reserves
+ * it for "too many initialisation requests" and its client treats it as fatal.
+ */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /** Queries and mutations over the socket run through yoga's enveloped execute, carried here. */
 type EnvelopedArgs = { rootValue: { execute: (args: unknown) => unknown } };
@@ -25,19 +36,22 @@ type EnvelopedArgs = { rootValue: { execute: (args: unknown) => unknown } };
  * once, in connection_init ({ "authorization": "Bearer <token>" }); a missing or bad one is
  * refused with 4403 before any operation runs. Operations are parsed and validated by yoga's
  * envelop (the same schema, query limits and introspection switch as HTTP); subscriptions then
- * take the fan-out path (websocket-fanout.ts), with the same error masking.
+ * take the fan-out path (websocket-fanout.ts), with the same error masking. A subscription also
+ * takes one of its token's slots (HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN, shared with SSE) until it
+ * ends or its socket closes.
  */
 export function attachWebsocketServer(
   server: Server,
   yoga: GatewayYoga,
   services: GatewayServices,
-  principals: PrincipalResolver,
+  deps: { principals: PrincipalResolver; slots: SubscriptionSlots; clientAddress: ClientAddress },
 ): { close(): Promise<void> } {
+  const { principals, slots, clientAddress } = deps;
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: services.config.HOOKGATE_MAX_BODY_BYTES });
   const states = new WeakMap<object, ConnectionState>();
   const state = (extra: object): ConnectionState => {
     let s = states.get(extra);
-    if (!s) states.set(extra, (s = { subscriptions: 0 }));
+    if (!s) states.set(extra, (s = { subscriptions: 0, tokenSlots: new Set() }));
     return s;
   };
   const { metrics, rateLimits, config, logger } = services;
@@ -54,11 +68,11 @@ export function attachWebsocketServer(
         const headers = (typeof params.headers === "object" && params.headers ? params.headers : {}) as Record<string, unknown>;
         const raw = params.authorization ?? params.Authorization ?? headers.authorization ?? headers.Authorization;
         const authorization = typeof raw === "string" ? raw : undefined;
-        const key = rateLimitKey(authorization, ctx.extra.request.socket.remoteAddress);
+        const key = rateLimitKey(authorization, clientAddress(ctx.extra.request));
         try {
           await rateLimits.consume(key, "connection");
         } catch (error) {
-          ctx.extra.socket.close(CloseCode.TooManyInitialisationRequests, (error as Error).message.slice(0, 120));
+          ctx.extra.socket.close(CLOSE_TRY_AGAIN_LATER, (error as Error).message.slice(0, 120));
           return false;
         }
         let principal: Principal | undefined;
@@ -74,6 +88,10 @@ export function attachWebsocketServer(
       },
       onClose: (ctx) => {
         if (ctx.acknowledged) metrics.websocketConnections.dec();
+        // Whatever did not end through onComplete (an operation that threw) gives its slot back here.
+        const s = state(ctx.extra);
+        for (const _ of s.tokenSlots) slots.give(s.rateLimitKey!);
+        s.tokenSlots.clear();
       },
       onSubscribe: async (ctx, id, params) => {
         const s = state(ctx.extra);
@@ -98,6 +116,10 @@ export function attachWebsocketServer(
         }
         const errors = validate(schema, document);
         if (errors.length) return errors;
+        if (getOperationAST(document, params.operationName)?.operation === "subscription") {
+          if (s.tokenSlots.has(id) || !slots.take(s.rateLimitKey!)) return [slots.refusal()];
+          s.tokenSlots.add(id);
+        }
         // The slot is taken before the await (concurrent subscribes must see it) and given back if
         // the operation never starts: graphql-ws calls onComplete only for one that did.
         s.subscriptions++;
@@ -106,6 +128,7 @@ export function attachWebsocketServer(
           contextValue = await contextFactory();
         } catch (error) {
           s.subscriptions--;
+          if (s.tokenSlots.delete(id)) slots.give(s.rateLimitKey!);
           throw error;
         }
         const args = {
@@ -124,9 +147,10 @@ export function attachWebsocketServer(
         return args;
       },
       // Called once for every operation that got past onSubscribe, however it ends.
-      onComplete: (ctx) => {
+      onComplete: (ctx, id) => {
         const s = state(ctx.extra);
         s.subscriptions = Math.max(0, s.subscriptions - 1);
+        if (s.tokenSlots.delete(id)) slots.give(s.rateLimitKey!);
       },
     },
     wss,

@@ -1,14 +1,17 @@
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import { GraphQLError } from "graphql";
-import { InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
+import type { Principal } from "../auth/principal.js";
 import { buildSchema } from "../schema/index.js";
 import type { GatewayContext, GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
 import { isStoreUnavailable } from "../store/database.js";
+import { authenticatedAs } from "./authenticate.js";
 import { queryLimits } from "./query-limits.js";
 import { disableIntrospection } from "./introspection.js";
-import { mutationRateLimit, rateLimitKey } from "./rate-limits.js";
+import { operationRateLimit } from "./rate-limits.js";
 import { requestLogger } from "./request-log.js";
+import { boundResponseSize } from "./response-size.js";
+import { sseSubscriptionLimits, type SubscriptionSlots } from "./subscription-slots.js";
 
 /** What the websocket server hands yoga for each operation (see websocket.ts). */
 export interface WebsocketContext {
@@ -17,9 +20,10 @@ export interface WebsocketContext {
 
 export type GatewayYoga = YogaServerInstance<Record<string, unknown>, GatewayContext>;
 
-export function createGatewayYoga(services: GatewayServices, principals: PrincipalResolver): GatewayYoga {
+export function createGatewayYoga(services: GatewayServices, slots: SubscriptionSlots): GatewayYoga {
+  const schema = buildSchema();
   return createYoga<Record<string, unknown>, GatewayContext>({
-    schema: buildSchema(),
+    schema,
     graphqlEndpoint: "/graphql",
     graphiql: services.config.HOOKGATE_GRAPHIQL ? { title: "Hookgate", subscriptionsProtocol: "WS" } : false,
     landingPage: false,
@@ -27,27 +31,24 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
     plugins: [
       ...queryLimits(services.config),
       ...(services.config.HOOKGATE_INTROSPECTION ? [] : [disableIntrospection()]),
-      mutationRateLimit(),
+      operationRateLimit(),
+      sseSubscriptionLimits(slots),
+      boundResponseSize(schema),
     ],
     context: async (initial): Promise<GatewayContext> => {
       // A websocket operation: its connection was authenticated once, in connection_init.
       const socket = (initial as Partial<WebsocketContext>).websocket;
       if (socket) return { ...services, principal: socket.principal, rateLimitKey: socket.rateLimitKey };
-      const { request, req } = initial;
-      const authorization = request.headers.get("authorization");
-      const address = (req as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress;
-      try {
-        return {
-          ...services,
-          // Bound to this request's id when it came over HTTP.
-          logger: requestLogger(services.logger),
-          rateLimitKey: rateLimitKey(authorization, address),
-          principal: await principals.resolve(authorization),
-        };
-      } catch (error) {
-        if (error instanceof InvalidTokenError) throw gatewayError("UNAUTHENTICATED", error.message);
-        throw error;
-      }
+      // Over HTTP the token was checked before the request's body was read (authenticate.ts).
+      const authenticated = authenticatedAs(initial.req);
+      if (!authenticated) throw gatewayError("UNAUTHENTICATED", "this request needs Authorization: Bearer <token>");
+      return {
+        ...services,
+        // Bound to this request's id when it came over HTTP.
+        logger: requestLogger(services.logger),
+        rateLimitKey: authenticated.rateLimitKey,
+        principal: authenticated.principal,
+      };
     },
     maskedErrors: { maskError: (error, message) => maskGatewayError(services, error, message) },
   });

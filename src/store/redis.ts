@@ -23,6 +23,11 @@ export interface RedisOptions {
    * connections reject at once.
    */
   readonly queueWhileDown?: boolean;
+  /**
+   * How long a command may wait for its answer before it fails: a Redis that accepts the
+   * connection but never answers (stopped, a half-open network path) must not stall callers.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 export function openRedis(url: string, logger: Logger, role: string, options: RedisOptions = {}): RedisConnection {
@@ -30,6 +35,7 @@ export function openRedis(url: string, logger: Logger, role: string, options: Re
     enableOfflineQueue: options.queueWhileDown ?? false,
     maxRetriesPerRequest: options.queueWhileDown ? null : 1,
     connectionName: `hookgate-${role}`,
+    ...(options.commandTimeoutMs ? { commandTimeout: options.commandTimeoutMs } : {}),
     // Back off to at most 2 s between tries: a restarted Redis is found quickly.
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
   });
@@ -51,7 +57,12 @@ export function openRedis(url: string, logger: Logger, role: string, options: Re
     async close() {
       client.removeAllListeners("error");
       client.on("error", () => undefined);
-      await client.quit().catch(() => client.disconnect());
+      // QUIT waits for Redis' answer; one that never answers must not hold up a shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000).unref()));
+      await Promise.race([client.quit().catch(() => undefined), gaveUp]);
+      clearTimeout(timer);
+      client.disconnect();
     },
   };
 }

@@ -2,11 +2,12 @@
 // allowance; with Redis unreachable each process counts in memory and the API keeps working.
 // Needs a Redis on 127.0.0.1:6379 (CI has one); without it this file fails, it never skips.
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { sample } from "../support/http.js";
+import { eventually } from "../support/receiver.js";
 
 const REDIS_URL = process.env.HOOKGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 // This run's own keys: runs in parallel (or left over from a crash) never share counters.
@@ -104,5 +105,61 @@ describe("Redis unreachable", () => {
     const origin = new URL(t.gateway.url!).origin;
     expect(sample(await (await fetch(`${origin}/metrics`)).text(), "hookgate_redis_up")).toBe(0);
     expect((await fetch(`${origin}/readyz`)).status).toBe(503);
+  });
+});
+
+describe("Redis that stops answering (a black hole on a live connection)", () => {
+  let t: TestGateway;
+  let proxy: Server;
+  let blackHole = false;
+  const sockets = new Set<import("node:net").Socket>();
+  beforeAll(async () => {
+    // A real TCP proxy to the real Redis; switched to a black hole it keeps every connection
+    // open and passes nothing either way, as a stopped Redis or a half-open network path does.
+    const target = new URL(REDIS_URL);
+    proxy = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      sockets.add(client).add(upstream);
+      client.on("data", (d) => void (blackHole || upstream.write(d)));
+      upstream.on("data", (d) => void (blackHole || client.write(d)));
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on("error", end).on("close", end);
+      upstream.on("error", end).on("close", end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const { port } = proxy.address() as { port: number };
+    t = await startTestGateway({
+      HOOKGATE_ROLE: "api",
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      HOOKGATE_REDIS_KEY_PREFIX: PREFIX,
+      HOOKGATE_RATE_LIMIT_MUTATIONS: "2",
+      HOOKGATE_REDIS_COMMAND_TIMEOUT_MS: "300",
+    });
+    await eventually(() => t.gateway.services.redis!.isReady() || undefined, 10_000);
+  });
+  afterAll(async () => {
+    await t?.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => proxy?.close(resolve));
+  });
+
+  it("a rate-limited request completes promptly, counted in memory, instead of waiting for an answer", async () => {
+    expect((await t.admin.raw(mutation("bh1"))).errors).toBeUndefined(); // counted in Redis
+    blackHole = true;
+    const started = Date.now();
+    // The connection is still up ("ready"); only the answers never come.
+    expect(t.gateway.services.redis!.isReady()).toBe(true);
+    // Bounded here so that, without the fix, the test fails instead of waiting for ever.
+    const within = <T>(p: Promise<T>) =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no answer within 5 s")), 5_000))]);
+    // This process's memory starts its own count (2 a minute), as when Redis is down.
+    expect((await within(t.admin.raw(mutation("bh2")))).errors).toBeUndefined();
+    expect((await within(t.admin.raw(mutation("bh3")))).errors).toBeUndefined();
+    expect(codes(await within(t.admin.raw(mutation("bh4"))))).toEqual(["RATE_LIMITED"]);
+    // Three commands timed out (300 ms each); without the timeout the first never returns.
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
