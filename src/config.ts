@@ -146,11 +146,11 @@ const settings = {
     },
   },
   HOOKGATE_MIGRATION_LOCK_TIMEOUT_MS: {
-    schema: positiveInt().default(5_000),
+    schema: positiveInt().default(500),
     doc: {
-      default: "5000",
+      default: "500",
       description:
-        "How long a migration statement waits for a table lock held by traffic before its migration is rolled back and tried again (5 retries, pauses doubling from 1 s): a migration waits, traffic does not queue behind it.",
+        "How long a migration statement waits for a table lock held by traffic before its migration is rolled back and tried again (10 retries, pauses doubling from 1 s up to 30 s). Traffic queues behind a waiting statement for at most this long.",
     },
   },
   HOOKGATE_REDIS_KEY_PREFIX: {

@@ -23,8 +23,12 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", i
 
 /** The advisory lock Prisma Migrate takes, so our migrator and `prisma migrate deploy` never race. */
 export const PRISMA_MIGRATE_LOCK = 72707369;
-/** Held by the one process running backfills; others do not wait for it. */
-const BACKFILL_LOCK = 72707370;
+/**
+ * Held by the one process running backfills; others do not wait for it. Two int4 keys: a key
+ * space apart from every single-bigint advisory lock (the publisher's event-order lock is
+ * 72707370; sharing it would stop every publish for as long as a backfill runs).
+ */
+const BACKFILL_LOCK: [number, number] = [PRISMA_MIGRATE_LOCK, 1];
 
 /** The first line of a migration.sql that must run outside a transaction. */
 export const NO_TRANSACTION_MARK = "-- hookgate:no-transaction";
@@ -61,8 +65,10 @@ export interface MigrateOptions {
 }
 
 const DEFAULTS = {
-  lockTimeoutMs: 5_000,
-  lockRetries: 5,
+  // Traffic that needs the table queues behind a statement waiting for its lock: this is the
+  // longest it can be held up (a publish must not wait a second), so it is short and retried often.
+  lockTimeoutMs: 500,
+  lockRetries: 10,
   retryPauseMs: 1_000,
   sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
   now: () => performance.now(),
@@ -181,24 +187,25 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 
 async function withLock<T>(
   session: SqlSession,
-  key: number,
+  key: number | [number, number],
   busy: "wait" | "skip",
   log: (line: string) => void,
   fn: () => Promise<T>,
 ): Promise<T | undefined> {
-  const [row] = await session.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1) AS ok`, [key]);
+  const [args, params] = typeof key === "number" ? ["$1::bigint", [key]] : ["$1::int, $2::int", key];
+  const [row] = await session.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${args}) AS ok`, params);
   if (!row?.ok) {
     if (busy === "skip") {
       log("another process is running the backfills; not waiting for it");
       return undefined;
     }
     log(`another process is migrating this database (advisory lock ${key}); waiting for it to finish, then checking again`);
-    await session.query(`SELECT pg_advisory_lock($1)`, [key]);
+    await session.query(`SELECT pg_advisory_lock(${args})`, params);
   }
   try {
     return await fn();
   } finally {
-    await session.query(`SELECT pg_advisory_unlock($1)`, [key]).catch(() => undefined);
+    await session.query(`SELECT pg_advisory_unlock(${args})`, params).catch(() => undefined);
   }
 }
 
@@ -265,7 +272,7 @@ async function retryingLockConflicts<T>(
       return await fn();
     } catch (error) {
       if (!isLockConflict(error) || attempt >= settings.lockRetries) throw error;
-      const pause = settings.retryPauseMs * 2 ** attempt;
+      const pause = Math.min(settings.retryPauseMs * 2 ** attempt, 30_000);
       log(
         `${what} gave up waiting for a lock after ${settings.lockTimeoutMs} ms (traffic holds it); rolled back, retrying in ${pause} ms (retry ${attempt + 1} of ${settings.lockRetries})`,
       );

@@ -11,7 +11,8 @@ import { migrate, readMigrations, rewritesData, schemaStatus, type MigrateOption
 //    by construction), after backing up the data directory when one of them rewrites data;
 //    PostgreSQL applies them with HOOKGATE_MIGRATE=auto (one process migrates, the others wait
 //    and check again) and refuses with HOOKGATE_MIGRATE=off (run `hookgate migrate`).
-//  - a backfill still running does not block start: code tolerates rows it has not reached.
+//  - a backfill still running does not block start: code tolerates rows it has not reached
+//    (embedded mode and `auto` run an unfinished one before starting; `off` leaves it to migrate).
 
 /** The schema does not match this release; one line for the operator (exit code 2, as a setting error). */
 export class SchemaMismatchError extends ConfigError {
@@ -42,8 +43,10 @@ export async function prepareSchema(database: Database, options: SchemaGateOptio
         : `the database is newer than this release (it has migration ${newest}, which this release does not ship); run the newer release, or point DATABASE_URL elsewhere`,
     );
   }
-  if (status.pending.length) {
-    if (!embedded && options.mode === "off") {
+  // Embedded mode and `auto` also finish a backfill an earlier run left (a crash, a restart).
+  const mayMigrate = embedded || options.mode === "auto";
+  if (status.pending.length || (status.backfilling.length && mayMigrate)) {
+    if (status.pending.length && !mayMigrate) {
       throw new SchemaMismatchError(
         `the database needs ${status.pending.length} migration(s) this release ships (${status.pending[0]}${status.pending.length > 1 ? ", …" : ""}); run hookgate migrate first (HOOKGATE_MIGRATE=off)`,
       );
