@@ -29,8 +29,13 @@ import { createPostgresDatabase } from "../support/store.js";
 
 /** Today's main when this test was written: the last release that landed. */
 const PREVIOUS_RELEASE = "be351a7";
-/** Events, deliveries and attempts already in the database (HOOKGATE_UPGRADE_ROWS to change). */
-const ROWS = Number(process.env.HOOKGATE_UPGRADE_ROWS ?? 1_000_000);
+/**
+ * Events, deliveries and attempts already in the database. 250,000 in CI: at 1,000,000 this test
+ * took 12.5 minutes on the shared 2-core machine (4.6 to insert the history, 3.7 for the stand-in
+ * backfill of every event), too long for every run; RELIABILITY.md has that run's figures.
+ * HOOKGATE_UPGRADE_ROWS=1000000 runs it at full volume.
+ */
+const ROWS = Number(process.env.HOOKGATE_UPGRADE_ROWS ?? 250_000);
 const PATH = "/rolling-upgrade";
 
 let previous: PreviousRelease;
