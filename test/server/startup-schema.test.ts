@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { migrate, readMigrations } from "../../src/store/migrator.js";
 import { runHookgate } from "../support/processes.js";
@@ -34,8 +34,10 @@ async function store(): Promise<{ env: Record<string, string>; open: () => Retur
 }
 
 describe(`start-up schema checks (${kind})`, () => {
-  it("refuses a database a newer release migrated, in one line, exit code 2", async () => {
-    const s = await store();
+  // A store a newer release migrated, prepared before the test (opening PGlite takes long on a busy machine).
+  let s: Awaited<ReturnType<typeof store>>;
+  beforeAll(async () => {
+    s = await store();
     const database = await s.open();
     try {
       await migrate(database.sql);
@@ -46,6 +48,9 @@ describe(`start-up schema checks (${kind})`, () => {
     } finally {
       await database.close();
     }
+  });
+
+  it("refuses a database a newer release migrated, in one line, exit code 2", async () => {
     const result = await run(kind === "pglite" ? "start" : "worker", s.env);
     expect(result.code, result.output).toBe(2);
     expect(result.output).toBe(
@@ -58,9 +63,9 @@ describe(`start-up schema checks (${kind})`, () => {
   if (kind === "postgres") {
     // (That it starts once `hookgate migrate` has run is the rolling upgrade's takeover, test/upgrade.)
     it("refuses pending migrations with HOOKGATE_MIGRATE=off (the default), in one line, exit code 2", async () => {
-      const s = await store();
+      const fresh = await store();
       const names = readMigrations().map((m) => m.name);
-      const refused = await run("worker", s.env);
+      const refused = await run("worker", fresh.env);
       expect(refused.code, refused.output).toBe(2);
       expect(refused.output).toBe(
         `hookgate: the database needs ${names.length} migration(s) this release ships (${names[0]}, …); run hookgate migrate first (HOOKGATE_MIGRATE=off)\n`,

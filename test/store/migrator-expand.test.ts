@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import {
   MIGRATIONS_DIR,
@@ -36,6 +36,10 @@ function migrationsWith(extra: Record<string, Record<string, string>>): Migratio
 }
 
 let shared: TestStore | undefined;
+// Opening PGlite takes long on a busy machine: once, before the tests, not inside the first one.
+beforeAll(async () => {
+  shared = await openTestStore();
+});
 async function freshStore(): Promise<TestStore> {
   shared ??= await openTestStore();
   await shared.database.sql.exec(`DROP SCHEMA public CASCADE; CREATE SCHEMA public;`);

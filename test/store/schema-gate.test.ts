@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/store/database.js";
 import { migrate, readMigrations, schemaStatus, type Migration } from "../../src/store/migrator.js";
 import { prepareSchema, SchemaMismatchError } from "../../src/store/schema-gate.js";
@@ -22,6 +22,10 @@ const withBackfill = synthetic(
 );
 
 let shared: TestStore | undefined;
+// Opening PGlite takes long on a busy machine: once, before the tests, not inside the first one.
+beforeAll(async () => {
+  shared = await openTestStore();
+});
 async function freshStore(): Promise<TestStore> {
   shared ??= await openTestStore();
   await shared.database.sql.exec(`DROP SCHEMA public CASCADE; CREATE SCHEMA public;`);
@@ -87,32 +91,44 @@ describe(`prepareSchema() at start (${kind})`, () => {
 
 if (kind === "pglite") {
   describe("embedded mode on disk", () => {
-    it("backs up the data directory before a migration that rewrites data, and the backup opens as it was", async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), "hookgate-embedded-upgrade-"));
-      dirs.push(dataDir);
-      const log: string[] = [];
+    // Each PGlite open takes long on a busy machine, so the two (the data directory, then its
+    // backup) happen in hooks and the test checks what they saw.
+    const dataDir = mkdtempSync(join(tmpdir(), "hookgate-embedded-upgrade-"));
+    dirs.push(dataDir);
+    const backup = join(dataDir, "backup-2026-11-29T08-00-00-000Z");
+    const log: string[] = [];
+    const seen: { backupsAfterFirstStart?: string[]; probe?: unknown; restoredEvents?: unknown; restoredPending?: string[] } = {};
+    beforeAll(async () => {
       const first = await openDatabase({ dataDir });
       try {
         // A fresh directory has nothing to back up.
         await prepareSchema(first, { mode: "off", dataDir, log: (l) => log.push(l), migrations: real });
-        expect(readdirSync(dataDir).filter((f) => f.startsWith("backup-"))).toEqual([]);
+        seen.backupsAfterFirstStart = readdirSync(dataDir).filter((f) => f.startsWith("backup-"));
         await insertWebhookAndEvent(first.sql);
         // The next release ships a migration with a backfill.
         await prepareSchema(first, { mode: "off", dataDir, log: (l) => log.push(l), migrations: [...real, withBackfill], now: () => Date.UTC(2026, 10, 29, 8) });
-        expect(log).toContain(`backed up the embedded database to ${join(dataDir, "backup-2026-11-29T08-00-00-000Z", "pglite")} before migrating (${withBackfill.name} rewrites data)`);
-        expect(await first.sql.query(`SELECT probe FROM events`)).toEqual([{ probe: "x" }]);
+        seen.probe = await first.sql.query(`SELECT probe FROM events`);
       } finally {
         await first.close();
       }
-      const backup = join(dataDir, "backup-2026-11-29T08-00-00-000Z");
-      expect(existsSync(join(backup, "pglite"))).toBe(true);
+    });
+    beforeAll(async () => {
+      if (!existsSync(join(backup, "pglite"))) return;
       const restored = await openDatabase({ dataDir: backup });
       try {
-        expect(await restored.sql.query(`SELECT id::int AS id, event_name FROM events`)).toEqual([{ id: 1, event_name: "t" }]);
-        expect((await schemaStatus(restored.sql, [...real, withBackfill])).pending).toEqual([withBackfill.name]);
+        seen.restoredEvents = await restored.sql.query(`SELECT id::int AS id, event_name FROM events`);
+        seen.restoredPending = (await schemaStatus(restored.sql, [...real, withBackfill])).pending;
       } finally {
         await restored.close();
       }
+    });
+
+    it("backs up the data directory before a migration that rewrites data, and the backup opens as it was", () => {
+      expect(seen.backupsAfterFirstStart).toEqual([]);
+      expect(log).toContain(`backed up the embedded database to ${join(backup, "pglite")} before migrating (${withBackfill.name} rewrites data)`);
+      expect(seen.probe).toEqual([{ probe: "x" }]);
+      expect(seen.restoredEvents).toEqual([{ id: 1, event_name: "t" }]);
+      expect(seen.restoredPending).toEqual([withBackfill.name]);
     });
   });
 }
