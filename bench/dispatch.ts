@@ -120,6 +120,7 @@ async function gatewayRate(receiver: { port: number; pid: number }, count: numbe
     HOOKGATE_DATA_DIR: "memory://",
     HOOKGATE_DISPATCH_CONCURRENCY: String(CONCURRENCY),
     HOOKGATE_POLL_MS: "20",
+    HOOKGATE_MIGRATE: "auto", // a fresh database
     ...(db.url ? { DATABASE_URL: db.url } : {}),
   });
   const database = await openDatabase({ url: db.url, dataDir: "memory://", poolSize: 10 });

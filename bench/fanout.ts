@@ -82,6 +82,7 @@ async function startHookgate(): Promise<Server> {
       HOOKGATE_RATE_LIMIT_CONNECTIONS: "0",
       HOOKGATE_RATE_LIMIT_PUBLISH: "0",
       HOOKGATE_RATE_LIMIT_MUTATIONS: "0",
+      HOOKGATE_MIGRATE: "auto", // a fresh database
       ...(db ? { DATABASE_URL: db.url, HOOKGATE_ENCRYPTION_KEY: randomBytes(32).toString("base64") } : { DATABASE_URL: "" }),
     },
   });

@@ -5,14 +5,16 @@ import { checkEmbeddedRole, holdDataDir, serveTokenRequests, tokenFromRunningGat
 import { startGateway } from "./server/gateway.js";
 import { replayWebhook } from "./publishing/replay.js";
 import { openDatabase, type Database } from "./store/database.js";
-import { migrate, pendingMigrations } from "./store/migrator.js";
+import { migrate, MigrationError, pendingMigrations } from "./store/migrator.js";
+import { prepareSchema } from "./store/schema-gate.js";
 import type { DataDirLock } from "./store/data-dir-lock.js";
 
 const USAGE = `Usage: hookgate <command>
 
   start     the GraphQL API and the dispatcher (HOOKGATE_ROLE picks: all, api, worker)
   worker    the dispatcher only, for scaling out deliveries
-  migrate   apply database migrations and exit
+  migrate   apply database migrations (then run their backfills) and exit;
+            gateways and workers never migrate PostgreSQL unless HOOKGATE_MIGRATE=auto
   token     create an admin token and print it once (optional label as next argument);
             with the embedded database, a running gateway creates it
   replay    --webhook <id> --since <ISO 8601 time> [--only-failed]
@@ -108,8 +110,10 @@ async function runMigrate(config: Config): Promise<number> {
   process.stdout.write(`migrating ${describeStore(config)}\n`);
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR });
   try {
-    // Every migration runs in one transaction: "applying" lines are progress; only the last line says it is done.
-    const report = await migrate(database.sql, (line) => process.stdout.write(`  ${line}\n`));
+    // Each migration commits on its own; "applying" and backfill lines are progress, the last line says it is done.
+    const report = await migrate(database.sql, (line) => process.stdout.write(`  ${line}\n`), undefined, {
+      lockTimeoutMs: config.HOOKGATE_MIGRATION_LOCK_TIMEOUT_MS,
+    });
     const ms = Math.round(performance.now() - started);
     process.stdout.write(
       report.applied.length
@@ -117,6 +121,11 @@ async function runMigrate(config: Config): Promise<number> {
         : `database is up to date (${report.alreadyApplied.length} migrations applied)\n`,
     );
     return 0;
+  } catch (error) {
+    if (!(error instanceof MigrationError)) throw error;
+    // What failed and why, without a stack: migrations before it stay applied; run it again once fixed.
+    process.stderr.write(`hookgate: ${error.message.split("\n")[0]}\n`);
+    return 1;
   } finally {
     await database.close();
   }
@@ -190,7 +199,12 @@ async function ready(database: Database): Promise<boolean> {
 async function runToken(config: Config, label: string): Promise<number> {
   const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR });
   try {
-    await migrate(database.sql);
+    await prepareSchema(database, {
+      mode: config.HOOKGATE_MIGRATE,
+      dataDir: config.HOOKGATE_DATA_DIR,
+      lockTimeoutMs: config.HOOKGATE_MIGRATION_LOCK_TIMEOUT_MS,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
     return printToken(await createAdminToken(database, label));
   } finally {
     await database.close();

@@ -217,6 +217,22 @@ const settings = {
     schema: positiveInt().default(5_000),
     doc: { default: "5000", description: "How long an idle keep-alive connection stays open after a response." },
   },
+  HOOKGATE_MIGRATE: {
+    schema: z.enum(["auto", "off"], { message: "must be auto or off" }).default("off"),
+    doc: {
+      default: "off",
+      description:
+        "PostgreSQL only. off: a process whose migrations are pending refuses to start (run `hookgate migrate` first). auto: the first process to start applies them (advisory lock) while the others wait, then check again. Embedded mode (PGlite) always migrates at start.",
+    },
+  },
+  HOOKGATE_MIGRATION_LOCK_TIMEOUT_MS: {
+    schema: positiveInt().default(500),
+    doc: {
+      default: "500",
+      description:
+        "How long a migration statement waits for a table lock held by traffic before its migration is rolled back and tried again (10 retries, pauses doubling from 1 s up to 30 s). Traffic queues behind a waiting statement for at most this long.",
+    },
+  },
   HOOKGATE_REDIS_KEY_PREFIX: {
     schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "must be 1 to 64 of A-Z a-z 0-9 : _ . -").default("hookgate:"),
     doc: { default: "hookgate:", description: "Prefix of every Redis key and pub/sub channel Hookgate uses (rate-limit counters, live events, live attempt logs), so installations can share one Redis: give each its own." },

@@ -12,7 +12,8 @@ import { PayloadSchemas } from "../publishing/payload-schema.js";
 import { createPruner, type Pruner } from "../retention/pruner.js";
 import type { GatewayServices } from "../schema/context.js";
 import { openDatabase, type Database } from "../store/database.js";
-import { migrate, pendingMigrations } from "../store/migrator.js";
+import { pendingMigrations } from "../store/migrator.js";
+import { prepareSchema } from "../store/schema-gate.js";
 import { openRedis, type RedisConnection } from "../store/redis.js";
 import { ensureAdminToken } from "./admin-token.js";
 import { createClientAddress } from "./client-address.js";
@@ -55,7 +56,8 @@ export interface Gateway {
 }
 
 /**
- * Opens the store, applies migrations, and runs what HOOKGATE_ROLE asks for: the GraphQL API
+ * Opens the store, checks its schema (src/store/schema-gate.ts: migrates in embedded mode and with
+ * HOOKGATE_MIGRATE=auto, refuses a schema newer or older than this release), and runs what HOOKGATE_ROLE asks for: the GraphQL API
  * (with GraphiQL and health checks), the dispatcher, or both.
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -66,8 +68,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const database =
     options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR }));
 
-  const report = await migrate(database.sql, (line) => logger.info(line));
-  if (report.applied.length) logger.info({ applied: report.applied }, "migrations applied");
+  try {
+    await prepareSchema(database, {
+      mode: config.HOOKGATE_MIGRATE,
+      dataDir: config.HOOKGATE_DATA_DIR,
+      lockTimeoutMs: config.HOOKGATE_MIGRATION_LOCK_TIMEOUT_MS,
+      log: (line) => logger.info(line),
+    });
+  } catch (error) {
+    if (ownsDatabase) await database.close().catch(() => undefined);
+    throw error;
+  }
 
   const secrets = createSecretBox(
     resolveEncryptionKey(config.HOOKGATE_ENCRYPTION_KEY, config.DATABASE_URL ? undefined : config.HOOKGATE_DATA_DIR),

@@ -17,11 +17,24 @@ export interface SqlQuery {
   query<R = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<R[]>;
 }
 
+/** One connection of its own, outside any transaction (see SqlClient.session). */
+export interface SqlSession extends SqlQuery {
+  /** Runs one statement (no parameters) in its own implicit transaction; resolves with the rows it changed. */
+  run(text: string): Promise<number>;
+}
+
 export interface SqlClient extends SqlQuery {
   /** Runs a multi-statement script (no parameters). */
   exec(script: string): Promise<void>;
   /** Runs fn in one transaction on one connection. */
   transaction<T>(fn: (tx: SqlQuery) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn on one connection, outside a transaction: for session-level advisory locks and
+   * settings, and for statements a transaction block refuses (CREATE INDEX CONCURRENTLY). The
+   * connection is closed afterwards, so nothing fn set or locked outlives it (PostgreSQL; PGlite
+   * has its one connection, and fn must undo what it set).
+   */
+  session<T>(fn: (s: SqlSession) => Promise<T>): Promise<T>;
 }
 
 export interface Database {
@@ -57,6 +70,11 @@ async function openPglite(dataDir: string): Promise<Database> {
     },
     transaction: (fn) =>
       lite.transaction((tx) => fn({ query: async (text, params) => (await tx.query(text, params)).rows as never })),
+    session: (fn) =>
+      fn({
+        query: async (text, params) => (await lite.query(text, params)).rows as never,
+        run: async (text) => (await lite.query(text)).affectedRows ?? 0,
+      }),
   };
   return {
     kind: "pglite",
@@ -91,6 +109,18 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
         throw error;
       } finally {
         client.release();
+      }
+    },
+    session: async (fn) => {
+      const client = await pool.connect();
+      try {
+        return await fn({
+          query: async (text, params) => (await client.query(text, params)).rows,
+          run: async (text) => (await client.query(text)).rowCount ?? 0,
+        });
+      } finally {
+        // Destroyed, not returned to the pool: its session locks and settings end with it.
+        client.release(true);
       }
     },
   };

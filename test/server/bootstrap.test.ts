@@ -76,6 +76,8 @@ describe(`first start (${kind === "pglite" ? "embedded: PGlite on disk" : "Postg
       // The receiver listens on 127.0.0.1.
       HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
       HOOKGATE_POLL_MS: "50",
+      // An empty database: the gateway applies the migrations (embedded mode always does).
+      HOOKGATE_MIGRATE: "auto",
     };
     if (kind === "postgres") {
       const db = await createPostgresDatabase();
@@ -288,6 +290,7 @@ if (kind === "postgres") {
         HOOKGATE_HOST: "127.0.0.1",
         HOOKGATE_LOG_LEVEL: "silent",
         HOOKGATE_ROLE: "api",
+        HOOKGATE_MIGRATE: "auto",
       });
       const created: string[] = [];
       const starts = await Promise.allSettled(

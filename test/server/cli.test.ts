@@ -27,7 +27,8 @@ async function hookgate(command: string, env: Record<string, string>, args: stri
 
 /** A store of its own: a PGlite data directory, or a new PostgreSQL database. */
 async function freshStore(): Promise<{ env: Record<string, string>; drop: () => Promise<void> }> {
-  const base = { HOOKGATE_LOG_LEVEL: "warn", HOOKGATE_ENCRYPTION_KEY: randomBytes(32).toString("base64") };
+  // An empty database: start-up applies the migrations (PostgreSQL needs HOOKGATE_MIGRATE=auto for that).
+  const base = { HOOKGATE_LOG_LEVEL: "warn", HOOKGATE_ENCRYPTION_KEY: randomBytes(32).toString("base64"), HOOKGATE_MIGRATE: "auto" };
   if (kind === "pglite") {
     const dir = mkdtempSync(join(tmpdir(), "hookgate-cli-"));
     return { env: { ...base, HOOKGATE_DATA_DIR: dir }, drop: async () => rmSync(dir, { recursive: true, force: true }) };

@@ -144,15 +144,16 @@ describe(`migrate() (${storeKind()})`, () => {
     expect(await migrate(database.sql)).toEqual({ applied: [], alreadyApplied: names });
   });
 
-  it("applies a run all or nothing: a failure rolls back the migrations applied before it in the same run", async () => {
+  it("commits each migration on its own: a failure rolls back that migration only, and those before it stay applied", async () => {
     const { database } = await freshStore();
     const broken = extraMigration("29991231000000_broken", `SELECT * FROM "no_such_table";`);
 
     await expect(migrate(database.sql, () => undefined, [...readMigrations(), broken])).rejects.toThrow(broken.name);
-    expect(await exists(database.sql, "webhooks")).toBe(false);
-    expect(await pendingMigrations(database.sql)).toEqual(names);
-    // Once the broken migration is gone, the same store migrates cleanly.
-    expect((await migrate(database.sql)).applied).toEqual(names);
+    // One transaction per migration, so a lock is held for one migration at a time, never for a whole run.
+    expect(await exists(database.sql, "webhooks")).toBe(true);
+    expect(await pendingMigrations(database.sql, [...readMigrations(), broken])).toEqual([broken.name]);
+    // Once the broken migration is gone, the same store has nothing left to do.
+    expect(await migrate(database.sql)).toEqual({ applied: [], alreadyApplied: names });
   });
 
   it("applies a migration added later, leaving the earlier ones alone", async () => {
@@ -200,6 +201,7 @@ describe(`pendingMigrations() (${storeKind()})`, () => {
       new MigrationError(`migration ${unfinished.name} started earlier but never finished`),
     );
     // A rolled-back one (`prisma migrate resolve --rolled-back`) is applied again.
+    await database.sql.query(`UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`, [unfinished.name]);
     const report = await migrate(database.sql, () => undefined, [...readMigrations(), rolledBack]);
     expect(report.applied).toEqual([rolledBack.name]);
     expect(await exists(database.sql, "rolled_back_probe")).toBe(true);

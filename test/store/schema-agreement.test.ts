@@ -155,7 +155,8 @@ describe(`prisma/migrations agree with schema.prisma (${storeKind()})`, () => {
     const tables = await store.database.sql.query<{ name: string }>(
       `SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = current_schema()`,
     );
-    const expected = [...models.map((m) => m.table), "_prisma_migrations"].sort();
+    // The migrator's bookkeeping: Prisma's table and its own backfill progress (src/store/migrator.ts).
+    const expected = [...models.map((m) => m.table), "_prisma_migrations", "hookgate_backfills"].sort();
     expect(tables.map((t) => t.name).sort()).toEqual(expected);
   });
 

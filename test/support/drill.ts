@@ -16,6 +16,8 @@ export function drillEnv(databaseUrl: string, extra: Record<string, string> = {}
     HOOKGATE_ALLOW_PRIVATE_TARGETS: "true", // the receivers listen on 127.0.0.1
     HOOKGATE_LOG_LEVEL: process.env.HOOKGATE_TEST_LOG_LEVEL ?? "warn",
     HOOKGATE_POLL_MS: "50",
+    // Drill databases start empty: the first process applies the migrations.
+    HOOKGATE_MIGRATE: "auto",
     // Drill traffic is one token publishing as fast as it can: not what the rate limits are for.
     HOOKGATE_RATE_LIMIT_PUBLISH: "0",
     HOOKGATE_RATE_LIMIT_MUTATIONS: "0",

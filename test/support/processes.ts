@@ -18,9 +18,12 @@ export interface HookgateProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs `hookgate <command> [args…]` as a real child process with the given environment. */
-export function runHookgate(command: string, env: Record<string, string>, args: readonly string[] = []): HookgateProcess {
-  const child = spawn(process.execPath, [CLI, command, ...args], {
+/**
+ * Runs `hookgate <command> [args…]` as a real child process with the given environment; `cli`
+ * names another checkout's bin/hookgate.js (the previous release, test/upgrade).
+ */
+export function runHookgate(command: string, env: Record<string, string>, args: readonly string[] = [], cli = CLI): HookgateProcess {
+  const child = spawn(process.execPath, [cli, command, ...args], {
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
