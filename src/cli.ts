@@ -2,7 +2,8 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
 import { createAdminToken } from "./server/admin-token.js";
 import { startGateway } from "./server/gateway.js";
-import { replayWebhook } from "./publishing/replay.js";
+import { systemClock } from "./dispatcher/clock.js";
+import { createPublisher } from "./publishing/publisher.js";
 import { openDatabase, type Database } from "./store/database.js";
 import { migrate, pendingMigrations } from "./store/migrator.js";
 
@@ -139,7 +140,9 @@ async function runReplay(config: Config, args: ReplayArgs): Promise<number> {
     const what = args.onlyFailed ? "failed deliveries" : "deliveries";
     process.stdout.write(`replaying webhook ${args.webhookId}: ${what} since ${args.since.toISOString()} (${describeStore(config)})\n`);
     const started = performance.now();
-    const replay = await replayWebhook(database.prisma, { ...args, now: new Date() });
+    // Through the publisher, as the replayWebhook mutation does (no dispatcher here to wake).
+    const publisher = createPublisher(database.sql, { maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES, clock: systemClock });
+    const replay = await publisher.replay(args);
     if (!replay) {
       process.stderr.write(`hookgate: webhook ${args.webhookId} not found\n`);
       return 1;

@@ -16,13 +16,12 @@ export interface GatewayServices {
   readonly prisma: PrismaClient;
   readonly config: Config;
   readonly secrets: SecretBox;
+  /** The one door for events and deliveries (publish, test events, replay, retries made due). */
   readonly publisher: Publisher;
   readonly logger: Logger;
   /** SSRF checks for webhook URLs at creation and update. */
   readonly targets: TargetGuard;
   readonly clock: Clock;
-  /** Tells an in-process dispatcher that deliveries were queued (replay, retry, test events). */
-  readonly deliveriesQueued: () => void;
   /** The shared Redis connection for commands (rate limits, publishing); undefined without REDIS_URL. */
   readonly redis: RedisConnection | undefined;
   /** This gateway's Prometheus metrics (its own registry). */

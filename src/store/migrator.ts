@@ -65,6 +65,48 @@ export async function migrate(
   onProgress: (line: string) => void = () => undefined,
   migrations: Migration[] = readMigrations(),
 ): Promise<MigrationReport> {
+  // A `-- hookgate:no-transaction` migration (CREATE INDEX CONCURRENTLY) cannot run inside the
+  // run's transaction: the migrations before it are applied and committed first, then it runs
+  // statement by statement (its statements are idempotent: IF NOT EXISTS), then the rest.
+  // (Minimal support until the zero-downtime migrator lands.)
+  const report: MigrationReport = { applied: [], alreadyApplied: [] };
+  let from = 0;
+  while (from < migrations.length) {
+    const cut = migrations.findIndex((m, i) => i >= from && isNoTransaction(m));
+    const upTo = cut === -1 ? migrations.length : cut;
+    const part = await migrateInTransaction(sql, onProgress, migrations.slice(from, upTo));
+    report.applied.push(...part.applied);
+    report.alreadyApplied.push(...part.alreadyApplied);
+    if (cut === -1) break;
+    const migration = migrations[cut]!;
+    if ((await pendingMigrations(sql, [migration])).length) {
+      onProgress(`applying ${migration.name}`);
+      for (const statement of splitStatements(migration.sql)) {
+        try {
+          await sql.query(statement);
+        } catch (error) {
+          throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}\n${statement}`);
+        }
+      }
+    }
+    const recorded = await migrateInTransaction(sql, onProgress, [migration], true);
+    report.applied.push(...recorded.applied);
+    report.alreadyApplied.push(...recorded.alreadyApplied);
+    from = cut + 1;
+  }
+  return report;
+}
+
+function isNoTransaction(migration: Migration): boolean {
+  return migration.sql.split("\n", 1)[0]!.trim() === "-- hookgate:no-transaction";
+}
+
+async function migrateInTransaction(
+  sql: SqlClient,
+  onProgress: (line: string) => void,
+  migrations: Migration[],
+  recordOnly = false,
+): Promise<MigrationReport> {
   return sql.transaction(async (tx) => {
     // Transaction-scoped, so it is released even when a migration fails.
     await tx.query(`SELECT pg_advisory_xact_lock(${PRISMA_MIGRATE_LOCK})`);
@@ -84,9 +126,9 @@ export async function migrate(
         report.alreadyApplied.push(migration.name);
         continue;
       }
-      onProgress(`applying ${migration.name}`);
+      if (!recordOnly) onProgress(`applying ${migration.name}`);
       // Statements run one by one so a failure names its statement; the whole set shares the transaction.
-      for (const statement of splitStatements(migration.sql)) {
+      for (const statement of recordOnly ? [] : splitStatements(migration.sql)) {
         try {
           await tx.query(statement);
         } catch (error) {
