@@ -109,11 +109,35 @@ interface EventRow {
 }
 
 /**
- * The horizon: every transaction with an id below it has finished (committed or rolled back),
- * so no event with a smaller tx_id can still appear. Read in the same statement as the rows it
- * bounds, so both come from one snapshot of one server.
+ * The horizon: every transaction of this database with an id below it has finished (committed
+ * or rolled back), so no event with a smaller tx_id can still appear. It is read in a statement
+ * of its own, before the rows it bounds are read (see EventFeed.horizon()).
+ *
+ * The snapshot's xmin alone would do, but it is cluster-wide: any transaction open in any
+ * database of the server would hold back every live feed. Only transactions of this database
+ * can store events, so the horizon is the oldest of them still running (sessions and prepared
+ * transactions), or, with none, the snapshot's xmax (the next id to be handed out; the statement
+ * took its snapshot before it read the running ones, so anything given an id later gets one at or
+ * above it). pg_stat_activity hides other roles' transactions from an unprivileged role: when a
+ * session of this database is hidden, the cluster-wide xmin is used instead (correct, only
+ * slower to move). Ids in pg_stat_activity are 32-bit: each is widened to 64 bits against xmax
+ * (running transactions lie within 2^31 below it).
  */
-const HORIZON = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+const HORIZON = `
+WITH s AS MATERIALIZED (
+  SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
+), running AS (
+  SELECT backend_xid::text::bigint AS x FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL
+  UNION ALL
+  SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()
+)
+SELECT (CASE
+  WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = '<insufficient privilege>') THEN s.xmin
+  ELSE least(s.xmax, (SELECT min(s.xmax - (((s.xmax % 4294967296) - r.x) % 4294967296 + 4294967296) % 4294967296) FROM running r))
+END)::text AS horizon
+FROM s`;
+/** Where pg_stat_activity cannot be read (an embedded store without it): the cluster-wide xmin. */
+const CLUSTER_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon";
 
 /**
  * The one ordered, gapless stream of events inside a gateway process, shared by all its live
@@ -238,8 +262,22 @@ export class EventFeed {
 
   /** The position right after every event below the horizon. */
   private async head(): Promise<Position> {
-    const [row] = await this.options.sql.query<{ horizon: string }>(`SELECT ${HORIZON}::text AS horizon`);
-    return { tx: BigInt(row!.horizon), id: 0n };
+    return { tx: await this.horizon(), id: 0n };
+  }
+
+  private horizonSql = HORIZON;
+
+  /** Reads the horizon; rows read by a later statement below it are final. */
+  private async horizon(): Promise<bigint> {
+    try {
+      const [row] = await this.options.sql.query<{ horizon: string }>(this.horizonSql, [], "hookgate_live_horizon");
+      return BigInt(row!.horizon);
+    } catch (error) {
+      if (this.horizonSql === CLUSTER_HORIZON || !/pg_stat_activity|pg_prepared_xacts|permission/i.test(String((error as Error).message))) throw error;
+      this.options.logger.info({ err: { message: (error as Error).message } }, "live feed uses the cluster-wide horizon");
+      this.horizonSql = CLUSTER_HORIZON;
+      return this.horizon();
+    }
   }
 
   private onMessage = (message: unknown): void => {
@@ -319,7 +357,10 @@ export class EventFeed {
     if (this.allTypes && Date.now() - this.allTypesReadAt > ALL_TYPES_REFRESH_MS) await this.subscribeAllTypes();
     const types = this.coveredTypes();
     const from = this.position;
-    const { positions, horizon } = await this.storedPositions(from, types);
+    // The horizon first, in a statement of its own: the rows are read with a later snapshot, in
+    // which every transaction below the horizon has finished.
+    const horizon = await this.horizon();
+    const positions = await this.storedPositions(from, horizon, types);
     const missing = positions.filter((p) => !this.received.has(p.id)).map((p) => p.id);
     const loaded = missing.length ? await this.loadEvents(missing) : new Map<bigint, FeedEvent>();
     const ordered: FeedEvent[] = [];
@@ -345,7 +386,7 @@ export class EventFeed {
 
   /**
    * Events the bus brought that are still above the horizon wait for a transaction somewhere on
-   * the server (anyone's: the horizon is cluster-wide). Look again soon, measure the wait, and
+   * this database (or, where the cluster-wide horizon is used, anywhere on the server). Look again soon, measure the wait, and
    * say once per stall which session holds it back.
    */
   private watchHorizon(): void {
@@ -372,6 +413,7 @@ export class EventFeed {
   }
 
   private async logHolder(): Promise<void> {
+    // (With the cluster-wide horizon the holder may be in another database: not shown here.)
     const [session] = await this.options.sql.query<Record<string, unknown>>(HOLDER);
     const [prepared] = await this.options.sql.query<Record<string, unknown>>(PREPARED);
     this.options.logger.warn(
@@ -392,26 +434,19 @@ export class EventFeed {
     return this.allTypes ? "all" : [...this.typeRefs.keys()];
   }
 
-  /** The positions after `from` and below the horizon of these types (a page at most), and the horizon. */
-  private async storedPositions(from: Position, types: number[] | "all"): Promise<{ positions: Position[]; horizon: bigint }> {
-    const params: unknown[] = [from.tx.toString(), from.id.toString()];
-    let where = `(${TX}, e.id) > ($1::bigint, $2::bigint) AND ${TX} < h.horizon`;
+  /** The positions after `from` and below the horizon of these types (a page at most), in order. */
+  private async storedPositions(from: Position, horizon: bigint, types: number[] | "all"): Promise<Position[]> {
+    const params: unknown[] = [from.tx.toString(), from.id.toString(), horizon.toString()];
+    let where = `(${TX}, e.id) > ($1::bigint, $2::bigint) AND ${TX} < $3::bigint`;
     if (types !== "all") {
       params.push(types);
-      where += ` AND e.event_type_id = ANY($${params.length}::int[])`;
+      where += ` AND e.event_type_id = ANY($4::int[])`;
     }
-    // One statement, so the page and the horizon come from the same snapshot.
-    const rows = await this.options.sql.query<{ tx: string | null; id: string | null; horizon: string }>(
-      `WITH h AS MATERIALIZED (SELECT ${HORIZON} AS horizon),
-       page AS (SELECT ${TX} AS tx, e.id FROM events e, h WHERE ${where} ORDER BY ${TX}, e.id LIMIT ${PAGE})
-       SELECT page.tx::text AS tx, page.id::text AS id, h.horizon::text AS horizon
-       FROM h LEFT JOIN page ON true ORDER BY page.tx, page.id`,
+    const rows = await this.options.sql.query<{ tx: string; id: string }>(
+      `SELECT ${TX}::text AS tx, e.id::text AS id FROM events e WHERE ${where} ORDER BY ${TX}, e.id LIMIT ${PAGE}`,
       params,
     );
-    return {
-      positions: rows.filter((r) => r.id !== null).map((r) => ({ tx: BigInt(r.tx!), id: BigInt(r.id!) })),
-      horizon: BigInt(rows[0]!.horizon),
-    };
+    return rows.map((r) => ({ tx: BigInt(r.tx), id: BigInt(r.id) }));
   }
 
   private async loadEvents(ids: bigint[]): Promise<Map<bigint, FeedEvent>> {
@@ -425,8 +460,8 @@ export class EventFeed {
 const HOLDER = `
 SELECT pid, datname, usename, application_name, client_addr::text, state, backend_xid::text AS xid,
        xact_start, round(extract(epoch FROM now() - xact_start))::int AS open_seconds
-FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY age(backend_xid) DESC LIMIT 1`;
-const PREPARED = `SELECT gid, database, owner, prepared, transaction::text AS xid FROM pg_prepared_xacts ORDER BY age(transaction) DESC LIMIT 1`;
+FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname = current_database() ORDER BY age(backend_xid) DESC LIMIT 1`;
+const PREPARED = `SELECT gid, database, owner, prepared, transaction::text AS xid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY age(transaction) DESC LIMIT 1`;
 
 /** Reads events with their routing, in no particular order. */
 export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Promise<FeedEvent[]> {
