@@ -3,7 +3,9 @@ import { createLogger } from "./log.js";
 import { createAdminToken } from "./server/admin-token.js";
 import { checkEmbeddedRole, holdDataDir, serveTokenRequests, tokenFromRunningGateway, TokenRefused, type StoreCommand } from "./server/embedded-lock.js";
 import { startGateway } from "./server/gateway.js";
-import { replayWebhook } from "./publishing/replay.js";
+import { systemClock } from "./dispatcher/clock.js";
+import { createPublisher, PublishError } from "./publishing/publisher.js";
+import { PayloadSchemas } from "./publishing/payload-schema.js";
 import { openDatabase, type Database } from "./store/database.js";
 import { migrate, MigrationError, pendingMigrations } from "./store/migrator.js";
 import { prepareSchema } from "./store/schema-gate.js";
@@ -171,7 +173,20 @@ async function runReplay(config: Config, args: ReplayArgs): Promise<number> {
     const what = args.onlyFailed ? "failed deliveries" : "deliveries";
     process.stdout.write(`replaying webhook ${args.webhookId}: ${what} since ${args.since.toISOString()} (${describeStore(config)})\n`);
     const started = performance.now();
-    const replay = await replayWebhook(database.prisma, { ...args, now: new Date() });
+    // Through the publisher, as the replayWebhook mutation does (no dispatcher here to wake).
+    const publisher = createPublisher(database.sql, {
+      maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
+      clock: systemClock,
+      schemas: new PayloadSchemas(),
+    });
+    let replay;
+    try {
+      replay = await publisher.replay(args);
+    } catch (error) {
+      if (!(error instanceof PublishError)) throw error;
+      process.stderr.write(`hookgate: --${error.field} ${error.message}\n`);
+      return 2;
+    }
     if (!replay) {
       process.stderr.write(`hookgate: webhook ${args.webhookId} not found\n`);
       return 1;

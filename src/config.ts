@@ -305,6 +305,14 @@ const settings = {
     schema: positiveInt(1_000_000).default(1_000),
     doc: { default: "1000", description: "Events a live subscription may have waiting; past that it is ended with SLOW_CONSUMER (resume with after)." },
   },
+  HOOKGATE_IDLE_IN_TRANSACTION_TIMEOUT_MS: {
+    schema: positiveInt().default(30_000),
+    doc: {
+      default: "30000",
+      description:
+        "PostgreSQL: ends a Hookgate session left idle inside a transaction this long (idle_in_transaction_session_timeout). An open transaction anywhere on the server holds back every live feed.",
+    },
+  },
   HOOKGATE_LIVE_POLL_MS: {
     schema: positiveInt().default(1_000),
     doc: { default: "1000", description: "While it has live subscribers, how often a gateway reads the store for events Redis did not bring (outage, lost message)." },

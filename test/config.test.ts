@@ -98,6 +98,7 @@ describe("loadConfig defaults", () => {
     REDIS_URL: undefined,
     HOOKGATE_DATA_DIR: "./data",
     HOOKGATE_ADMIN_TOKEN: undefined,
+    HOOKGATE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 30_000,
     HOOKGATE_ENCRYPTION_KEY: undefined,
     HOOKGATE_MAX_PAYLOAD_BYTES: 262_144,
     HOOKGATE_MAX_PAGE_SIZE: 100,

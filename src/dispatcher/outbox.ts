@@ -16,7 +16,7 @@ export interface ClaimedDelivery {
   /** The event's time as the ISO 8601 string the body carries. */
   readonly eventTimestamp: string;
   readonly eventType: string;
-  /** The stored JSON payload as text, spliced into the body unparsed. */
+  /** The payload's JSON text as received (as jsonb re-serialised it, for rows of older releases), spliced into the body unparsed. */
   readonly payload: string;
   /** The webhook's updated_at in epoch milliseconds: its prepared form is reused while this holds. */
   readonly webhookVersion: number;
@@ -63,7 +63,7 @@ WITH due AS (
 SELECT d.id::text AS id, d.event_id::text AS event_id, d.webhook_id, d.attempt_count,
        (extract(epoch FROM d.created_at) * 1000)::float8 AS created_ms,
        (extract(epoch FROM e.created_at) * 1000)::float8 AS event_ms,
-       e.event_name AS event_type, e.payload::text AS payload,
+       e.event_name AS event_type, coalesce(e.payload_text, e.payload::text) AS payload,
        (extract(epoch FROM due.webhook_updated_at) * 1000)::float8 AS webhook_version
 FROM claimed c
 JOIN due ON due.delivery_id = c.delivery_id

@@ -2,6 +2,7 @@ import type { Logger } from "../log.js";
 import type { StoredEvent } from "../publishing/publisher.js";
 import { topics, type Bus } from "../pubsub/bus.js";
 import type { SqlClient } from "../store/database.js";
+import { compare, positionOf, START, TX, type Position } from "./position.js";
 
 /** An event as live subscribers receive it: the Event row plus where it was routed. */
 export type FeedEvent = StoredEvent;
@@ -11,19 +12,21 @@ export interface FeedListener {
   /** The event types it wants; "all" for every type. */
   readonly types: ReadonlySet<number> | "all";
   /**
-   * Called once per drain with that drain's events of its types, in id order (the listener
+   * Called once per drain with that drain's events of its types, in position order (the listener
    * applies its own filters). Never with an empty list.
    */
   push(events: readonly FeedEvent[]): void;
 }
 
-/** The wire form of an event on the bus (JSON: ids as strings, dates as ISO text). */
+/** The wire form of an event on the bus (JSON: ids as strings, dates as ISO text, the payload as its text). */
 interface EventMessage {
   readonly id: string;
+  /** The storing transaction's id ("" for none). */
+  readonly x: string;
   readonly t: number;
   readonly n: string;
   readonly c: number | null;
-  readonly p: unknown;
+  readonly pt: string;
   readonly k: string | null;
   readonly at: string;
   readonly w: readonly number[];
@@ -33,10 +36,11 @@ interface EventMessage {
 export function toMessage(e: StoredEvent): EventMessage {
   return {
     id: e.id.toString(),
+    x: e.txId === null ? "" : e.txId.toString(),
     t: e.eventTypeId,
     n: e.eventName,
     c: e.customerId,
-    p: e.payload,
+    pt: e.payloadText,
     k: e.idempotencyKey,
     at: e.createdAt.toISOString(),
     w: e.webhookIds,
@@ -45,15 +49,18 @@ export function toMessage(e: StoredEvent): EventMessage {
 }
 
 function fromMessage(m: EventMessage): FeedEvent {
-  if (typeof m.id !== "string" || typeof m.t !== "number" || !Array.isArray(m.w) || !Array.isArray(m.s)) {
+  if (typeof m.id !== "string" || typeof m.x !== "string" || typeof m.t !== "number" || typeof m.pt !== "string" || !Array.isArray(m.w) || !Array.isArray(m.s)) {
     throw new TypeError("not an event message");
   }
   return {
     id: BigInt(m.id),
+    txId: m.x === "" ? null : BigInt(m.x),
     eventTypeId: m.t,
     eventName: m.n,
     customerId: m.c,
-    payload: m.p,
+    // Parsed once per process, whatever the number of subscribers.
+    payload: JSON.parse(m.pt),
+    payloadText: m.pt,
     idempotencyKey: m.k,
     createdAt: new Date(m.at),
     webhookIds: m.w,
@@ -72,23 +79,29 @@ export interface EventFeedOptions {
   readonly logger: Logger;
   /** How often the store is read for events the bus did not bring (Redis down, lost messages). */
   readonly pollMs: number;
+  /** How long events may wait for the visibility horizon before the session holding it back is logged. */
+  readonly horizonWarnMs?: number;
 }
 
 const ALL_TYPES_REFRESH_MS = 5_000;
 /** Most events one read of the store brings; the feed reads again at once for the rest. */
 const PAGE = 1_000;
+/** First look again after events were seen waiting for the horizon; doubles up to pollMs. */
+const HORIZON_RETRY_MS = 5;
 
 const EVENT_COLUMNS = `
-  e.id, e.event_type_id, e.event_name, e.customer_id, e.payload, e.idempotency_key, e.created_at,
+  e.id, e.tx_id, e.event_type_id, e.event_name, e.customer_id, coalesce(e.payload_text, e.payload::text) AS payload_text,
+  e.idempotency_key, e.created_at,
   coalesce(array_agg(d.webhook_id ORDER BY d.webhook_id) FILTER (WHERE d.webhook_id IS NOT NULL), '{}') AS webhook_ids,
   coalesce(array_agg(DISTINCT w.service_id) FILTER (WHERE w.service_id IS NOT NULL), '{}') AS service_ids`;
 
 interface EventRow {
   id: string | bigint;
+  tx_id: string | bigint | null;
   event_type_id: number;
   event_name: string;
   customer_id: number | null;
-  payload: unknown;
+  payload_text: string;
   idempotency_key: string | null;
   created_at: Date | string;
   webhook_ids: number[];
@@ -96,19 +109,57 @@ interface EventRow {
 }
 
 /**
+ * The horizon: every transaction of this database with an id below it has finished (committed
+ * or rolled back), so no event with a smaller tx_id can still appear. It is read in a statement
+ * of its own, before the rows it bounds are read (see EventFeed.horizon()).
+ *
+ * The snapshot's xmin alone would do, but it is cluster-wide: any transaction open in any
+ * database of the server would hold back every live feed. Only transactions of this database
+ * can store events, so the horizon is the oldest of them still running (sessions and prepared
+ * transactions), or, with none, the snapshot's xmax (the next id to be handed out; the statement
+ * took its snapshot before it read the running ones, so anything given an id later gets one at or
+ * above it). pg_stat_activity hides other roles' transactions from an unprivileged role: when a
+ * session of this database is hidden, the cluster-wide xmin is used instead (correct, only
+ * slower to move). Ids in pg_stat_activity are 32-bit: each is widened to 64 bits against xmax
+ * (running transactions lie within 2^31 below it).
+ */
+const HORIZON = `
+WITH s AS MATERIALIZED (
+  SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
+), running AS (
+  SELECT backend_xid::text::bigint AS x FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL
+  UNION ALL
+  SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()
+)
+SELECT (CASE
+  WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = '<insufficient privilege>') THEN s.xmin
+  ELSE least(s.xmax, (SELECT min(s.xmax - (((s.xmax % 4294967296) - r.x) % 4294967296 + 4294967296) % 4294967296) FROM running r))
+END)::text AS horizon
+FROM s`;
+/** Where pg_stat_activity cannot be read (an embedded store without it): the cluster-wide xmin. */
+const CLUSTER_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon";
+
+/**
  * The one ordered, gapless stream of events inside a gateway process, shared by all its live
  * subscriptions.
  *
+ * Publishers take no lock in common, so events do not become visible in id order: a slow
+ * transaction can commit id 10 after id 11 was seen. Events are ordered by position instead,
+ * (the storing transaction's id, then the event id), and the feed passes on only events whose
+ * transaction id lies below the horizon, the oldest transaction still running anywhere on the
+ * server: an event below it can be read now, and no event below it can appear later. So the
+ * feed never has to go back, and every process sees the same order.
+ *
  * Messages from the bus are fast but not a guarantee: two publishers' messages can arrive out
- * of order, and Redis drops what is published while it is down. The store is the truth, and
- * events become visible there in id order (publishing holds lockEventOrder until commit). So
- * before the feed passes on events up to id N, it asks the store which events of its types lie
- * between its position and N, reads any the bus did not bring, and emits them all in id order.
- * A timer does the same when the bus is quiet, so nothing waits for the next message.
+ * of order, and Redis drops what is published while it is down. The store is the truth. So a
+ * message only makes the feed look: it reads which events of its types lie between its
+ * position and the horizon, loads any the bus did not bring, and emits them all in order. A
+ * timer does the same when the bus is quiet, so nothing waits for the next message; while
+ * events wait for the horizon it looks again sooner.
  */
 export class EventFeed {
-  /** Every event of a covered type with an id up to here has been emitted. */
-  private position = 0n;
+  /** Every event of a covered type at or before this position has been emitted. */
+  private position: Position = START;
   private started: Promise<void> | undefined;
   private readonly listeners = new Set<FeedListener>();
   private readonly typeRefs = new Map<number, { count: number; unsubscribe: () => void }>();
@@ -116,23 +167,27 @@ export class EventFeed {
   private allTypes = 0;
   private allTypesReadAt = 0;
   private readonly allTypeTopics = new Map<number, () => void>();
+  /** Events the bus brought that are not emitted yet, by id. */
   private readonly received = new Map<bigint, FeedEvent>();
-  private highestReceived = 0n;
   private draining: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private retryMs = HORIZON_RETRY_MS;
+  /** Since when events the bus brought have been waiting for the horizon (undefined: none wait). */
+  private waitingSince: number | undefined;
+  private stallLogged = false;
   private closed = false;
   private storeDown = false;
-  private warnedForeign = false;
 
   constructor(private readonly options: EventFeedOptions) {}
 
   /**
-   * Adds a listener. It will get every event of its types with an id above `position`, and none
-   * at or below it; `head` is the store's highest id just before it was added (a subscriber that
+   * Adds a listener. It will get every event of its types positioned after `position`, and none
+   * at or before it; `head` is the store's position just before it was added (a subscriber that
    * wants only what comes next skips up to there).
    */
-  async register(listener: FeedListener): Promise<{ position: bigint; head: bigint }> {
+  async register(listener: FeedListener): Promise<{ position: Position; head: Position }> {
     // A failed start (store down) is not kept: the next subscriber tries again.
     await (this.started ??= this.start().catch((error: unknown) => {
       this.started = undefined;
@@ -151,13 +206,12 @@ export class EventFeed {
       for (const type of listener.types) this.retainType(type);
     }
     // A drain in progress chose its event types before this listener existed: let it finish, so
-    // everything above the position returned here is read with this listener's types included.
+    // everything after the position returned here is read with this listener's types included.
     while (this.draining) await this.draining;
-    const [row] = await this.options.sql.query<{ max: string | null }>("SELECT max(id)::text AS max FROM events");
-    const head = BigInt(row?.max ?? 0);
+    const head = await this.head();
     // Nobody listens, so the position may be old: move it to the head. (Only while still nobody
     // listens: a listener registered meanwhile was promised everything after its position.)
-    if (this.listeners.size === 0 && head > this.position) this.position = head;
+    if (this.listeners.size === 0 && compare(head, this.position) > 0) this.position = head;
     while (this.draining) await this.draining;
     this.listeners.add(listener);
     return { position: this.position, head };
@@ -173,7 +227,7 @@ export class EventFeed {
     }
   }
 
-  /** Events were stored by this process outside the publisher (test events): look now. */
+  /** Look at the store now. */
   poke(): void {
     if (this.listeners.size) this.schedule();
   }
@@ -182,9 +236,15 @@ export class EventFeed {
     return this.listeners.size;
   }
 
+  /** How long events have been waiting for the horizon, in seconds (0 when none wait). */
+  horizonLagSeconds(): number {
+    return this.waitingSince === undefined ? 0 : (Date.now() - this.waitingSince) / 1000;
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     for (const ref of this.typeRefs.values()) ref.unsubscribe();
     for (const unsubscribe of this.allTypeTopics.values()) unsubscribe();
     this.typeRefs.clear();
@@ -193,12 +253,31 @@ export class EventFeed {
   }
 
   private async start(): Promise<void> {
-    const [row] = await this.options.sql.query<{ max: string | null }>("SELECT max(id)::text AS max FROM events");
-    this.position = BigInt(row?.max ?? 0);
+    this.position = await this.head();
     this.timer = setInterval(() => {
       if (this.listeners.size) this.schedule();
     }, this.options.pollMs);
     this.timer.unref();
+  }
+
+  /** The position right after every event below the horizon. */
+  private async head(): Promise<Position> {
+    return { tx: await this.horizon(), id: 0n };
+  }
+
+  private horizonSql = HORIZON;
+
+  /** Reads the horizon; rows read by a later statement below it are final. */
+  private async horizon(): Promise<bigint> {
+    try {
+      const [row] = await this.options.sql.query<{ horizon: string }>(this.horizonSql, [], "hookgate_live_horizon");
+      return BigInt(row!.horizon);
+    } catch (error) {
+      if (this.horizonSql === CLUSTER_HORIZON || !/pg_stat_activity|pg_prepared_xacts|permission/i.test(String((error as Error).message))) throw error;
+      this.options.logger.info({ err: { message: (error as Error).message } }, "live feed uses the cluster-wide horizon");
+      this.horizonSql = CLUSTER_HORIZON;
+      return this.horizon();
+    }
   }
 
   private onMessage = (message: unknown): void => {
@@ -210,9 +289,8 @@ export class EventFeed {
       this.options.logger.warn("live feed ignored a malformed message");
       return;
     }
-    if (event.id <= this.position) return;
+    if (compare(positionOf(event), this.position) <= 0) return;
     this.received.set(event.id, event);
-    if (event.id > this.highestReceived) this.highestReceived = event.id;
     this.schedule();
   };
 
@@ -273,59 +351,75 @@ export class EventFeed {
       });
   }
 
-  /** Emits, in id order, every event of the covered types after the position. */
+  /** Emits, in order, every event of the covered types after the position and below the horizon. */
   private async drain(): Promise<void> {
     // Event types created since the last look get their topic (until then the store brings them).
     if (this.allTypes && Date.now() - this.allTypesReadAt > ALL_TYPES_REFRESH_MS) await this.subscribeAllTypes();
     const types = this.coveredTypes();
     const from = this.position;
-    // Up to the highest id the bus brought, or (when it brought nothing) whatever the store has.
-    const upTo = this.highestReceived > from ? this.highestReceived : undefined;
-    const { ids: idsInStore, top } = await this.storedIds(from, upTo, types);
-    const missing = idsInStore.filter((id) => !this.received.has(id));
+    // The horizon first, in a statement of its own: the rows are read with a later snapshot, in
+    // which every transaction below the horizon has finished.
+    const horizon = await this.horizon();
+    const positions = await this.storedPositions(from, horizon, types);
+    const missing = positions.filter((p) => !this.received.has(p.id)).map((p) => p.id);
     const loaded = missing.length ? await this.loadEvents(missing) : new Map<bigint, FeedEvent>();
     const ordered: FeedEvent[] = [];
-    for (const id of idsInStore) {
-      const event = this.received.get(id) ?? loaded.get(id);
+    for (const p of positions) {
+      const event = this.received.get(p.id) ?? loaded.get(p.id);
       if (event) ordered.push(event); // absent: deleted between the two reads
     }
-    // A full page: go on from its last id at once. Otherwise everything up to the bound (or, with
-    // none, up to the store's highest id, read in the same statement) has been seen: the position
-    // moves there even when no event of the covered types lies in between, so it never goes stale.
-    // The store had every id up to `top` when the bus had brought everything up to `upTo`, and a
-    // message is published only after its event commits: one above `top` is not this
-    // installation's event. It must neither move the position nor reach a listener.
-    const foreign = top !== undefined && upTo !== undefined && upTo > top;
-    if (foreign) this.dropForeign(top, upTo);
-    let last: bigint;
-    if (idsInStore.length === PAGE) {
-      last = idsInStore.at(-1)!;
+    // A full page: go on from its last position at once. Otherwise everything below the horizon
+    // has been seen: the position moves there even when no event of the covered types lies in
+    // between, so it never goes stale.
+    let last: Position;
+    if (positions.length === PAGE) {
+      last = positions.at(-1)!;
       this.again = true;
-    } else if (foreign || upTo === undefined) {
-      last = top !== undefined && top > from ? top : from;
     } else {
-      last = upTo;
+      last = { tx: horizon, id: 0n };
     }
-    if (last > this.position) this.position = last;
-    for (const id of this.received.keys()) if (id <= this.position) this.received.delete(id);
+    if (compare(last, this.position) > 0) this.position = last;
+    for (const [id, event] of this.received) if (compare(positionOf(event), this.position) <= 0) this.received.delete(id);
     if (ordered.length) this.emit(ordered);
+    this.watchHorizon();
   }
 
-  /** Forgets messages for ids in (top, upTo]: none of them is an event of this store. */
-  private dropForeign(top: bigint, upTo: bigint): void {
-    let highest = 0n;
-    for (const id of this.received.keys()) {
-      if (id > top && id <= upTo) this.received.delete(id);
-      else if (id > highest) highest = id;
+  /**
+   * Events the bus brought that are still above the horizon wait for a transaction somewhere on
+   * this database (or, where the cluster-wide horizon is used, anywhere on the server). Look again soon, measure the wait, and
+   * say once per stall which session holds it back.
+   */
+  private watchHorizon(): void {
+    if (!this.received.size) {
+      this.waitingSince = undefined;
+      this.stallLogged = false;
+      this.retryMs = HORIZON_RETRY_MS;
+      return;
     }
-    this.highestReceived = highest;
-    if (!this.warnedForeign) {
-      this.warnedForeign = true;
-      this.options.logger.warn(
-        { storeHighestId: top.toString(), messageId: upTo.toString() },
-        "live feed ignored messages for events this database does not have: does another installation share this Redis with the same HOOKGATE_REDIS_KEY_PREFIX?",
-      );
+    const now = Date.now();
+    this.waitingSince ??= now;
+    if (!this.retry && !this.closed) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.schedule();
+      }, this.retryMs);
+      this.retry.unref();
+      this.retryMs = Math.min(this.retryMs * 2, this.options.pollMs);
     }
+    if (!this.stallLogged && now - this.waitingSince >= (this.options.horizonWarnMs ?? 5_000)) {
+      this.stallLogged = true;
+      this.logHolder().catch(() => undefined);
+    }
+  }
+
+  private async logHolder(): Promise<void> {
+    // (With the cluster-wide horizon the holder may be in another database: not shown here.)
+    const [session] = await this.options.sql.query<Record<string, unknown>>(HOLDER);
+    const [prepared] = await this.options.sql.query<Record<string, unknown>>(PREPARED);
+    this.options.logger.warn(
+      { waitingSeconds: this.horizonLagSeconds(), oldestTransaction: session ?? null, oldestPreparedTransaction: prepared ?? null },
+      "live events wait for a transaction still open on the database server (live subscribers see them once it ends; idle_in_transaction_session_timeout ends idle ones)",
+    );
   }
 
   private emit(events: FeedEvent[]): void {
@@ -340,35 +434,19 @@ export class EventFeed {
     return this.allTypes ? "all" : [...this.typeRefs.keys()];
   }
 
-  /** The ids after `from` (up to `upTo`) of these types, a page at most, and the store's highest id (when read). */
-  private async storedIds(
-    from: bigint,
-    upTo: bigint | undefined,
-    types: number[] | "all",
-  ): Promise<{ ids: bigint[]; top: bigint | undefined }> {
-    // No types covered: nothing read (and no highest id known).
-    if (types !== "all" && types.length === 0) return { ids: [], top: undefined };
-    const params: unknown[] = [from.toString()];
-    let where = "id > $1::bigint";
-    if (upTo !== undefined) {
-      params.push(upTo.toString());
-      where += ` AND id <= $${params.length}::bigint`;
-    }
+  /** The positions after `from` and below the horizon of these types (a page at most), in order. */
+  private async storedPositions(from: Position, horizon: bigint, types: number[] | "all"): Promise<Position[]> {
+    const params: unknown[] = [from.tx.toString(), from.id.toString(), horizon.toString()];
+    let where = `(${TX}, e.id) > ($1::bigint, $2::bigint) AND ${TX} < $3::bigint`;
     if (types !== "all") {
       params.push(types);
-      where += ` AND event_type_id = ANY($${params.length}::int[])`;
+      where += ` AND e.event_type_id = ANY($4::int[])`;
     }
-    // One statement, so the page and the highest id come from the same snapshot.
-    const rows = await this.options.sql.query<{ id: string | null; top: string | null }>(
-      `WITH page AS (SELECT id FROM events WHERE ${where} ORDER BY id LIMIT ${PAGE})
-       SELECT page.id::text AS id, (SELECT max(id) FROM events)::text AS top
-       FROM (SELECT 1) AS one LEFT JOIN page ON true ORDER BY page.id`,
+    const rows = await this.options.sql.query<{ tx: string; id: string }>(
+      `SELECT ${TX}::text AS tx, e.id::text AS id FROM events e WHERE ${where} ORDER BY ${TX}, e.id LIMIT ${PAGE}`,
       params,
     );
-    return {
-      ids: rows.filter((r) => r.id !== null).map((r) => BigInt(r.id!)),
-      top: BigInt(rows[0]?.top ?? 0),
-    };
+    return rows.map((r) => ({ tx: BigInt(r.tx), id: BigInt(r.id) }));
   }
 
   private async loadEvents(ids: bigint[]): Promise<Map<bigint, FeedEvent>> {
@@ -377,7 +455,15 @@ export class EventFeed {
   }
 }
 
-/** Reads events with their routing, in id order. */
+// The session whose transaction is oldest (it holds the horizon), and the oldest prepared
+// transaction (which belongs to no session). No query text: it may carry data.
+const HOLDER = `
+SELECT pid, datname, usename, application_name, client_addr::text, state, backend_xid::text AS xid,
+       xact_start, round(extract(epoch FROM now() - xact_start))::int AS open_seconds
+FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname = current_database() ORDER BY age(backend_xid) DESC LIMIT 1`;
+const PREPARED = `SELECT gid, database, owner, prepared, transaction::text AS xid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY age(transaction) DESC LIMIT 1`;
+
+/** Reads events with their routing, in no particular order. */
 export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Promise<FeedEvent[]> {
   const rows = await sql.query<EventRow>(
     `SELECT ${EVENT_COLUMNS}
@@ -385,8 +471,7 @@ export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Pro
      LEFT JOIN deliveries d ON d.event_id = e.id
      LEFT JOIN webhooks w ON w.id = d.webhook_id
      WHERE e.id = ANY($1::bigint[])
-     GROUP BY e.id
-     ORDER BY e.id`,
+     GROUP BY e.id`,
     [ids.map(String)],
   );
   return rows.map(fromRow);
@@ -395,10 +480,12 @@ export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Pro
 function fromRow(r: EventRow): FeedEvent {
   return {
     id: BigInt(r.id),
+    txId: r.tx_id === null ? null : BigInt(r.tx_id),
     eventTypeId: r.event_type_id,
     eventName: r.event_name,
     customerId: r.customer_id,
-    payload: r.payload,
+    payload: JSON.parse(r.payload_text),
+    payloadText: r.payload_text,
     idempotencyKey: r.idempotency_key,
     createdAt: new Date(r.created_at),
     webhookIds: r.webhook_ids.map(Number),

@@ -1,8 +1,8 @@
 import type { Principal } from "../auth/principal.js";
 import { gatewayError } from "../schema/errors.js";
-import type { Prisma } from "../store/generated/prisma/client.js";
-import type { PrismaClient } from "../store/database.js";
-import type { EventFeed, FeedEvent, FeedListener } from "./event-feed.js";
+import type { SqlClient } from "../store/database.js";
+import { loadEventRows, type EventFeed, type FeedEvent, type FeedListener } from "./event-feed.js";
+import { compare, encodeCursor, positionOf, TX, type Position } from "./position.js";
 
 /** What one eventPublished subscription receives; every condition must hold. */
 export interface EventFilter {
@@ -21,9 +21,9 @@ const REPLAY_PAGE = 500;
 
 /**
  * One subscription's events: first the stored ones after `after` (replay), then live ones from
- * the feed, in id order, each once. Live events that arrive during the replay wait in a bounded
- * queue; a subscriber that lets more than `maxBuffered` events pile up is ended with
- * SLOW_CONSUMER and the id to resume after, instead of letting memory grow.
+ * the feed, in position order (see position.ts), each once. Live events that arrive during the
+ * replay wait in a bounded queue; a subscriber that lets more than `maxBuffered` events pile up
+ * is ended with SLOW_CONSUMER and the cursor to resume after, instead of letting memory grow.
  */
 export class EventStream implements AsyncIterableIterator<StreamEvent> {
   private readonly queue: FeedEvent[] = [];
@@ -32,30 +32,32 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   private registered = false;
   private finished = false;
   private failure: Error | undefined;
-  /** The highest id yielded (or the resume point): nothing at or below it is yielded again. */
-  private lastId: bigint;
-  private replayTo: bigint | undefined;
+  /** The last position yielded (or the resume point): nothing at or before it is yielded again. */
+  private last: Position;
+  private replayTo: Position | undefined;
   private replayBuffer: StreamEvent[] = [];
   private ready: Promise<void>;
   private readonly listener: FeedListener;
 
   constructor(
     private readonly feed: EventFeed,
-    private readonly prisma: PrismaClient,
+    private readonly sql: SqlClient,
     private readonly filter: EventFilter,
-    after: bigint | undefined,
+    after: Position | undefined,
+    /** The store's cluster identity, for the cursor a SLOW_CONSUMER error carries. */
+    private readonly clusterId: string,
     private readonly maxBuffered: number,
     /** Called once when the stream ends, however it ends. */
     private readonly onEnd: () => void = () => undefined,
   ) {
-    this.lastId = after ?? 0n;
+    this.last = after ?? { tx: 0n, id: 0n };
     this.listener = { types: filter.types, push: (events) => this.push(events) };
     this.ready = feed.register(this.listener).then(({ position, head }) => {
       this.registered = true;
       if (this.finished) return this.feed.unregister(this.listener);
       // Without `after`: what is stored after this moment (the feed may still bring a few older ones).
-      if (after === undefined) this.lastId = head > position ? head : position;
-      else if (after < position) this.replayTo = position;
+      if (after === undefined) this.last = compare(head, position) > 0 ? head : position;
+      else if (compare(after, position) < 0) this.replayTo = position;
     });
     this.ready.catch(() => undefined); // seen by next(); never an unhandled rejection
   }
@@ -85,8 +87,9 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
             this.queue.splice(0, this.head);
             this.head = 0;
           }
-          if (event.id <= this.lastId) continue; // already sent by the replay
-          this.lastId = event.id;
+          const at = positionOf(event);
+          if (compare(at, this.last) <= 0) continue; // already sent by the replay
+          this.last = at;
           return { done: false, value: event };
         }
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -111,10 +114,11 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   private push(events: readonly FeedEvent[]): void {
     if (this.finished || this.failure) return;
     if (this.queue.length - this.head >= this.maxBuffered) {
+      const cursor = encodeCursor(this.clusterId, this.last);
       this.failure = gatewayError(
         "SLOW_CONSUMER",
-        `this subscription fell more than ${this.maxBuffered} events behind and was ended; subscribe again with after: "${this.lastId}" to continue without a gap`,
-        { lastEventId: this.lastId.toString() },
+        `this subscription fell more than ${this.maxBuffered} events behind and was ended; subscribe again with after: "${cursor}" to continue without a gap`,
+        { after: cursor, lastEventId: this.last.id === 0n ? null : this.last.id.toString() },
       );
       this.queue.length = 0;
       this.head = 0;
@@ -137,11 +141,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   private async nextReplayed(): Promise<StreamEvent | undefined> {
     if (this.replayTo === undefined) return undefined;
     if (!this.replayBuffer.length) {
-      const rows = await this.prisma.event.findMany({
-        where: { AND: [storedFilter(this.filter), { id: { gt: this.lastId, lte: this.replayTo } }] },
-        orderBy: { id: "asc" },
-        take: REPLAY_PAGE,
-      });
+      const rows = await replayPage(this.sql, this.filter, this.last, this.replayTo);
       if (!rows.length) {
         this.replayTo = undefined; // caught up: live from here
         return undefined;
@@ -149,7 +149,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
       this.replayBuffer = rows.reverse();
     }
     const event = this.replayBuffer.pop()!;
-    this.lastId = event.id;
+    this.last = positionOf(event);
     return event;
   }
 
@@ -176,15 +176,31 @@ export function matches(filter: EventFilter, event: FeedEvent): boolean {
   return filter.types === "all" || filter.types.has(event.eventTypeId);
 }
 
-/** Who sees what, as for the events query: admin all, a customer its own, a service what was routed to it. */
-function storedFilter(filter: EventFilter): Prisma.EventWhereInput {
+/**
+ * The stored events after `from` up to `to` that the filter lets through (who sees what, as for
+ * the events query: admin all, a customer its own, a service what was routed to it), in order.
+ */
+async function replayPage(sql: SqlClient, filter: EventFilter, from: Position, to: Position): Promise<StreamEvent[]> {
+  const params: unknown[] = [from.tx.toString(), from.id.toString(), to.tx.toString(), to.id.toString()];
+  const and: string[] = [`(${TX}, e.id) > ($1::bigint, $2::bigint)`, `(${TX}, e.id) <= ($3::bigint, $4::bigint)`];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const routedTo = (column: "d.webhook_id" | "w.service_id", id: number) =>
+    `EXISTS (SELECT 1 FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.event_id = e.id AND ${column} = ${param(id)}::int)`;
   const p = filter.principal;
-  const and: Prisma.EventWhereInput[] = [];
-  if (p.kind === "customer") and.push({ customerId: p.customerId });
-  if (p.kind === "service") and.push({ deliveries: { some: { webhook: { serviceId: p.serviceId } } } });
-  if (filter.types !== "all") and.push({ eventTypeId: { in: [...filter.types] } });
-  if (filter.customerId !== undefined) and.push({ customerId: filter.customerId });
-  if (filter.webhookId !== undefined) and.push({ deliveries: { some: { webhookId: filter.webhookId } } });
-  if (filter.serviceId !== undefined) and.push({ deliveries: { some: { webhook: { serviceId: filter.serviceId } } } });
-  return { AND: and };
+  if (p.kind === "customer") and.push(`e.customer_id = ${param(p.customerId)}::int`);
+  if (p.kind === "service") and.push(routedTo("w.service_id", p.serviceId));
+  if (filter.types !== "all") and.push(`e.event_type_id = ANY(${param([...filter.types])}::int[])`);
+  if (filter.customerId !== undefined) and.push(`e.customer_id = ${param(filter.customerId)}::int`);
+  if (filter.webhookId !== undefined) and.push(routedTo("d.webhook_id", filter.webhookId));
+  if (filter.serviceId !== undefined) and.push(routedTo("w.service_id", filter.serviceId));
+  const ids = await sql.query<{ id: string }>(
+    `SELECT e.id::text AS id FROM events e WHERE ${and.join(" AND ")} ORDER BY ${TX}, e.id LIMIT ${REPLAY_PAGE}`,
+    params,
+  );
+  if (!ids.length) return [];
+  const events = await loadEventRows(sql, ids.map((r) => BigInt(r.id)));
+  return events.sort((a, b) => compare(positionOf(a), positionOf(b)));
 }

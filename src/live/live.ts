@@ -6,6 +6,7 @@ import { createBus, topics, type Bus } from "../pubsub/bus.js";
 import type { PrismaClient, SqlClient } from "../store/database.js";
 import { EventFeed, publishStoredEvents } from "./event-feed.js";
 import { EventStream, type EventFilter } from "./event-stream.js";
+import { readClusterId, TX, type Position } from "./position.js";
 
 /** A recorded attempt as deliveryAttempted yields it (the DeliveryAttempt row). */
 export interface LiveAttempt {
@@ -32,10 +33,12 @@ export interface Live {
   readonly feed: EventFeed;
   /** After a publishing transaction commits: tell every instance. */
   eventsCommitted(events: readonly StoredEvent[]): void;
-  /** Events were stored outside the publisher (test events): this instance looks at once. */
-  eventsStored(): void;
-  /** The stream one eventPublished subscription reads. */
-  events(filter: EventFilter, after: bigint | undefined): EventStream;
+  /** The stream one eventPublished subscription reads, from after a position (or what comes next). */
+  events(filter: EventFilter, after: Position | undefined): Promise<EventStream>;
+  /** The store's cluster identity (cursors carry it); read once. */
+  clusterId(): Promise<string>;
+  /** An event's position; undefined when there is no such event. */
+  positionOfEvent(id: bigint): Promise<Position | undefined>;
   /** After the dispatcher stored attempts: publish those someone is watching. */
   attemptsRecorded(records: readonly AttemptRecord[]): void;
   /** The attempts of one webhook, live. */
@@ -55,14 +58,25 @@ export function createLive(config: Config, deps: LiveDeps): Live {
   const open = deps.liveSubscriptions ?? { inc: () => undefined, dec: () => undefined };
   const bus = createBus(config.REDIS_URL, deps.logger, config.HOOKGATE_REDIS_KEY_PREFIX);
   const feed = new EventFeed({ sql: deps.sql, bus, logger: deps.logger, pollMs: config.HOOKGATE_LIVE_POLL_MS });
+  let clusterId: Promise<string> | undefined;
+  const readCluster = () =>
+    (clusterId ??= readClusterId(deps.sql).catch((error: unknown) => {
+      clusterId = undefined; // the store was down: ask again next time
+      throw error;
+    }));
   return {
     bus,
     feed,
     eventsCommitted: (events) => publishStoredEvents(bus, events),
-    eventsStored: () => feed.poke(),
-    events: (filter, after) => {
+    events: async (filter, after) => {
+      const cluster = await readCluster();
       open.inc();
-      return new EventStream(feed, deps.prisma, filter, after, config.HOOKGATE_LIVE_BUFFER, () => open.dec());
+      return new EventStream(feed, deps.sql, filter, after, cluster, config.HOOKGATE_LIVE_BUFFER, () => open.dec());
+    },
+    clusterId: readCluster,
+    async positionOfEvent(id) {
+      const [row] = await deps.sql.query<{ tx: string }>(`SELECT ${TX}::text AS tx FROM events e WHERE e.id = $1::bigint`, [id.toString()]);
+      return row ? { tx: BigInt(row.tx), id } : undefined;
     },
     attemptsRecorded(records) {
       publishWatchedAttempts(bus, deps.sql, records).catch((error: unknown) =>

@@ -1,7 +1,9 @@
 import type { Clock } from "../dispatcher/clock.js";
-import type { Prisma } from "../store/generated/prisma/client.js";
-import type { PrismaClient } from "../store/database.js";
+import type { SqlClient } from "../store/database.js";
 import type { PayloadSchemas } from "./payload-schema.js";
+import { publishStatement, readBackStatement, type PublishRow } from "./publish-sql.js";
+import { EventTypeCatalog } from "./type-catalog.js";
+import { prunedUntil } from "../retention/pruner.js";
 
 /** One event to publish; the type by name or id, the customer by id or external id. */
 export interface PublishRequest {
@@ -9,7 +11,10 @@ export interface PublishRequest {
   readonly eventTypeId?: number | null;
   readonly customerId?: number | null;
   readonly customerExternalId?: string | null;
-  readonly payload: unknown;
+  /** The payload as a JSON value (what the GraphQL JSON scalar parsed); or give payloadJson. */
+  readonly payload?: unknown;
+  /** The payload as JSON text, stored and delivered byte for byte; or give payload. */
+  readonly payloadJson?: string | null;
   readonly idempotencyKey?: string | null;
 }
 
@@ -34,292 +39,285 @@ export class PublishError extends Error {
   }
 }
 
-export interface Publisher {
-  /** Stores the events and their deliveries in one transaction: all of the batch, or none. */
-  publish(requests: readonly PublishRequest[]): Promise<PublishedEvent[]>;
-}
-
 /**
  * A stored event with what live subscribers need to filter it without reading the store:
  * its type name and the webhooks (and their services) it was routed to.
  */
 export interface StoredEvent {
   readonly id: bigint;
+  /** The storing transaction's id; null for rows of a release before positions existed. */
+  readonly txId: bigint | null;
   readonly eventTypeId: number;
   readonly eventName: string;
   readonly customerId: number | null;
+  /** The payload as a value (parsed once from payloadText). */
   readonly payload: unknown;
+  /** The payload's JSON text as stored and delivered. */
+  readonly payloadText: string;
   readonly idempotencyKey: string | null;
   readonly createdAt: Date;
   readonly webhookIds: readonly number[];
   readonly serviceIds: readonly number[];
 }
 
-/**
- * Every transaction that stores events takes this lock before it draws event ids, and holds it
- * until it commits. So events become visible in id order: once event N can be read, every event
- * below N has committed or never will. Live subscriptions rely on it to resume by id without a
- * gap (without it, a slow transaction could commit id 10 after id 11 was seen).
- */
-export async function lockEventOrder(tx: Prisma.TransactionClient): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${EVENT_ORDER_LOCK}::bigint)`;
+export interface ReplayRequest {
+  readonly webhookId: number;
+  /** Deliveries created at or after this time are replayed. */
+  readonly since: Date;
+  /** Only events whose delivery FAILED. */
+  readonly onlyFailed: boolean;
 }
-const EVENT_ORDER_LOCK = 72_707_370;
+
+/**
+ * The one door through which events and deliveries enter the store: publishEvent(s), test
+ * events, replays, and deliveries made due again (retryDelivery, a webhook switched back on).
+ * Whatever comes through it reaches the same hook (dispatcher wake-up, metrics, live feed).
+ */
+export interface Publisher {
+  /** Stores the events and their deliveries in one statement: all of the batch, or none. */
+  publish(requests: readonly PublishRequest[]): Promise<PublishedEvent[]>;
+  /** Stores an event and one delivery of it to this webhook, whatever its subscriptions. */
+  sendTest(webhookId: number, request: PublishRequest): Promise<{ eventId: bigint; deliveryId: bigint }>;
+  /** Queues a new delivery of every event a webhook was sent since a time; null when the webhook does not exist. */
+  replay(request: ReplayRequest): Promise<{ url: string; queued: number } | null>;
+  /** Deliveries were made due by a write of their own (retryDelivery, a webhook switched on). */
+  deliveriesQueued(): void;
+}
 
 export interface PublisherOptions {
   readonly maxPayloadBytes: number;
   /** Stamps events and their deliveries, so an injected clock sees them due at once. */
   readonly clock: Clock;
   /**
-   * Runs after the transaction commits, with the new events in id order (none for a batch of
-   * idempotent repeats: it is not called then): dispatcher wake-up, metrics, live subscriptions.
+   * Runs after a write commits, with the new events (none for a batch of idempotent repeats, a
+   * replay or a retry) and whether deliveries were queued: dispatcher wake-up, metrics, live
+   * subscriptions.
    */
-  readonly afterCommit?: (events: StoredEvent[]) => void;
-  /** Event types' payload schemas (compiled once per schema). */
+  readonly afterCommit?: (events: StoredEvent[], deliveriesQueued: boolean) => void;
+  /** Event types' payload schemas (compiled once per schema version). */
   readonly schemas: PayloadSchemas;
 }
 
-export function createPublisher(prisma: PrismaClient, options: PublisherOptions): Publisher {
+/** How often a publish checks again after an event type's schema changed under it. */
+const SCHEMA_TRIES = 3;
+
+/** The read-back of a key a concurrent publish stored can come back empty once or twice (see below). */
+const READ_BACK_TRIES = 5;
+
+export function createPublisher(sql: SqlClient, options: PublisherOptions): Publisher {
+  const after = options.afterCommit ?? (() => undefined);
+  const catalog = new EventTypeCatalog(sql);
+
+  /** Checks each payload against its event type's schema (as cached); the versions checked against. */
+  async function checkSchemas(requests: readonly PublishRequest[], texts: readonly string[]): Promise<(number | null)[]> {
+    const types = await catalog.lookup(requests);
+    return requests.map((r, i) => {
+      const type = types[i];
+      if (!type) return null; // no such type: the statement says so
+      if (type.schemaText !== null) {
+        const value = r.payloadJson != null ? JSON.parse(texts[i]!) : r.payload;
+        const problem = options.schemas.problem(type.id, type.schemaText, value);
+        if (problem) {
+          const field = r.payloadJson != null ? "payloadJson" : "payload";
+          throw new PublishError(i, field, `does not match the event type's schema at "${problem.path || "/"}": ${problem.message}`);
+        }
+      }
+      return type.version;
+    });
+  }
+
+  async function store(requests: readonly PublishRequest[], webhookId: number | undefined, tries = 1): ReturnType<typeof storeOnce> {
+    const texts = requests.map((r, i) => checkRequest(r, i, options.maxPayloadBytes));
+    const versions = await checkSchemas(requests, texts);
+    const outcome = await storeOnce(requests, webhookId, texts, versions);
+    if (outcome.stale.length === 0) return outcome;
+    // A schema changed since it was cached: nothing was stored; check again with the current one.
+    for (const typeId of outcome.stale) catalog.forget(typeId);
+    if (tries >= SCHEMA_TRIES) throw new Error("event type schemas keep changing while publishing; try again");
+    return store(requests, webhookId, tries + 1);
+  }
+
+  async function storeOnce(
+    requests: readonly PublishRequest[],
+    webhookId: number | undefined,
+    texts: readonly string[],
+    versions: readonly (number | null)[],
+  ) {
+    const now = options.clock.now();
+    // Within a batch, a repeated key maps to its first occurrence; only first occurrences are sent.
+    const firstWithKey = new Map<string, number>();
+    const sent: number[] = [];
+    requests.forEach((r, i) => {
+      const key = r.idempotencyKey ?? null;
+      if (key !== null) {
+        if (firstWithKey.has(key)) return;
+        firstWithKey.set(key, i);
+      }
+      sent.push(i);
+    });
+    const input = sent.map((i) => {
+      const r = requests[i]!;
+      return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i], k: r.idempotencyKey ?? null, v: versions[i] };
+    });
+    const statement = publishStatement(webhookId === undefined ? "route" : "webhook");
+    const params: unknown[] = [JSON.stringify(input), now.toISOString()];
+    if (webhookId !== undefined) params.push(webhookId);
+    const rows = await sql.query<PublishRow>(statement.text, params, statement.name);
+    const byIndex = new Map(rows.map((r) => [Number(r.i), r]));
+    const stale = [
+      ...new Set(rows.filter((r) => r.type_id !== null && Number(r.schema_version) !== versions[Number(r.i)]).map((r) => Number(r.type_id))),
+    ];
+    if (stale.length) return { stale, results: [], rows, byIndex };
+    for (const i of sent) {
+      const row = byIndex.get(i)!;
+      const r = requests[i]!;
+      if (row.type_id === null) {
+        throw r.eventName != null
+          ? new PublishError(i, "eventName", `event type "${r.eventName}" does not exist`, "NOT_FOUND")
+          : new PublishError(i, "eventTypeId", `event type ${r.eventTypeId} does not exist`, "NOT_FOUND");
+      }
+      if (row.wants_customer && row.customer_id === null) {
+        throw r.customerId != null
+          ? new PublishError(i, "customerId", `customer ${r.customerId} does not exist`, "NOT_FOUND")
+          : new PublishError(i, "customerExternalId", `customer with externalId "${r.customerExternalId}" does not exist`, "NOT_FOUND");
+      }
+    }
+    // ON CONFLICT DO NOTHING waited for a concurrent publish of the same key to commit, but the
+    // statement's snapshot is older than that commit, so its read-back finds nothing: read again
+    // with a new snapshot (the row is committed by now, so the first retry finds it).
+    const unread = rows.filter((r) => !r.stored && r.existing_id === null && r.k !== null);
+    for (let tries = 0; unread.length && tries < READ_BACK_TRIES; tries++) {
+      const found = await sql.query<{ k: string; id: string }>(readBackStatement.text, [unread.map((r) => r.k)], readBackStatement.name);
+      const byKey = new Map(found.map((f) => [f.k, f.id]));
+      for (let j = unread.length - 1; j >= 0; j--) {
+        const id = byKey.get(unread[j]!.k!);
+        if (id !== undefined) {
+          unread[j]!.existing_id = id;
+          unread.splice(j, 1);
+        }
+      }
+    }
+    if (unread.length) throw new Error(`idempotency key "${unread[0]!.k}" conflicts but its event cannot be read`);
+
+    const stored: StoredEvent[] = [];
+    let deliveries = 0;
+    for (const i of sent) {
+      const row = byIndex.get(i)!;
+      if (!row.stored) continue;
+      deliveries += row.webhook_ids.length;
+      stored.push({
+        id: BigInt(row.id!),
+        txId: row.tx_id === null ? null : BigInt(row.tx_id),
+        eventTypeId: Number(row.type_id),
+        eventName: row.type_name!,
+        customerId: row.customer_id === null ? null : Number(row.customer_id),
+        payload: requests[i]!.payloadJson != null ? JSON.parse(texts[i]!) : requests[i]!.payload,
+        payloadText: texts[i]!,
+        idempotencyKey: row.k,
+        createdAt: now,
+        webhookIds: row.webhook_ids.map(Number),
+        serviceIds: row.service_ids.map(Number),
+      });
+    }
+    if (stored.length) after(stored, deliveries > 0);
+    const results = requests.map((r, i): PublishedEvent => {
+      const first = r.idempotencyKey != null ? firstWithKey.get(r.idempotencyKey)! : i;
+      const row = byIndex.get(first)!;
+      const isNew = row.stored && first === i;
+      return {
+        eventId: BigInt(row.stored ? row.id! : row.existing_id!),
+        duplicate: !isNew,
+        deliveryCount: isNew ? row.webhook_ids.length : 0,
+      };
+    });
+    return { stale: [] as number[], results, rows, byIndex };
+  }
+
   return {
     async publish(requests) {
-      requests.forEach((r, i) => checkPayload(r, i, options.maxPayloadBytes));
+      return (await store(requests, undefined)).results;
+    },
+    async sendTest(webhookId, request) {
+      const { results, byIndex } = await store([request], webhookId);
+      return { eventId: results[0]!.eventId, deliveryId: BigInt(byIndex.get(0)!.first_delivery_id!) };
+    },
+    async replay({ webhookId, since, onlyFailed }) {
+      const pruned = await prunedUntil(sql);
+      if (pruned && since.getTime() <= pruned.getTime()) {
+        // A replay from there would be silently partial: say so instead.
+        throw new PublishError(
+          0,
+          "since",
+          `events published up to ${pruned.toISOString()} have been deleted by retention (HOOKGATE_RETENTION_DAYS); replay from a later time`,
+        );
+      }
       const now = options.clock.now();
-      const { results, stored } = await prisma.$transaction((tx) => publishInTransaction(tx, requests, now, options.schemas), {
-        timeout: 30_000,
-      });
-      if (stored.length) options.afterCommit?.(stored);
-      return results;
+      const [row] = await sql.query<{ url: string | null; queued: number }>(REPLAY, [webhookId, since.toISOString(), onlyFailed, now.toISOString()]);
+      if (!row || row.url === null) return null;
+      if (row.queued) after([], true);
+      return { url: row.url, queued: Number(row.queued) };
+    },
+    deliveriesQueued() {
+      after([], true);
     },
   };
 }
 
-function checkPayload(request: PublishRequest, index: number, maxBytes: number): void {
-  if (request.payload === undefined || request.payload === null) {
-    throw new PublishError(index, "payload", "is required (any JSON value but null)");
+// One statement: the replay is all queued, or none of it is.
+const REPLAY = `
+WITH queued AS (
+  INSERT INTO deliveries (event_id, webhook_id, status, next_attempt_at, created_at, updated_at)
+  SELECT DISTINCT d.event_id, d.webhook_id, 'PENDING'::"DeliveryStatus", $4::timestamptz, $4::timestamptz, $4::timestamptz
+  FROM deliveries d
+  WHERE d.webhook_id = $1 AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = $1)
+    AND d.created_at >= $2::timestamptz AND (NOT $3::boolean OR d.status = 'FAILED')
+  RETURNING 1
+)
+SELECT (SELECT url FROM webhooks WHERE id = $1) AS url, (SELECT count(*)::int FROM queued) AS queued`;
+
+/**
+ * Checks one request and returns its payload's JSON text: the payloadJson string as given, or
+ * JSON.stringify of the payload value (which keeps the order of its keys as received).
+ */
+function checkRequest(request: PublishRequest, index: number, maxBytes: number): string {
+  const hasValue = request.payload !== undefined && request.payload !== null;
+  const hasText = request.payloadJson !== undefined && request.payloadJson !== null;
+  if (hasValue === hasText) {
+    throw new PublishError(index, "payload", "give exactly one of payload and payloadJson (any JSON value but null)");
   }
-  const bytes = Buffer.byteLength(JSON.stringify(request.payload));
+  let text: string;
+  if (hasText) {
+    text = request.payloadJson!;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new PublishError(index, "payloadJson", `is not JSON: ${(error as Error).message}`);
+    }
+    if (parsed === null) throw new PublishError(index, "payloadJson", "is null; any JSON value but null");
+  } else {
+    text = JSON.stringify(request.payload);
+  }
+  const field = hasText ? "payloadJson" : "payload";
+  // The store keeps a jsonb copy too (what the previous release reads), and jsonb has no NUL.
+  if (NUL_ESCAPE.test(text)) throw new PublishError(index, field, "may not contain \\u0000 (the store cannot hold it)");
+  const bytes = Buffer.byteLength(text);
   if (bytes > maxBytes) {
-    throw new PublishError(index, "payload", `is ${bytes} bytes; the limit is ${maxBytes} (HOOKGATE_MAX_PAYLOAD_BYTES)`);
+    throw new PublishError(index, field, `is ${bytes} bytes; the limit is ${maxBytes} (HOOKGATE_MAX_PAYLOAD_BYTES)`);
   }
   if (request.idempotencyKey !== undefined && request.idempotencyKey !== null) {
     if (request.idempotencyKey.length < 1 || request.idempotencyKey.length > 255) {
       throw new PublishError(index, "idempotencyKey", "must be 1 to 255 characters");
     }
   }
-}
-
-type Tx = Prisma.TransactionClient;
-
-async function publishInTransaction(
-  tx: Tx,
-  requests: readonly PublishRequest[],
-  now: Date,
-  schemas: PayloadSchemas,
-): Promise<{ results: PublishedEvent[]; stored: StoredEvent[] }> {
-  const { typeIds, names, schemaTexts } = await resolveEventTypes(tx, requests);
-  requests.forEach((request, i) => {
-    const problem = schemas.problem(typeIds[i]!, schemaTexts.get(typeIds[i]!) ?? null, request.payload);
-    if (problem) {
-      throw new PublishError(i, "payload", `does not match the event type's schema at "${problem.path || "/"}": ${problem.message}`);
-    }
-  });
-  const customerIds = await resolveCustomers(tx, requests);
-
-  await lockEventOrder(tx);
-  // Ids are drawn first so each request knows its row before the insert; unused ids are harmless gaps.
-  const ids = await tx.$queryRaw<{ id: bigint }[]>`
-    SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id FROM generate_series(1, ${requests.length}::int)`;
-
-  // Within a batch, a repeated key maps to its first occurrence.
-  const firstWithKey = new Map<string, number>();
-  const rows: Prisma.EventCreateManyInput[] = [];
-  requests.forEach((request, i) => {
-    const key = request.idempotencyKey ?? null;
-    if (key !== null) {
-      if (firstWithKey.has(key)) return;
-      firstWithKey.set(key, i);
-    }
-    rows.push({
-      id: ids[i]!.id,
-      eventTypeId: typeIds[i]!,
-      eventName: names.get(typeIds[i]!)!,
-      customerId: customerIds[i] ?? null,
-      payload: request.payload as Prisma.InputJsonValue,
-      idempotencyKey: key,
-      createdAt: now,
-    });
-  });
-  // ON CONFLICT DO NOTHING: a key stored earlier (or by a concurrent publish) keeps its first event.
-  await tx.event.createMany({ data: rows, skipDuplicates: true });
-
-  const keys = [...firstWithKey.keys()];
-  const storedByKey = new Map<string, bigint>();
-  if (keys.length) {
-    const stored = await tx.event.findMany({ where: { idempotencyKey: { in: keys } }, select: { id: true, idempotencyKey: true } });
-    for (const e of stored) storedByKey.set(e.idempotencyKey!, e.id);
+  const hasName = request.eventName !== undefined && request.eventName !== null;
+  const hasId = request.eventTypeId !== undefined && request.eventTypeId !== null;
+  if (hasName === hasId) throw new PublishError(index, "eventName", "give exactly one of eventName and eventTypeId");
+  if (request.customerId != null && request.customerExternalId != null) {
+    throw new PublishError(index, "customerId", "give at most one of customerId and customerExternalId");
   }
-
-  const eventIds: bigint[] = [];
-  const isNew: boolean[] = [];
-  requests.forEach((request, i) => {
-    const key = request.idempotencyKey ?? null;
-    const id = key === null ? ids[i]!.id : storedByKey.get(key)!;
-    eventIds.push(id);
-    isNew.push(id === ids[i]!.id);
-  });
-
-  const deliveries = await route(
-    tx,
-    now,
-    requests.map((_, i) => ({ eventId: eventIds[i]!, eventTypeId: typeIds[i]!, customerId: customerIds[i] ?? null })).filter((_, i) => isNew[i]),
-  );
-  if (deliveries.length) await tx.delivery.createMany({ data: deliveries.map((d) => d.row) });
-
-  const routed = new Map<bigint, { webhookIds: number[]; serviceIds: Set<number> }>();
-  for (const d of deliveries) {
-    const entry = routed.get(d.row.eventId as bigint) ?? { webhookIds: [], serviceIds: new Set<number>() };
-    entry.webhookIds.push(d.row.webhookId);
-    entry.serviceIds.add(d.serviceId);
-    routed.set(d.row.eventId as bigint, entry);
-  }
-  const stored: StoredEvent[] = [];
-  requests.forEach((request, i) => {
-    if (!isNew[i]) return;
-    const r = routed.get(eventIds[i]!);
-    stored.push({
-      id: eventIds[i]!,
-      eventTypeId: typeIds[i]!,
-      eventName: names.get(typeIds[i]!)!,
-      customerId: customerIds[i] ?? null,
-      payload: request.payload,
-      idempotencyKey: request.idempotencyKey ?? null,
-      createdAt: now,
-      webhookIds: r?.webhookIds ?? [],
-      serviceIds: r ? [...r.serviceIds] : [],
-    });
-  });
-  const results = eventIds.map((eventId, i) => ({
-    eventId,
-    duplicate: !isNew[i],
-    deliveryCount: isNew[i] ? (routed.get(eventId)?.webhookIds.length ?? 0) : 0,
-  }));
-  return { results, stored };
+  return text;
 }
 
-interface RoutedDelivery {
-  readonly row: Prisma.DeliveryCreateManyInput & { webhookId: number };
-  readonly serviceId: number;
-}
-
-interface Routable {
-  eventId: bigint;
-  eventTypeId: number;
-  customerId: number | null;
-}
-
-/**
- * The routing rule: an event of type T about customer C goes to every active webhook
- * subscribed to T on which C is registered; with no customer, to every active webhook subscribed to T.
- */
-async function route(tx: Tx, now: Date, events: Routable[]): Promise<RoutedDelivery[]> {
-  if (!events.length) return [];
-  const typeIds = [...new Set(events.map((e) => e.eventTypeId))];
-  const customers = [...new Set(events.map((e) => e.customerId).filter((c): c is number => c !== null))];
-  const webhooks = await tx.webhook.findMany({
-    where: { isActive: true, eventTypes: { some: { eventTypeId: { in: typeIds } } } },
-    select: {
-      id: true,
-      serviceId: true,
-      eventTypes: { where: { eventTypeId: { in: typeIds } }, select: { eventTypeId: true } },
-      registrations: { where: { customerId: { in: customers } }, select: { customerId: true } },
-    },
-    orderBy: { id: "asc" },
-  });
-  const byType = new Map<number, { id: number; serviceId: number; customers: Set<number> }[]>();
-  for (const w of webhooks) {
-    const entry = { id: w.id, serviceId: w.serviceId, customers: new Set(w.registrations.map((r) => r.customerId)) };
-    for (const { eventTypeId } of w.eventTypes) {
-      const list = byType.get(eventTypeId) ?? [];
-      list.push(entry);
-      byType.set(eventTypeId, list);
-    }
-  }
-  const out: RoutedDelivery[] = [];
-  for (const event of events) {
-    for (const webhook of byType.get(event.eventTypeId) ?? []) {
-      if (event.customerId === null || webhook.customers.has(event.customerId)) {
-        out.push({
-          row: { eventId: event.eventId, webhookId: webhook.id, nextAttemptAt: now, createdAt: now, updatedAt: now },
-          serviceId: webhook.serviceId,
-        });
-      }
-    }
-  }
-  return out;
-}
-
-async function resolveEventTypes(
-  tx: Tx,
-  requests: readonly PublishRequest[],
-): Promise<{ typeIds: number[]; names: Map<number, string>; schemaTexts: Map<number, string> }> {
-  const wantedNames = new Set<string>();
-  const ids = new Set<number>();
-  requests.forEach((r, i) => {
-    const hasName = r.eventName !== undefined && r.eventName !== null;
-    const hasId = r.eventTypeId !== undefined && r.eventTypeId !== null;
-    if (hasName === hasId) throw new PublishError(i, "eventName", "give exactly one of eventName and eventTypeId");
-    if (hasName) wantedNames.add(r.eventName!);
-    else ids.add(r.eventTypeId!);
-  });
-  const found = await tx.eventType.findMany({
-    where: { OR: [{ name: { in: [...wantedNames] } }, { id: { in: [...ids] } }] },
-    select: { id: true, name: true, jsonSchema: true },
-  });
-  const byName = new Map(found.map((t) => [t.name, t.id]));
-  const byId = new Set(found.map((t) => t.id));
-  const names = new Map(found.map((t) => [t.id, t.name]));
-  const schemaTexts = new Map(found.filter((t) => t.jsonSchema !== null).map((t) => [t.id, JSON.stringify(t.jsonSchema)]));
-  const typeIds = requests.map((r, i) => {
-    if (r.eventName !== undefined && r.eventName !== null) {
-      const id = byName.get(r.eventName);
-      if (id === undefined) throw new PublishError(i, "eventName", `event type "${r.eventName}" does not exist`, "NOT_FOUND");
-      return id;
-    }
-    if (!byId.has(r.eventTypeId!)) throw new PublishError(i, "eventTypeId", `event type ${r.eventTypeId} does not exist`, "NOT_FOUND");
-    return r.eventTypeId!;
-  });
-  return { typeIds, names, schemaTexts };
-}
-
-async function resolveCustomers(tx: Tx, requests: readonly PublishRequest[]): Promise<(number | undefined)[]> {
-  const ids = new Set<number>();
-  const externalIds = new Set<string>();
-  requests.forEach((r, i) => {
-    const hasId = r.customerId !== undefined && r.customerId !== null;
-    const hasExternal = r.customerExternalId !== undefined && r.customerExternalId !== null;
-    if (hasId && hasExternal) throw new PublishError(i, "customerId", "give at most one of customerId and customerExternalId");
-    if (hasId) ids.add(r.customerId!);
-    if (hasExternal) externalIds.add(r.customerExternalId!);
-  });
-  if (!ids.size && !externalIds.size) return requests.map(() => undefined);
-  const found = await tx.customer.findMany({
-    where: { OR: [{ id: { in: [...ids] } }, { externalId: { in: [...externalIds] } }] },
-    select: { id: true, externalId: true },
-  });
-  const byId = new Set(found.map((c) => c.id));
-  const byExternal = new Map(found.filter((c) => c.externalId !== null).map((c) => [c.externalId!, c.id]));
-  return requests.map((r, i) => {
-    if (r.customerId !== undefined && r.customerId !== null) {
-      if (!byId.has(r.customerId)) throw new PublishError(i, "customerId", `customer ${r.customerId} does not exist`, "NOT_FOUND");
-      return r.customerId;
-    }
-    if (r.customerExternalId !== undefined && r.customerExternalId !== null) {
-      const id = byExternal.get(r.customerExternalId);
-      if (id === undefined) {
-        throw new PublishError(i, "customerExternalId", `customer with externalId "${r.customerExternalId}" does not exist`, "NOT_FOUND");
-      }
-      return id;
-    }
-    return undefined;
-  });
-}
+/** A \u0000 escape that is not itself an escaped backslash followed by "u0000". */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;

@@ -1,6 +1,6 @@
 import type { Clock } from "../dispatcher/clock.js";
 import type { Logger } from "../log.js";
-import type { PrismaClient, SqlClient, SqlQuery } from "../store/database.js";
+import type { SqlClient, SqlQuery } from "../store/database.js";
 
 /**
  * Retention: events (with their deliveries and attempts) older than the retention window are
@@ -202,7 +202,7 @@ export function createPruner(settings: RetentionSettings, deps: PrunerDeps): Pru
  * The newest creation time of any event retention has deleted, or undefined when none was: what
  * was published at or before it may be gone, so a replay from there would be partial.
  */
-export async function prunedUntil(prisma: PrismaClient): Promise<Date | undefined> {
-  const row = await prisma.retentionState.findUnique({ where: { name: EVENTS_WATERMARK }, select: { position: true } });
+export async function prunedUntil(sql: SqlQuery): Promise<Date | undefined> {
+  const [row] = await sql.query<{ position: string }>(`SELECT position::text AS position FROM retention_state WHERE name = $1`, [EVENTS_WATERMARK]);
   return row ? new Date(Number(row.position)) : undefined;
 }

@@ -17,6 +17,7 @@ export interface GatewayServices {
   readonly prisma: PrismaClient;
   readonly config: Config;
   readonly secrets: SecretBox;
+  /** The one door for events and deliveries (publish, test events, replay, retries made due). */
   readonly publisher: Publisher;
   /** Event types' payload schemas: checked when set, applied when publishing. */
   readonly schemas: PayloadSchemas;
@@ -24,8 +25,6 @@ export interface GatewayServices {
   /** SSRF checks for webhook URLs at creation and update. */
   readonly targets: TargetGuard;
   readonly clock: Clock;
-  /** Tells an in-process dispatcher that deliveries were queued (replay, retry, test events). */
-  readonly deliveriesQueued: () => void;
   /** The shared Redis connection for commands (rate limits, publishing); undefined without REDIS_URL. */
   readonly redis: RedisConnection | undefined;
   /** This gateway's Prometheus metrics (its own registry). */

@@ -1,12 +1,10 @@
 import { RETRY_DELIVERY } from "../dispatcher/outbox.js";
-import { lockEventOrder } from "../publishing/publisher.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { badInput, conflict, notFound } from "./errors.js";
 import { requireBigId, requireId } from "./ids.js";
 import { checkIdCursor, connectionSize } from "./pagination.js";
-import { replayWebhook } from "../publishing/replay.js";
-import { prunedUntil } from "../retention/pruner.js";
+import { PublishError } from "../publishing/publisher.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
   description: "Where a delivery stands.",
@@ -110,7 +108,7 @@ builder.mutationField("retryDelivery", (t) =>
         if (delivery.status === "SUCCEEDED") throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);
         throw conflict(`delivery ${id} is being sent right now; its outcome will be in webhookLogs shortly`);
       }
-      ctx.deliveriesQueued();
+      ctx.publisher.deliveriesQueued();
       return ctx.prisma.delivery.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
@@ -134,22 +132,14 @@ builder.mutationField("replayWebhook", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
       const webhookId = requireId("webhookId", args.webhookId);
-      const pruned = await prunedUntil(ctx.prisma);
-      if (pruned && args.since.getTime() <= pruned.getTime()) {
-        // A replay from there would be silently partial: say so instead.
-        throw badInput(
-          "since",
-          `events published up to ${pruned.toISOString()} have been deleted by retention (HOOKGATE_RETENTION_DAYS); replay from a later time`,
-        );
+      let replay;
+      try {
+        replay = await ctx.publisher.replay({ webhookId, since: args.since, onlyFailed: Boolean(args.onlyFailed) });
+      } catch (error) {
+        if (error instanceof PublishError) throw badInput(error.field, error.message);
+        throw error;
       }
-      const replay = await replayWebhook(ctx.prisma, {
-        webhookId,
-        since: args.since,
-        onlyFailed: Boolean(args.onlyFailed),
-        now: ctx.clock.now(),
-      });
       if (!replay) throw notFound(`webhook ${webhookId}`);
-      if (replay.queued) ctx.deliveriesQueued();
       return { queued: replay.queued };
     },
   }),
@@ -176,25 +166,12 @@ builder.mutationField("sendTestEvent", (t) =>
         ? await ctx.prisma.eventType.findUnique({ where: { name: args.eventName } })
         : (webhook.eventTypes[0]?.eventType ?? null);
       if (!type) throw notFound(`event type "${args.eventName ?? "(none subscribed)"}"`);
-      const now = ctx.clock.now();
-      const delivery = await ctx.prisma.$transaction(async (tx) => {
-        await lockEventOrder(tx); // a test event is an event: it is stored in id order like the others
-        return tx.delivery.create({
-          ...query,
-          data: {
-            webhook: { connect: { id: webhookId } },
-            nextAttemptAt: now,
-            createdAt: now,
-            updatedAt: now,
-            event: {
-              create: { eventTypeId: type.id, eventName: type.name, payload: type.sampleData as Prisma.InputJsonValue, createdAt: now },
-            },
-          },
-        });
+      // A test event is an event: it goes through the publisher like any other (live feed, metrics).
+      const { deliveryId } = await ctx.publisher.sendTest(webhookId, {
+        eventTypeId: type.id,
+        payloadJson: JSON.stringify(type.sampleData),
       });
-      ctx.deliveriesQueued();
-      ctx.live.eventsStored();
-      return delivery;
+      return ctx.prisma.delivery.findUniqueOrThrow({ ...query, where: { id: deliveryId } });
     },
   }),
 );

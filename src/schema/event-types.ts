@@ -136,7 +136,11 @@ builder.mutationField("updateEventType", (t) =>
       if (input.description != null) data.description = checkText("input.description", input.description, { max: 2000 });
       if (input.scopes != null) data.scopes = input.scopes.map((s, i) => checkText(`input.scopes[${i}]`, s, { min: 1, max: 200 }));
       if (input.sampleData != null) data.sampleData = input.sampleData as Prisma.InputJsonValue;
-      if (input.jsonSchema !== undefined) data.jsonSchema = input.jsonSchema === null ? Prisma.DbNull : (input.jsonSchema as Prisma.InputJsonValue);
+      if (input.jsonSchema !== undefined) {
+        data.jsonSchema = input.jsonSchema === null ? Prisma.DbNull : (input.jsonSchema as Prisma.InputJsonValue);
+        // Publishers cache schemas: a new version makes every one of them check again.
+        data.jsonSchemaVersion = { increment: 1 };
+      }
       return ctx.prisma.eventType.update({ ...query, where: { id }, data });
     },
   }),

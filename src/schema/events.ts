@@ -1,3 +1,4 @@
+import { encodeCursor, positionOf } from "../live/position.js";
 import { PublishError, type PublishRequest } from "../publishing/publisher.js";
 import { contextRateLimitKey } from "../server/rate-limits.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
@@ -10,11 +11,29 @@ import { checkIdCursor, connectionSize } from "./pagination.js";
 export const Event = builder.prismaObject("Event", {
   description: "One published occurrence of an event type, stored durably.",
   fields: (t) => ({
-    id: t.id({ description: "Increases with every stored event: use it to resume (after).", resolve: (e) => e.id.toString() }),
+    id: t.id({
+      description: "Unique; drawn in increasing order when publishing starts, so events do not become visible (or arrive live) in id order.",
+      resolve: (e) => e.id.toString(),
+    }),
+    cursor: t.string({
+      description:
+        "Opaque: where this event stands in the order live subscribers see. Give it as eventPublished's `after` to resume after this event; it stays valid when the event is deleted.",
+      resolve: async (e, _args, ctx) => encodeCursor(await ctx.live.clusterId(), positionOf(e)),
+    }),
     eventType: t.relation("eventType", { description: "The event's type." }),
     eventName: t.exposeString("eventName", { description: "The event type's name when the event was published." }),
     customer: t.relation("customer", { nullable: true, description: "The customer the event is about; null for an event about no one." }),
-    payload: t.expose("payload", { type: "JSON", description: "The event's data, delivered as the body's data." }),
+    payload: t.field({
+      type: "JSON",
+      description: "The payload as a JSON value, parsed from payloadJson.",
+      // Live events carry the value parsed once per process; a row read here is parsed from its text.
+      resolve: (e) => ("webhookIds" in e || e.payloadText === null ? e.payload : JSON.parse(e.payloadText)),
+    }),
+    payloadJson: t.string({
+      description:
+        "The payload's JSON text exactly as stored and delivered as the webhook body's `data`: a payloadJson input byte for byte, a payload input as received (see README, Payloads). Events stored by releases before this field: as the database re-serialised them.",
+      resolve: (e) => e.payloadText ?? JSON.stringify(e.payload),
+    }),
     idempotencyKey: t.exposeString("idempotencyKey", { nullable: true, description: "The key it was published with, if any." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the event was stored." }),
   }),
@@ -64,13 +83,21 @@ builder.queryField("events", (t) =>
 );
 
 const PublishEventInput = builder.inputType("PublishEventInput", {
-  description: "Exactly one of eventName and eventTypeId; at most one of customerId and customerExternalId.",
+  description:
+    "Exactly one of eventName and eventTypeId; at most one of customerId and customerExternalId; exactly one of payload and payloadJson.",
   fields: (t) => ({
     eventName: t.string({ description: "The event type, by name." }),
     eventTypeId: t.id({ description: "The event type, by id." }),
     customerId: t.id({ description: "The customer the event is about; without one it goes to every subscribed webhook." }),
     customerExternalId: t.string({ description: "The customer by the platform's own id." }),
-    payload: t.field({ type: "JSON", required: true, description: "Delivered as `data`; any JSON value but null." }),
+    payload: t.field({
+      type: "JSON",
+      description: "Delivered as `data`; any JSON value but null. Exactly one of payload and payloadJson.",
+    }),
+    payloadJson: t.string({
+      description:
+        "The payload as JSON text, stored and delivered as `data` byte for byte (numbers beyond a double's precision, signed payloads); any JSON value but null. Exactly one of payload and payloadJson.",
+    }),
     idempotencyKey: t.string({ description: "Publishing the same key again returns the first event and writes nothing." }),
   }),
 });
@@ -81,6 +108,7 @@ type PublishEventArgs = {
   customerId?: string | number | null;
   customerExternalId?: string | null;
   payload?: unknown;
+  payloadJson?: string | null;
   idempotencyKey?: string | null;
 };
 
@@ -106,6 +134,7 @@ function toRequest(field: string, input: PublishEventArgs): PublishRequest {
     customerId: input.customerId != null ? requireId(`${field}.customerId`, input.customerId) : null,
     customerExternalId: input.customerExternalId ?? null,
     payload: input.payload,
+    payloadJson: input.payloadJson ?? null,
     idempotencyKey: input.idempotencyKey ?? null,
   };
 }

@@ -4,7 +4,8 @@ import type { GatewayContext } from "./context.js";
 import { DeliveryAttempt } from "./deliveries.js";
 import { badInput, gatewayError } from "./errors.js";
 import { Event } from "./events.js";
-import { requireBigId, requireId } from "./ids.js";
+import { requireId } from "./ids.js";
+import { decodeAfter, START, type Position } from "../live/position.js";
 import { ownsWebhook } from "./ownership.js";
 
 builder.subscriptionType({
@@ -15,18 +16,21 @@ builder.subscriptionField("eventPublished", (t) =>
   t.field({
     type: Event,
     description:
-      "Events as they are stored, in id order, with the visibility of the events query. With `after`, the stored events after that id come first, then live ones: no gap, no repeat.",
+      "Events as they are stored, in one order every subscriber sees the same (by storing transaction, then id: not id order), with the visibility of the events query. With `after`, the stored events after that point come first, then live ones: no gap, no repeat.",
     authScopes: { authenticated: true },
     args: {
       eventNames: t.arg.stringList({ description: "Only these event types (default: all)." }),
       serviceId: t.arg.id({ description: "Only events routed to this service's webhooks." }),
       webhookId: t.arg.id({ description: "Only events routed to this webhook." }),
       customerId: t.arg.id({ description: "Only events about this customer." }),
-      after: t.arg.id({ description: "Resume: first every stored event after this event id." }),
+      after: t.arg.id({
+        description:
+          "Resume: first every stored event after this point, then live ones. An Event's `cursor` (preferred: it stays valid when the event itself is deleted), or an event id.",
+      }),
     },
     subscribe: async (_root, args, ctx) => {
       const filter = await eventFilter(ctx, args);
-      const after = args.after != null ? requireBigId("after", args.after) : undefined;
+      const after = args.after != null ? await resumePosition(ctx, String(args.after)) : undefined;
       return ctx.live.events(filter, after);
     },
     resolve: (event) => event as never,
@@ -48,6 +52,25 @@ builder.subscriptionField("deliveryAttempted", (t) =>
     resolve: (attempt) => attempt as never,
   }),
 );
+
+/** Where `after` resumes: a cursor (checked against this store's cluster), or an event's position. */
+async function resumePosition(ctx: GatewayContext, value: string): Promise<Position> {
+  const after = decodeAfter(value);
+  if (!after) throw badInput("after", "must be an Event's cursor or an event id");
+  if (after.kind === "cursor") {
+    if (after.clusterId !== (await ctx.live.clusterId())) {
+      throw badInput(
+        "after",
+        "this cursor was made on another database cluster (the store was restored or moved); subscribe without after, or with an event id",
+      );
+    }
+    return after.position;
+  }
+  if (after.id === 0n) return START;
+  const position = await ctx.live.positionOfEvent(after.id);
+  if (!position) throw gatewayError("NOT_FOUND", `event ${after.id} does not exist; resume with an Event's cursor instead`, { field: "after" });
+  return position;
+}
 
 interface EventArgs {
   eventNames?: readonly string[] | null;

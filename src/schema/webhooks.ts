@@ -388,7 +388,7 @@ builder.mutationField("updateWebhook", (t) =>
         }
         return tx.webhook.update({ ...query, where: { id }, data });
       });
-      if (args.input.isActive) ctx.deliveriesQueued();
+      if (args.input.isActive) ctx.publisher.deliveriesQueued();
       return updated;
     },
   }),

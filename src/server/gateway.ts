@@ -1,4 +1,5 @@
 import { createServer, type Server, type ServerOptions } from "node:http";
+import { Gauge } from "prom-client";
 import type { AddressInfo } from "node:net";
 import { createPrincipalResolver } from "../auth/principal.js";
 import type { Config } from "../config.js";
@@ -66,7 +67,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const clock = options.clock ?? systemClock;
   const ownsDatabase = !options.database;
   const database =
-    options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.HOOKGATE_DATA_DIR }));
+    options.database ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.HOOKGATE_DATA_DIR,
+      idleInTransactionTimeoutMs: config.HOOKGATE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    }));
 
   try {
     await prepareSchema(database, {
@@ -121,14 +127,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       )
     : undefined;
   const schemas = new PayloadSchemas();
-  const publisher = createPublisher(database.prisma, {
+  // Everything that stores events or makes deliveries due comes through here.
+  const publisher = createPublisher(database.sql, {
     schemas,
     maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
     clock,
-    afterCommit: (events) => {
-      metrics.eventsPublished(events.length);
-      deliveriesQueued();
-      live.eventsCommitted(events);
+    afterCommit: (events, deliveriesQueued) => {
+      if (deliveriesQueued) dispatcher?.wake();
+      if (events.length) {
+        metrics.eventsPublished(events.length);
+        live.eventsCommitted(events);
+      }
+    },
+  });
+  new Gauge({
+    name: "hookgate_live_horizon_wait_seconds",
+    help:
+      "How long live events have been waiting for a transaction still open somewhere on the database server (0 when none wait). Live subscribers get nothing newer until it ends; the session holding it is logged.",
+    registers: [metrics.registry],
+    collect() {
+      this.set(live.feed.horizonLagSeconds());
     },
   });
   const services: GatewayServices = {
@@ -140,7 +158,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger,
     targets,
     clock,
-    deliveriesQueued,
     redis,
     metrics,
     rateLimits,

@@ -51,10 +51,17 @@ export interface DatabaseOptions {
   readonly dataDir?: string;
   /** Connections in the PostgreSQL pool. */
   readonly poolSize?: number;
+  /**
+   * PostgreSQL: idle_in_transaction_session_timeout for every connection (default 30 s). A
+   * transaction left open holds back the horizon every live feed waits for.
+   */
+  readonly idleInTransactionTimeoutMs?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir ?? "memory://");
+  return options.url
+    ? openPostgres(options.url, options.poolSize ?? 10, options.idleInTransactionTimeoutMs ?? 30_000)
+    : openPglite(options.dataDir ?? "memory://");
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
@@ -87,8 +94,12 @@ async function openPglite(dataDir: string): Promise<Database> {
   };
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+async function openPostgres(url: string, poolSize: number, idleInTransactionMs: number): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    options: `-c idle_in_transaction_session_timeout=${Math.trunc(idleInTransactionMs)}`,
+  });
   // A pool error (a dropped idle connection) must not crash the process; queries report their own errors.
   pool.on("error", () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

@@ -340,6 +340,8 @@ describe(`every field of every model survives a round trip through the Prisma cl
       eventName: "order.paid \u2014 \u0633\u0641\u0627\u0631\u0634",
       customerId: 7004,
       payload: json,
+      payloadText: '{"z": 1, "a": 1e21}',
+      txId: big(3),
       idempotencyKey: "idem-7",
       createdAt: at(12),
     },

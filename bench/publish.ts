@@ -1,0 +1,285 @@
+// npm run bench:publish — the publish path through the API, next to a raw baseline measured in
+// the same run on the same store.
+//
+//  1. Single publishEvent calls over HTTP from BENCH_CLIENTS (64) concurrent clients against the
+//     gateway (a subscribed webhook; on PostgreSQL HOOKGATE_ROLE=api, so no dispatcher runs; on
+//     PGlite role all, its only mode), and the same clients against a minimal node:http server
+//     doing one durable INSERT per POST on the same store. Rounds alternate; medians.
+//  2. p99 call latency at a fixed open-loop rate (BENCH_RATE, 2,000 calls/s).
+//  3. publish → received p50/p99 at 1,000 events/s with the dispatcher in the same process.
+//  4. End to end: publishEvents batches of 100 from 4 clients until every event is received,
+//     against raw undici POSTs of the same count to the same receiver.
+//
+// Environment: DATABASE_URL (PostgreSQL; without it PGlite in memory), BENCH_CALLS (per round,
+// default 3000), BENCH_ROUNDS (3), BENCH_CLIENTS (64), BENCH_RATE (2000), BENCH_SECONDS (5),
+// BENCH_EVENTS (end to end, 10000).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import pg from "pg";
+import { Agent, Pool } from "undici";
+import { loadConfig } from "../src/config.js";
+import { createLogger } from "../src/log.js";
+import { startGateway, type Gateway } from "../src/server/gateway.js";
+import { openDatabase, type Database } from "../src/store/database.js";
+import { newSigningSecret } from "../src/auth/tokens.js";
+import { createPostgresDatabase } from "../test/support/store.js";
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
+const RATE = Number(process.env.BENCH_RATE ?? 2000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const E2E_EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+const PAYLOAD = { id: 1, chat_id: 42, message: { text: "a short chat message", files: [] }, sender_id: 7 };
+const MUTATION = `mutation($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }`;
+const BATCH = `mutation($input: PublishEventsInput!) { publishEvents(input: $input) { results { deliveryCount } } }`;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
+};
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+/** An in-process receiver that notes when each event (webhook-id) arrived. */
+async function startReceiver(): Promise<{ url: string; arrived: Map<string, number>; server: Server }> {
+  const arrived = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const id = String(req.headers["webhook-id"] ?? "");
+    req.resume();
+    req.on("end", () => {
+      if (id) arrived.set(id, performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, arrived, server };
+}
+
+/** The raw baseline: one durable INSERT per POST, on the same store, nothing else. */
+async function startRaw(database: Database, url: string | undefined): Promise<{ origin: string; close: () => Promise<void> }> {
+  await database.sql.query(`CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+  const pool = url ? new pg.Pool({ connectionString: url, max: 16 }) : undefined;
+  const insert = (body: string) =>
+    pool
+      ? pool.query({ name: "raw", text: "INSERT INTO bench_raw (payload) VALUES ($1) RETURNING id", values: [body] })
+      : database.sql.query("INSERT INTO bench_raw (payload) VALUES ($1) RETURNING id", [body]);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      insert(Buffer.concat(chunks).toString()).then(
+        () => res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}'),
+        () => res.writeHead(500).end(),
+      );
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await pool?.end();
+    },
+  };
+}
+
+interface Target {
+  readonly origin: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  body(i: number): string;
+}
+
+/** `count` calls from CLIENTS closed-loop clients; calls/s and per-call latencies. */
+async function closedLoop(target: Target, count: number): Promise<{ rate: number; p50: number; p99: number }> {
+  const pool = new Pool(target.origin, { connections: CLIENTS, keepAliveTimeout: 30_000 });
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        const res = await pool.request({ path: target.path, method: "POST", headers: target.headers, body: target.body(i) });
+        const text = await res.body.text();
+        if (res.statusCode !== 200 || text.includes('"errors"')) throw new Error(`call failed: ${res.statusCode} ${text.slice(0, 200)}`);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return { rate: count / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99) };
+}
+
+/** Calls started at a fixed rate whatever the answers' pace; latencies, and event ids with their start times. */
+async function openLoop(target: Target, rate: number, seconds: number): Promise<{ latencies: number[]; sent: Map<string, number>; achieved: number }> {
+  const pool = new Pool(target.origin, { connections: 256, keepAliveTimeout: 30_000 });
+  const latencies: number[] = [];
+  const sent = new Map<string, number>();
+  const total = Math.round(rate * seconds);
+  const started = performance.now();
+  const calls: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const t0 = performance.now();
+    calls.push(
+      pool.request({ path: target.path, method: "POST", headers: target.headers, body: target.body(i) }).then(async (res) => {
+        const json = (await res.body.json()) as { data?: { publishEvent?: { event: { id: string } } } };
+        latencies.push(performance.now() - t0);
+        const id = json.data?.publishEvent?.event.id;
+        if (id) sent.set(id, t0);
+      }),
+    );
+  }
+  await Promise.all(calls);
+  const achieved = total / ((performance.now() - started) / 1000);
+  await pool.close();
+  return { latencies, sent, achieved };
+}
+
+async function gatewayOn(url: string | undefined, database: Database, role: "api" | "all", adminToken: string): Promise<Gateway> {
+  const config = loadConfig({
+    HOOKGATE_PORT: "0",
+    HOOKGATE_ROLE: role,
+    HOOKGATE_LOG_LEVEL: "warn",
+    HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
+    HOOKGATE_ADMIN_TOKEN: adminToken,
+    HOOKGATE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    HOOKGATE_DATA_DIR: "memory://",
+    HOOKGATE_RATE_LIMIT_PUBLISH: "0",
+    HOOKGATE_RATE_LIMIT_MUTATIONS: "0",
+    HOOKGATE_POLL_MS: "20",
+    ...(url ? { DATABASE_URL: url } : {}),
+  });
+  return startGateway({ config, database, logger: createLogger("warn"), onAdminTokenCreated: () => undefined });
+}
+
+async function setUp(gateway: Gateway, receiverUrl: string): Promise<string> {
+  const { prisma, secrets } = { prisma: gateway.database.prisma, secrets: gateway.services.secrets };
+  const service = await prisma.service.create({ data: { title: "bench", tokenHash: randomBytes(16).toString("hex") } });
+  const type = await prisma.eventType.create({ data: { name: `BENCH_${randomBytes(3).toString("hex")}`, sampleData: {} } });
+  await prisma.webhook.create({
+    data: {
+      serviceId: service.id,
+      url: receiverUrl,
+      requestHeadersSealed: secrets.seal("[]"),
+      signingSecretSealed: secrets.seal(newSigningSecret()),
+      eventTypes: { create: [{ eventTypeId: type.id }] },
+    },
+  });
+  return type.name;
+}
+
+const receiver = await startReceiver();
+const db = process.env.DATABASE_URL ? await createPostgresDatabase() : { url: undefined, drop: async () => undefined };
+const database = await openDatabase({ url: db.url, dataDir: "memory://", poolSize: 16 });
+const adminToken = `hg_admin_${randomBytes(24).toString("base64url")}`;
+const headers = { "content-type": "application/json", authorization: `Bearer ${adminToken}` };
+try {
+  process.stderr.write(`load average before: ${loadAverage()}\n`);
+  // 1. Single calls, closed loop, against the raw baseline.
+  let gateway = await gatewayOn(db.url, database, db.url ? "api" : "all", adminToken);
+  const typeName = await setUp(gateway, receiver.url);
+  const raw = await startRaw(database, db.url);
+  const publishTarget = (g: Gateway): Target => ({
+    origin: new URL(g.url!).origin,
+    path: "/graphql",
+    headers,
+    body: () => JSON.stringify({ query: MUTATION, variables: { input: { eventName: typeName, payload: PAYLOAD } } }),
+  });
+  const rawTarget: Target = { origin: raw.origin, path: "/", headers: { "content-type": "application/json" }, body: () => JSON.stringify(PAYLOAD) };
+  await closedLoop(publishTarget(gateway), Math.min(500, CALLS));
+  await closedLoop(rawTarget, Math.min(500, CALLS));
+  const raws: Awaited<ReturnType<typeof closedLoop>>[] = [];
+  const pubs: Awaited<ReturnType<typeof closedLoop>>[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    raws.push(await closedLoop(rawTarget, CALLS));
+    pubs.push(await closedLoop(publishTarget(gateway), CALLS));
+    process.stderr.write(
+      `round ${round}: raw ${raws.at(-1)!.rate.toFixed(0)}/s, publishEvent ${pubs.at(-1)!.rate.toFixed(0)}/s, load ${loadAverage()}\n`,
+    );
+  }
+  await raw.close();
+  const m = (xs: { rate: number; p50: number; p99: number }[]) => ({
+    rate: median(xs.map((x) => x.rate)),
+    p50: median(xs.map((x) => x.p50)),
+    p99: median(xs.map((x) => x.p99)),
+  });
+  const r = m(raws);
+  const p = m(pubs);
+  const store = database.kind;
+  console.log(`store: ${store}, role: ${db.url ? "api" : "all"}, clients: ${CLIENTS}, calls per round: ${CALLS}, rounds: ${ROUNDS}, node ${process.version}`);
+  console.log(`raw durable insert per POST: ${r.rate.toFixed(0)} calls/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (median; rounds ${raws.map((x) => x.rate.toFixed(0)).join(", ")})`);
+  console.log(`single publishEvent:         ${p.rate.toFixed(0)} calls/s, p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (median; rounds ${pubs.map((x) => x.rate.toFixed(0)).join(", ")})`);
+  console.log(`ratio:                       ${((p.rate / r.rate) * 100).toFixed(1)}% of the raw baseline`);
+
+  // 2. Fixed open-loop rate.
+  const open = await openLoop(publishTarget(gateway), RATE, SECONDS);
+  console.log(`open loop at ${RATE}/s for ${SECONDS} s (achieved ${open.achieved.toFixed(0)}/s): call p50 ${pct(open.latencies, 50).toFixed(1)} ms, p99 ${pct(open.latencies, 99).toFixed(1)} ms`);
+  await gateway.close();
+
+  // 3. publish → received at 1,000/s with the dispatcher in the same process.
+  await database.sql.query("DELETE FROM delivery_queue");
+  gateway = await gatewayOn(db.url, database, "all", adminToken);
+  const e2eLatency = await openLoop(publishTarget(gateway), 1000, SECONDS);
+  const deadline = performance.now() + 30_000;
+  while ([...e2eLatency.sent.keys()].some((id) => !receiver.arrived.has(id)) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const received = [...e2eLatency.sent].filter(([id]) => receiver.arrived.has(id)).map(([id, t0]) => receiver.arrived.get(id)! - t0);
+  console.log(
+    `publish → received at 1000/s for ${SECONDS} s: p50 ${pct(received, 50).toFixed(1)} ms, p99 ${pct(received, 99).toFixed(1)} ms (${received.length} of ${e2eLatency.sent.size} received)`,
+  );
+
+  // 4. End to end through the API in batches, against raw undici to the same receiver.
+  const agent = new Agent({ connections: 64 });
+  const rawStart = performance.now();
+  let sentRaw = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (sentRaw < E2E_EVENTS) {
+        sentRaw++;
+        const res = await agent.request({ origin: new URL(receiver.url).origin, path: "/hook", method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(PAYLOAD) });
+        await res.body.dump();
+      }
+    }),
+  );
+  const rawE2e = E2E_EVENTS / ((performance.now() - rawStart) / 1000);
+  await agent.close();
+  const before = receiver.arrived.size;
+  const batches = new Pool(new URL(gateway.url!).origin, { connections: 4 });
+  const e2eStart = performance.now();
+  let queued = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (queued < E2E_EVENTS) {
+        const n = Math.min(100, E2E_EVENTS - queued);
+        queued += n;
+        const events = Array.from({ length: n }, () => ({ eventName: typeName, payload: PAYLOAD }));
+        const res = await batches.request({ path: "/graphql", method: "POST", headers, body: JSON.stringify({ query: BATCH, variables: { input: { events } } }) });
+        await res.body.dump();
+      }
+    }),
+  );
+  while (receiver.arrived.size - before < E2E_EVENTS) await new Promise((resolve) => setTimeout(resolve, 20));
+  const e2e = E2E_EVENTS / ((performance.now() - e2eStart) / 1000);
+  await batches.close();
+  console.log(`end to end, publishEvents batches of 100 from 4 clients until all received: ${e2e.toFixed(0)} events/s; raw undici ${rawE2e.toFixed(0)}/s; ratio ${((e2e / rawE2e) * 100).toFixed(1)}%`);
+  console.log(`load average after: ${loadAverage()}`);
+  await gateway.close();
+} finally {
+  receiver.server.closeAllConnections();
+  receiver.server.close();
+  await database.close();
+  await db.drop();
+}
