@@ -55,7 +55,7 @@ describe("drill: PostgreSQL stops and starts under load", () => {
     // The drill watches the worker's log for the outage: it must log errors at least.
     const quiet = ["silent", "fatal"].includes(env.HOOKGATE_LOG_LEVEL!);
     worker = runHookgate("worker", quiet ? { ...env, HOOKGATE_LOG_LEVEL: "error" } : env);
-    await worker.waitForOutput(/dispatcher is running/);
+    await worker.waitForOutput(/"msg":"hookgate started"/);
     const gw = gateway;
     const logs = () => `gateway:\n${gw.process.output()}\nworker:\n${worker!.output()}`;
 
