@@ -5,6 +5,7 @@ import { buildSchema } from "../schema/index.js";
 import type { GatewayContext, GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
 import { isStoreUnavailable } from "../store/database.js";
+import { graphiqlOptions, renderOfflineGraphiQL } from "./graphiql.js";
 import { queryLimits } from "./query-limits.js";
 import { disableIntrospection } from "./introspection.js";
 import { mutationRateLimit, rateLimitKey } from "./rate-limits.js";
@@ -21,7 +22,8 @@ export function createGatewayYoga(services: GatewayServices, principals: Princip
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema: buildSchema(),
     graphqlEndpoint: "/graphql",
-    graphiql: services.config.HOOKGATE_GRAPHIQL ? { title: "Hookgate", subscriptionsProtocol: "WS" } : false,
+    graphiql: services.config.HOOKGATE_GRAPHIQL ? graphiqlOptions : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     logging: false,
     plugins: [
