@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -45,8 +45,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir ?? "memory://");
 }
 
-/** PGlite's settings: see README "Footprint" for why (measured idle RSS). */
-const PGLITE_OPTIONS: PGliteOptions = {};
+/**
+ * PGlite's settings, for a small idle footprint (README, "Footprint"): PostgreSQL's defaults size
+ * its buffers for a server (shared_buffers 128 MB), and inside WASM what the heap once held is never
+ * given back. A webhook gateway's working set is small; these keep the heap near 200 MB.
+ */
+const PGLITE_OPTIONS: PGliteOptions = {
+  postgresqlconf: ["shared_buffers=16MB", "work_mem=2MB", "maintenance_work_mem=16MB", "temp_buffers=2MB", "wal_buffers=1MB"],
+};
 
 async function openPglite(dataDir: string): Promise<Database> {
   // PGlite gets a folder of its own, so the data directory can hold other files (the encryption key).
@@ -58,6 +64,9 @@ async function openPglite(dataDir: string): Promise<Database> {
       // mkdir succeeds on an existing directory the process may not write to (PGlite would fail later, with a stack).
       accessSync(location, constants.W_OK);
     }
+    // initdb (first start) grows the WASM heap to about 700 MB, which it keeps: create the
+    // cluster in an instance of its own, let it go, and open the database in a fresh one.
+    if (location !== dataDir && !existsSync(join(location, "PG_VERSION"))) await (await PGlite.create(location, PGLITE_OPTIONS)).close();
     lite = await PGlite.create(location, PGLITE_OPTIONS);
   } catch (error) {
     throw new ConfigError(`HOOKGATE_DATA_DIR ${dataDir} cannot hold the embedded database: ${dataDirProblem(error)}`);

@@ -20,7 +20,10 @@ function verdict(present: boolean, what: string, missing: string): boolean {
   if (present) return true;
   const line = `${what}: skipped, ${missing}`;
   if (inCi()) throw new Error(`${line} (CI=true: every test must run)`);
-  process.stdout.write(`${line}\n`);
+  // vitest evaluates its config more than once in one process: the line is written once.
+  const said = ((globalThis as { __hookgateSkipLines?: Set<string> }).__hookgateSkipLines ??= new Set());
+  if (!said.has(line)) process.stdout.write(`${line}\n`);
+  said.add(line);
   return false;
 }
 
