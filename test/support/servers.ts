@@ -18,8 +18,8 @@ const inCi = () => /^(true|1|yes)$/i.test(process.env.CI ?? "");
 /** true when present; else the one line (or, in CI, an error). */
 function verdict(present: boolean, what: string, missing: string): boolean {
   if (present) return true;
+  if (inCi()) throw new Error(`${what}: ${missing}; CI=true, where every test must run`);
   const line = `${what}: skipped, ${missing}`;
-  if (inCi()) throw new Error(`${line} (CI=true: every test must run)`);
   // vitest evaluates its config more than once in one process: the line is written once.
   const said = ((globalThis as { __hookgateSkipLines?: Set<string> }).__hookgateSkipLines ??= new Set());
   if (!said.has(line)) process.stdout.write(`${line}\n`);
