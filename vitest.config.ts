@@ -1,14 +1,16 @@
 import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
+import { needsPostgres } from "./test/support/servers.js";
 
 // graphql 16 ships CommonJS (main) and ESM (module) builds. Node, and so every dependency,
 // loads the CommonJS one; without this alias Vite would give our own modules the ESM one,
 // and errors created on one side would fail instanceof checks on the other.
 const graphqlEntry = createRequire(import.meta.url).resolve("graphql");
 
-// The suite runs once on PGlite and, when DATABASE_URL is set (always in CI), once more
-// on PostgreSQL. In CI a missing DATABASE_URL fails the postgres project instead of skipping it.
-const withPostgres = Boolean(process.env.DATABASE_URL || process.env.CI);
+// The suite runs once on PGlite and, when DATABASE_URL names a PostgreSQL that answers, once more
+// on PostgreSQL; otherwise one line says the postgres project is skipped. In CI a missing
+// DATABASE_URL or server stops the run instead (test/support/servers.ts).
+const withPostgres = await needsPostgres("the postgres test project (DATABASE_URL=postgresql://… npm test)");
 
 const shared = {
   include: ["test/**/*.test.ts"],

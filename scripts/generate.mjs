@@ -24,5 +24,5 @@ const run = (bin, args) => execFileSync(process.execPath, [bin, ...args], { cwd:
 run(require.resolve("prisma/build/index.js"), ["generate"]);
 
 // The code generator is a development tool; a production install (--omit=dev) skips it.
-const codegen = join(root, "node_modules", "@graphql-codegen", "cli", "cjs", "bin.js");
-if (existsSync(codegen)) run(codegen, ["--config", "codegen.ts", "--silent"]);
+const codegen = join(root, "node_modules", "@graphql-codegen", "core", "package.json");
+if (existsSync(codegen)) run(join(root, "scripts", "codegen.mjs"), []);

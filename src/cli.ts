@@ -30,10 +30,15 @@ class UsageError extends Error {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command = "start", ...rest] = argv;
+  const [command, ...rest] = argv;
   if (command === "help" || command === "--help" || command === "-h") {
     process.stdout.write(USAGE);
     return 0;
+  }
+  // No command is a question, not an order to open ./data and take port 4000: usage, exit 2.
+  if (command === undefined) {
+    process.stderr.write(USAGE);
+    return 2;
   }
   try {
     if (!["start", "worker", "migrate", "token", "replay"].includes(command)) throw new UsageError(`unknown command "${command}"`);
@@ -91,9 +96,11 @@ async function serve(config: Config, lock: DataDirLock | undefined): Promise<num
   const gateway = await startGateway({ config, logger });
   lock?.describe({ url: gateway.url });
   if (lock) serveTokenRequests(lock, gateway.database, logger);
-  if (gateway.url) process.stdout.write(`Hookgate is up: GraphQL API and GraphiQL at ${gateway.url}\n`);
-  else process.stdout.write("Hookgate dispatcher is running\n");
-  if (gateway.metricsUrl) process.stdout.write(`Hookgate metrics at ${gateway.metricsUrl}\n`);
+  // stdout carries JSON log lines (the "hookgate started" line has the URL); a person at a terminal also gets a sentence.
+  if (process.stdout.isTTY) {
+    process.stdout.write(gateway.url ? `Hookgate is up: GraphQL API and GraphiQL at ${gateway.url}\n` : "Hookgate dispatcher is running\n");
+    if (gateway.metricsUrl) process.stdout.write(`Hookgate metrics at ${gateway.metricsUrl}\n`);
+  }
   const signal = await signalled;
   logger.info({ signal }, "stopping: no new claims; in-flight deliveries finish or are given back");
   await gateway.close();

@@ -59,7 +59,11 @@ const settings = {
   },
   HOOKGATE_PORT: {
     schema: wholeNumber.pipe(z.number().max(65535, "must be at most 65535")).default(4000),
-    doc: { default: "4000", description: "Port of the GraphQL API and GraphiQL (0 picks a free one)." },
+    doc: { default: "4000", description: "Port of the GraphQL API and GraphiQL (0 picks a free one). Wins over PORT when both are set." },
+  },
+  PORT: {
+    schema: wholeNumber.pipe(z.number().max(65535, "must be at most 65535")).optional(),
+    doc: { default: "(unset)", description: "The platform's port convention (Heroku, Cloud Run, Render…): used as HOOKGATE_PORT when HOOKGATE_PORT is not set." },
   },
   DATABASE_URL: {
     schema: z
@@ -356,6 +360,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     out[key] = parsed.data;
   }
+  // PORT is the platform convention; HOOKGATE_PORT, when given (environment or file), wins.
+  const portGiven = (env.HOOKGATE_PORT ?? "") !== "" || file.HOOKGATE_PORT !== undefined;
+  if (!portGiven && out.PORT !== undefined) out.HOOKGATE_PORT = out.PORT;
   const config = out as Config;
   if (config.DATABASE_URL && !config.HOOKGATE_ENCRYPTION_KEY) {
     throw new ConfigError(

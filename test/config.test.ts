@@ -94,6 +94,7 @@ describe("loadConfig defaults", () => {
     HOOKGATE_CONFIG_FILE: undefined,
     HOOKGATE_HOST: "127.0.0.1",
     HOOKGATE_PORT: 4000,
+    PORT: undefined,
     DATABASE_URL: undefined,
     REDIS_URL: undefined,
     HOOKGATE_DATA_DIR: "./data",
@@ -146,6 +147,13 @@ describe("loadConfig defaults", () => {
     HOOKGATE_LOG_LEVEL: "info",
     HOOKGATE_GRAPHIQL: true,
   };
+
+  it("takes PORT (the platform convention) when HOOKGATE_PORT is not set; HOOKGATE_PORT wins when both are", () => {
+    expect(loadConfig({ PORT: "8080" }).HOOKGATE_PORT).toBe(8080);
+    expect(loadConfig({ PORT: "8080", HOOKGATE_PORT: "9090" }).HOOKGATE_PORT).toBe(9090);
+    expect(loadConfig({ PORT: "8080", HOOKGATE_PORT: "" }).HOOKGATE_PORT).toBe(8080);
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(/^PORT must be a whole number/);
+  });
 
   it("applies every default to an empty environment", () => {
     expect(loadConfig({})).toEqual(defaults);

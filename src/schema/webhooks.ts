@@ -339,9 +339,13 @@ builder.mutationField("createWebhook", (t) =>
     type: CreateWebhookPayload,
     description: "Creates a webhook for a service: the admin (giving serviceId), or the service itself.",
     args: { input: t.arg({ type: CreateWebhookInput, required: true, description: "The webhook's settings." }) },
-    authScopes: (_root, { input }) => (input.serviceId ? { admin: true, ownsService: input.serviceId } : { service: true }),
+    // Without serviceId the admin passes the scope check and is told below to name the service.
+    authScopes: (_root, { input }) => (input.serviceId ? { admin: true, ownsService: input.serviceId } : { admin: true, service: true }),
     resolve: async (_root, { input }, ctx) => {
       const p = ctx.principal!;
+      if (!input.serviceId && p.kind !== "service") {
+        throw badInput("input.serviceId", "an admin token must give serviceId (the service the webhook belongs to); a service token may omit it");
+      }
       const serviceId = input.serviceId ? requireId("input.serviceId", input.serviceId) : p.kind === "service" ? p.serviceId : 0;
       if (!(await ctx.prisma.service.findUnique({ where: { id: serviceId }, select: { id: true } }))) {
         throw notFound(`service ${serviceId}`);

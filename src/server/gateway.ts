@@ -1,8 +1,8 @@
-import { createServer, type Server, type ServerOptions } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import { Gauge } from "prom-client";
 import type { AddressInfo } from "node:net";
 import { createPrincipalResolver } from "../auth/principal.js";
-import type { Config } from "../config.js";
+import { ConfigError, type Config } from "../config.js";
 import { createSecretBox, resolveEncryptionKey } from "../crypto/secret-box.js";
 import { systemClock, type Clock } from "../dispatcher/clock.js";
 import { createDispatcher, type Dispatcher } from "../dispatcher/index.js";
@@ -66,25 +66,30 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger(config.HOOKGATE_LOG_LEVEL);
   const clock = options.clock ?? systemClock;
   const ownsDatabase = !options.database;
-  const database =
-    options.database ??
-    (await openDatabase({
-      url: config.DATABASE_URL,
-      dataDir: config.HOOKGATE_DATA_DIR,
-      idleInTransactionTimeoutMs: config.HOOKGATE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-    }));
-
+  // The port is taken first: a port in use or a host that is not ours fails at once, before the
+  // database is opened and before the one-time admin token is made. Until the API is wired, it answers 503.
+  const server = config.HOOKGATE_ROLE === "worker" ? undefined : await bind(config);
+  let opened: Database | undefined;
   try {
-    await prepareSchema(database, {
+    opened =
+      options.database ??
+      (await openDatabase({
+        url: config.DATABASE_URL,
+        dataDir: config.HOOKGATE_DATA_DIR,
+        idleInTransactionTimeoutMs: config.HOOKGATE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      }));
+    await prepareSchema(opened, {
       mode: config.HOOKGATE_MIGRATE,
       dataDir: config.HOOKGATE_DATA_DIR,
       lockTimeoutMs: config.HOOKGATE_MIGRATION_LOCK_TIMEOUT_MS,
       log: (line) => logger.info(line),
     });
   } catch (error) {
-    if (ownsDatabase) await database.close().catch(() => undefined);
+    server?.close();
+    if (ownsDatabase) await opened?.close().catch(() => undefined);
     throw error;
   }
+  const database: Database = opened;
 
   const secrets = createSecretBox(
     resolveEncryptionKey(config.HOOKGATE_ENCRYPTION_KEY, config.DATABASE_URL ? undefined : config.HOOKGATE_DATA_DIR),
@@ -164,23 +169,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     live,
   };
 
-  let server: Server | undefined;
   let websockets: { close(): Promise<void> } | undefined;
   let url: string | undefined;
   let port: number | undefined;
   const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN);
-  if (config.HOOKGATE_ROLE !== "worker") {
-    const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
-    if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
+  if (server) {
     const slots = createSubscriptionSlots(config.HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN);
     const clientAddress = createClientAddress(config.HOOKGATE_TRUSTED_PROXIES ?? []);
     const yoga = createGatewayYoga(services, slots);
-    server = createServer(
-      httpTimeouts(config),
-      createHttpHandler({ yoga, services, principals, clientAddress, readiness: () => readiness(database, redis, live) }),
-    );
+    server.removeListener("request", starting);
+    server.on("request", createHttpHandler({ yoga, services, principals, clientAddress, readiness: () => readiness(database, redis, live) }));
     websockets = attachWebsocketServer(server, yoga, services, { principals, slots, clientAddress });
-    await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
+    // Only once the server listens: a start that fails must not consume the one-time token.
+    const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
+    if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
     port = (server.address() as AddressInfo).port;
     url = `http://${hostForUrl(config.HOOKGATE_HOST)}:${port}/graphql`;
   }
@@ -193,7 +195,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   dispatcher?.start();
   pruner?.start();
-  logger.info({ url, metricsUrl, store: database.kind, role: config.HOOKGATE_ROLE }, "hookgate started");
+  // Written at every log level (bar silent): it is how a supervisor or a script learns the URL.
+  const startedLogger = logger.level === "silent" ? logger : logger.child({}, { level: "info" });
+  startedLogger.info({ url, metricsUrl, store: database.kind, role: config.HOOKGATE_ROLE }, "hookgate started");
 
   let closed: Promise<void> | undefined;
   return {
@@ -288,8 +292,44 @@ function hostForUrl(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/** What the server answers while the store is opened and migrated. */
+function starting(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { "content-type": "text/plain", "retry-after": "1" }).end("starting\n");
+}
+
+/** A server listening on HOOKGATE_HOST:HOOKGATE_PORT, or a ConfigError naming the setting to change. */
+async function bind(config: Config): Promise<Server> {
+  const server = createServer(httpTimeouts(config), starting);
+  try {
+    await listen(server, config.HOOKGATE_PORT, config.HOOKGATE_HOST);
+  } catch (error) {
+    throw listenError(error, config);
+  }
+  return server;
+}
+
+/** What went wrong binding the server, as one line naming the setting to change. */
+function listenError(error: unknown, config: Config): unknown {
+  const code = (error as { code?: string }).code;
+  const address = `${config.HOOKGATE_HOST}:${config.HOOKGATE_PORT}`;
+  switch (code) {
+    case "EADDRINUSE":
+      return new ConfigError(`${address} is already in use by another process; set HOOKGATE_PORT (or PORT) to a free port`);
+    case "EACCES":
+      return new ConfigError(`${address}: this process may not listen on port ${config.HOOKGATE_PORT}; set HOOKGATE_PORT (or PORT) to a port above 1023`);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new ConfigError(`HOOKGATE_HOST ${config.HOOKGATE_HOST} does not resolve to an address; give an address of this machine (127.0.0.1, 0.0.0.0, ::)`);
+    case "EADDRNOTAVAIL":
+      return new ConfigError(`HOOKGATE_HOST ${config.HOOKGATE_HOST} is not an address of this machine; give one that is (127.0.0.1, 0.0.0.0, ::)`);
+    default:
+      return error;
+  }
+}
+
+/** On stderr: stdout carries the JSON log lines. */
 function printAdminToken(token: string): void {
-  process.stdout.write(
+  process.stderr.write(
     [
       "",
       "  Hookgate created an admin token. It is shown only this once; store it now:",

@@ -52,6 +52,11 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
   const timeoutMs = deps.scrapeTimeoutMs ?? 2_000;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "hookgate_" });
+  // prom-client's sums of the active handles/requests/resources are gauges named …_total, which
+  // `promtool check metrics` refuses (that suffix means a counter); the per-type gauges stay.
+  for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) {
+    registry.removeSingleMetric(`hookgate_nodejs_${name}`);
+  }
 
   const published = new Counter({ name: "hookgate_events_published_total", help: "Events stored by publishEvent(s), duplicates excluded.", registers: [registry] });
   const attempts = new Counter({

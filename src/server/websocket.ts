@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { type ExecutionResult } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
-import { getOperationAST, type GraphQLError } from "graphql";
+import { getOperationAST, GraphQLError } from "graphql";
 import { WebSocketServer } from "ws";
 import { InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
@@ -112,10 +112,10 @@ export function attachWebsocketServer(
         try {
           document = parse(params.query);
         } catch (error) {
-          return [error as GraphQLError];
+          return withoutHttp([error as GraphQLError]);
         }
         const errors = validate(schema, document);
-        if (errors.length) return errors;
+        if (errors.length) return withoutHttp(errors);
         if (getOperationAST(document, params.operationName)?.operation === "subscription") {
           if (s.tokenSlots.has(id) || !slots.take(s.rateLimitKey!)) return [slots.refusal()];
           s.tokenSlots.add(id);
@@ -166,4 +166,16 @@ export function attachWebsocketServer(
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * yoga marks its parse and validation errors with extensions.http (the status HTTP answers with);
+ * it means nothing on a socket, and HTTP and SSE clients never see it.
+ */
+function withoutHttp(errors: readonly GraphQLError[]): GraphQLError[] {
+  return errors.map((error) => {
+    if (!error.extensions?.http) return error;
+    const { http: _http, ...extensions } = error.extensions;
+    return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
+  });
 }

@@ -6,6 +6,7 @@ import type { GatewayContext, GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../schema/errors.js";
 import { isStoreUnavailable } from "../store/database.js";
 import { authenticatedAs } from "./authenticate.js";
+import { graphiqlOptions, renderOfflineGraphiQL } from "./graphiql.js";
 import { queryLimits } from "./query-limits.js";
 import { disableIntrospection } from "./introspection.js";
 import { operationRateLimit } from "./rate-limits.js";
@@ -25,7 +26,8 @@ export function createGatewayYoga(services: GatewayServices, slots: Subscription
   return createYoga<Record<string, unknown>, GatewayContext>({
     schema,
     graphqlEndpoint: "/graphql",
-    graphiql: services.config.HOOKGATE_GRAPHIQL ? { title: "Hookgate", subscriptionsProtocol: "WS" } : false,
+    graphiql: services.config.HOOKGATE_GRAPHIQL ? graphiqlOptions : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     logging: false,
     plugins: [

@@ -1,9 +1,10 @@
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { ConfigError } from "../config.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 
 export type { PrismaClient };
@@ -64,11 +65,32 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     : openPglite(options.dataDir ?? "memory://");
 }
 
+/**
+ * PGlite's settings, for a small idle footprint (README, "Footprint"): PostgreSQL's defaults size
+ * its buffers for a server (shared_buffers 128 MB), and inside WASM what the heap once held is never
+ * given back. A webhook gateway's working set is small; these keep the heap near 200 MB.
+ */
+const PGLITE_OPTIONS: PGliteOptions = {
+  postgresqlconf: ["shared_buffers=16MB", "work_mem=2MB", "maintenance_work_mem=16MB", "temp_buffers=2MB", "wal_buffers=1MB"],
+};
+
 async function openPglite(dataDir: string): Promise<Database> {
   // PGlite gets a folder of its own, so the data directory can hold other files (the encryption key).
   const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pglite");
-  if (location !== dataDir) mkdirSync(location, { recursive: true });
-  const lite = await PGlite.create(location);
+  let lite: PGlite;
+  try {
+    if (location !== dataDir) {
+      mkdirSync(location, { recursive: true });
+      // mkdir succeeds on an existing directory the process may not write to (PGlite would fail later, with a stack).
+      accessSync(location, constants.W_OK);
+    }
+    // initdb (first start) grows the WASM heap to about 700 MB, which it keeps: create the
+    // cluster in an instance of its own, let it go, and open the database in a fresh one.
+    if (location !== dataDir && !existsSync(join(location, "PG_VERSION"))) await (await PGlite.create(location, PGLITE_OPTIONS)).close();
+    lite = await PGlite.create(location, PGLITE_OPTIONS);
+  } catch (error) {
+    throw new ConfigError(`HOOKGATE_DATA_DIR ${dataDir} cannot hold the embedded database: ${dataDirProblem(error)}`);
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
   const sql: SqlClient = {
     query: async (text, params) => (await lite.query(text, params)).rows as never,
@@ -102,6 +124,13 @@ async function openPostgres(url: string, poolSize: number, idleInTransactionMs: 
   });
   // A pool error (a dropped idle connection) must not crash the process; queries report their own errors.
   pool.on("error", () => undefined);
+  // One round trip now, so a wrong DATABASE_URL is one line at start-up rather than a stack later.
+  try {
+    await pool.query("SELECT 1");
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new ConfigError(`DATABASE_URL: cannot use ${describePostgres(url)}: ${postgresProblem(error)}`);
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const sql: SqlClient = {
     query: async (text, params, name) => (await (name ? pool.query({ name, text, values: params }) : pool.query(text, params))).rows,
@@ -176,3 +205,39 @@ export function isStoreUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/** Why a data directory cannot be used, in words (the error's own text as a last resort). */
+function dataDirProblem(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code === "ENOTDIR" || code === "EEXIST") return "it (or a parent) is a file, not a directory";
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "it is not writable by this process";
+  return firstLine(message) ?? String(error);
+}
+
+/** The database a URL names, without its credentials: "PostgreSQL database app on db:5432". */
+export function describePostgres(url: string): string {
+  const parsed = new URL(url);
+  return `PostgreSQL database ${decodeURIComponent(parsed.pathname.slice(1)) || "(default)"} on ${parsed.host || "(local socket)"}`;
+}
+
+function postgresProblem(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused (is PostgreSQL running there?)";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the host name does not resolve";
+    case "ETIMEDOUT":
+      return "the connection timed out";
+    case "3D000":
+      return "the database does not exist (create it first)";
+    case "28P01":
+    case "28000":
+      return "authentication failed";
+    default:
+      return firstLine(message) ?? String(error);
+  }
+}
+
+const firstLine = (text: string | undefined) => text?.split("\n")[0] || undefined;

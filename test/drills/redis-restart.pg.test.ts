@@ -23,6 +23,9 @@ import { collect, EVENT_PUBLISHED, wsClient, type LiveEvent, type Received } fro
 import { startPrivateRedis, type PrivateRedis } from "../support/private-servers.js";
 import { eventually } from "../support/receiver.js";
 import { createPostgresDatabase } from "../support/store.js";
+import { needsServerBinaries } from "../support/servers.js";
+
+const serversInstalled = needsServerBinaries("test/drills/redis-restart.pg.test.ts", ["redis"]);
 
 let redis: PrivateRedis;
 let dropDatabase: (() => Promise<void>) | undefined;
@@ -30,6 +33,7 @@ const gateways: GatewayProcess[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
+  if (!serversInstalled) return;
   redis = await startPrivateRedis();
 });
 afterAll(async () => {
@@ -80,7 +84,7 @@ function resumingSubscriber(gw: GatewayProcess, token: string, after: string) {
   };
 }
 
-describe("drill: Redis restarts during live subscriptions", () => {
+describe.runIf(serversInstalled)("drill: Redis restarts during live subscriptions", () => {
   it("subscribers miss nothing, see nothing twice, and resume with after", async () => {
     const db = await createPostgresDatabase();
     dropDatabase = db.drop;

@@ -7,13 +7,16 @@ import { collect, EVENT_PUBLISHED, wsClient, type LiveEvent } from "../support/l
 import { startPrivateRedis, type PrivateRedis } from "../support/private-servers.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
 import { createPostgresDatabase } from "../support/store.js";
+import { needsServerBinaries } from "../support/servers.js";
+
+const serversInstalled = needsServerBinaries("test/live/two-gateways.pg.test.ts", ["redis"]);
 
 /**
  * Two gateway processes on one PostgreSQL and one Redis (a private redis-server, so stopping it
  * disturbs nobody). The store poll is set to ten minutes, so an event that reaches the other
  * process within the test's seconds came through Redis.
  */
-describe("live subscriptions across gateway processes (Redis)", () => {
+describe.runIf(serversInstalled)("live subscriptions across gateway processes (Redis)", () => {
   let redis: PrivateRedis;
   let receiver: Receiver;
   let drop: () => Promise<void>;

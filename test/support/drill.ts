@@ -40,7 +40,7 @@ export interface GatewayProcess {
 export async function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
   const adminToken = `hg_admin_${randomBytes(24).toString("base64url")}`;
   const child = runHookgate("start", { HOOKGATE_HOST: "127.0.0.1", HOOKGATE_PORT: "0", HOOKGATE_ADMIN_TOKEN: adminToken, ...env });
-  const [, url] = await child.waitForOutput(/GraphiQL at (http:\/\/\S+\/graphql)/);
+  const [, url] = await child.waitForOutput(/"url":"(http:\/\/[^"]+\/graphql)"/);
   const as = (token?: string) => new GraphQLClient(url!, token);
   return { process: child, url: url!, origin: new URL(url!).origin, admin: as(adminToken), as };
 }
