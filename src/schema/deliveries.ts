@@ -56,7 +56,12 @@ builder.queryField("webhookLogs", (t) =>
       type: "Delivery",
       cursor: "id",
       description: "A webhook's deliveries with every attempt, newest first (getWebhookLogs): the admin, or the owning service.",
-      args: { webhookId: t.arg.id({ required: true }), status: t.arg({ type: DeliveryStatus }) },
+      args: {
+        webhookId: t.arg.id({ required: true }),
+        status: t.arg({ type: DeliveryStatus }),
+        since: t.arg({ type: "DateTime", description: "Only deliveries created at or after." }),
+        until: t.arg({ type: "DateTime", description: "Only deliveries created before." }),
+      },
       authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
       maxSize: (_args, ctx) => ctx.config.HOOKGATE_MAX_PAGE_SIZE,
       defaultSize: 20,
@@ -70,7 +75,13 @@ builder.queryField("webhookLogs", (t) =>
         }
         return ctx.prisma.delivery.findMany({
           ...query,
-          where: { webhookId, ...(args.status ? { status: args.status } : {}) },
+          where: {
+            webhookId,
+            ...(args.status ? { status: args.status } : {}),
+            ...(args.since || args.until
+              ? { createdAt: { ...(args.since ? { gte: args.since } : {}), ...(args.until ? { lt: args.until } : {}) } }
+              : {}),
+          },
           orderBy: { id: "desc" },
         });
       },

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
+import { createConsoleHandler } from "./console.js";
 import { requestIdFrom, withRequestLogger } from "./request-log.js";
 import type { GatewayYoga } from "./yoga.js";
 
@@ -15,7 +16,7 @@ export interface HttpDeps {
 /**
  * The gateway's HTTP entry: gives every request an id (the client's x-request-id when
  * well-formed, else a new one; echoed in the response and bound to its log lines), bounds the
- * body to HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics and the rest (GraphQL).
+ * body to HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics, /console and the rest (GraphQL).
  */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { services } = deps;
@@ -49,6 +50,7 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
     return void res.writeHead(ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(detail) + "\n");
   }
   if (path === "/metrics" && deps.services.config.HOOKGATE_METRICS !== "false") return serveMetrics(deps, req, res);
+  if (path === "/console" || path?.startsWith("/console/")) return consolePages.serve(req, res, path);
   if (req.method !== "GET" && req.method !== "HEAD") {
     const body = await readBody(req, deps.services.config.HOOKGATE_MAX_BODY_BYTES);
     if (body === TOO_LARGE) return refuseTooLarge(req, res, deps.services.config.HOOKGATE_MAX_BODY_BYTES);
@@ -57,6 +59,9 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
   }
   await deps.yoga.handle(req, res);
 }
+
+/** The web console (built files, read once); the same for every gateway of the process. */
+const consolePages = createConsoleHandler();
 
 const TOO_LARGE = Symbol("too large");
 
