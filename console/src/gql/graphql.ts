@@ -89,6 +89,15 @@ export type RetryPolicy =
   | 'EXPONENTIAL'
   | 'FIXED';
 
+/** Only the fields given change. The name stays: publishers and stored events refer to it. */
+export type UpdateEventTypeInput = {
+  description?: string | null | undefined;
+  /** A sample payload (used by sendTestEvent). */
+  sampleData?: unknown;
+  /** Replaces the scopes. */
+  scopes?: Array<string> | null | undefined;
+};
+
 /** Only the fields given change. eventIds/eventNames, when given, replace the subscriptions. */
 export type UpdateWebhookInput = {
   auth?: WebhookAuthInput | null | undefined;
@@ -165,6 +174,14 @@ export type PublishEventMutationVariables = Exact<{
 
 
 export type PublishEventMutation = { publishEvent: { deliveryCount: number, duplicate: boolean, event: { id: string, eventName: string, createdAt: string } } };
+
+export type UpdateEventTypeMutationVariables = Exact<{
+  eventTypeId: string;
+  input: UpdateEventTypeInput;
+}>;
+
+
+export type UpdateEventTypeMutation = { updateEventType: { id: string, name: string, description: string, sampleData: unknown, scopes: Array<string>, createdAt: string } };
 
 export type RegisteredWebhooksQueryVariables = Exact<{
   page?: number | null | undefined;
@@ -522,6 +539,20 @@ export const PublishEventDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PublishEventMutation, PublishEventMutationVariables>;
+export const UpdateEventTypeDocument = new TypedDocumentString(`
+    mutation UpdateEventType($eventTypeId: ID!, $input: UpdateEventTypeInput!) {
+  updateEventType(eventTypeId: $eventTypeId, input: $input) {
+    ...EventTypeFields
+  }
+}
+    fragment EventTypeFields on EventType {
+  id
+  name
+  description
+  sampleData
+  scopes
+  createdAt
+}`) as unknown as TypedDocumentString<UpdateEventTypeMutation, UpdateEventTypeMutationVariables>;
 export const RegisteredWebhooksDocument = new TypedDocumentString(`
     query RegisteredWebhooks($page: Int, $perPage: Int) {
   registeredWebhooks(page: $page, perPage: $perPage) {

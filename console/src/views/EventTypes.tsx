@@ -1,16 +1,16 @@
 import { useId, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "../api/hooks";
-import { CreateEventTypeDocument, EventTypesDocument } from "../gql/graphql";
+import { CreateEventTypeDocument, EventTypesDocument, UpdateEventTypeDocument, type EventTypeFieldsFragment } from "../gql/graphql";
 import { Empty, ErrorNote, JsonBlock, Loading } from "../ui/common";
 
-/**
- * The catalog. The API has createEventType and no update yet, so "edit" here means: create the
- * next type from an existing one (its description, sample and scopes prefilled).
- */
+/** The catalog: create event types, or edit one's description, sample payload and scopes (not its name). */
 export function EventTypes() {
   const id = useId();
   const list = useQuery(EventTypesDocument, { perPage: 100 });
   const create = useMutation(CreateEventTypeDocument);
+  const update = useMutation(UpdateEventTypeDocument);
+  const [editing, setEditing] = useState<EventTypeFieldsFragment | undefined>();
+  const [saved, setSaved] = useState<string | undefined>();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [sample, setSample] = useState("{\n  \n}");
@@ -25,10 +25,13 @@ export function EventTypes() {
     } catch (e) {
       return setSampleError(`Sample data is not valid JSON: ${(e as Error).message}`);
     }
-    const result = await create.run({
-      input: { name: name.trim(), description, sampleData, scopes: scopes.split(/[\s,]+/).filter(Boolean) },
-    });
+    const fields = { description, sampleData, scopes: scopes.split(/[\s,]+/).filter(Boolean) };
+    const result = editing
+      ? await update.run({ eventTypeId: editing.id, input: fields })
+      : await create.run({ input: { name: name.trim(), ...fields } });
     if (!result) return;
+    setSaved(editing ? `Saved ${editing.name}.` : `Created ${name.trim()}.`);
+    setEditing(undefined);
     setName("");
     setDescription("");
     setSample("{\n  \n}");
@@ -39,11 +42,11 @@ export function EventTypes() {
     <section>
       <h1>Event types</h1>
       <form className="card" onSubmit={submit} aria-labelledby={`${id}-new`}>
-        <h2 id={`${id}-new`}>New event type</h2>
+        <h2 id={`${id}-new`}>{editing ? `Edit ${editing.name}` : "New event type"}</h2>
         <div className="grid2">
           <div>
             <label htmlFor={`${id}-name`}>Name</label>
-            <input id={`${id}-name`} required value={name} onChange={(e) => setName(e.target.value)} placeholder="order.created" />
+            <input id={`${id}-name`} required={!editing} disabled={!!editing} value={editing ? editing.name : name} onChange={(e) => setName(e.target.value)} placeholder="order.created" />
           </div>
           <div>
             <label htmlFor={`${id}-scopes`}>Scopes (comma or space separated)</label>
@@ -62,8 +65,16 @@ export function EventTypes() {
           aria-invalid={sampleError ? true : undefined}
         />
         {sampleError ? <p className="error" role="alert">{sampleError}</p> : null}
-        <ErrorNote error={create.error} />
-        <button type="submit" disabled={create.busy}>Create event type</button>
+        <ErrorNote error={editing ? update.error : create.error} />
+        <div className="actions">
+          <button type="submit" disabled={create.busy || update.busy}>{editing ? "Save event type" : "Create event type"}</button>
+          {editing ? (
+            <button type="button" className="secondary" onClick={() => { setEditing(undefined); setDescription(""); setSample("{\n  \n}"); setScopes(""); }}>
+              Cancel
+            </button>
+          ) : null}
+        </div>
+        <p role="status" className="ok">{saved}</p>
       </form>
       <ErrorNote error={list.error} />
       {!list.data && list.loading ? <Loading what="event types" /> : null}
@@ -83,15 +94,17 @@ export function EventTypes() {
             <button
               type="button"
               className="secondary"
+              aria-label={`Edit ${t.name}`}
               onClick={() => {
+                setEditing(t);
+                setSaved(undefined);
                 setDescription(t.description);
                 setSample(JSON.stringify(t.sampleData, null, 2));
                 setScopes(t.scopes.join(", "));
-                setName("");
-                document.getElementById(`${id}-name`)?.focus();
+                document.getElementById(`${id}-desc`)?.focus();
               }}
             >
-              Use as template
+              Edit
             </button>
           </li>
         ))}
