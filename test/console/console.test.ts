@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
 import { axeScan, browserAvailable, ensureConsoleBuilt, launchBrowser, signInWith, waitForCount, waitForText, type TestBrowser } from "../support/browser.js";
 import {
+  AttemptIdsDocument,
   CreateEventTypeDocument,
   CreateWebhookDocument,
   CreateWebhookServiceDocument,
@@ -152,6 +154,53 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     await page.getByText("/orders").waitFor();
     await waitForCount(page.getByText("/other-secret-path"), 0);
     await waitForCount(page.getByRole("link", { name: "Services" }), 0);
+  });
+
+  it("keeps both live tails whole across a dropped connection", async () => {
+    // The browser reaches the gateway through a proxy the test can cut: the websocket really drops.
+    const proxy = await startTcpProxy(Number(new URL(gw.gateway.url!).port));
+    const via = `http://127.0.0.1:${proxy.port}`;
+    const events = await browser.newPage();
+    const attempts = await browser.newPage();
+    try {
+      await signInWith(events, via, gw.config.HOOKGATE_ADMIN_TOKEN!);
+      await events.getByRole("link", { name: "Live events" }).click();
+      await signInWith(attempts, via, gw.config.HOOKGATE_ADMIN_TOKEN!);
+      await attempts.goto(`${via}/console/webhooks/${made.webhookId}/live`);
+      for (const p of [events, attempts]) {
+        await p.locator('[data-testid="conn"][data-state="connected"]').waitFor();
+        await p.locator('[role="log"][data-loaded="true"]').waitFor();
+      }
+
+      proxy.cut();
+      for (const p of [events, attempts]) await p.locator('[data-testid="conn"][data-state="reconnecting"]').waitFor();
+      const published: string[] = [];
+      for (const n of [1, 2]) {
+        published.push((await gw.admin.ok(PublishEventDocument, { input: { eventName: "order.created", payload: { outage: n } } })).publishEvent.event.id);
+      }
+      // Both attempts are recorded while the browser is away.
+      const missed = await eventually(async () => {
+        const logs = await gw.admin.ok(AttemptIdsDocument, { webhookId: made.webhookId });
+        const mine = logs.webhookLogs.edges.filter((e) => published.includes(e.node.event.id) && e.node.status === "SUCCEEDED");
+        return mine.length === 2 && mine.map((e) => e.node.id);
+      });
+      expect(missed).toHaveLength(2);
+      proxy.restore();
+
+      for (const p of [events, attempts]) await p.locator('[data-testid="conn"][data-state="connected"]').waitFor({ timeout: 20_000 });
+      for (const id of published) await waitForCount(events.locator(`[data-event="${id}"]`), 1, 10_000);
+      const logs = await gw.admin.ok(AttemptIdsDocument, { webhookId: made.webhookId });
+      const attemptIds = logs.webhookLogs.edges.filter((e) => published.includes(e.node.event.id)).flatMap((e) => e.node.attempts.map((a) => a.id));
+      expect(attemptIds).toHaveLength(2);
+      for (const id of attemptIds) await waitForCount(attempts.locator(`[data-attempt="${id}"]`), 1, 10_000);
+      // Each attempt once, though it came both from the backfill and possibly the live feed.
+      const shown = await attempts.locator("[data-attempt]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-attempt")));
+      expect(new Set(shown).size).toBe(shown.length);
+    } finally {
+      await events.close();
+      await attempts.close();
+      await proxy.close();
+    }
   });
 
   it("has no serious or critical accessibility violations, and the CSP is never broken", async () => {

@@ -59,3 +59,26 @@ export function RateBar({ rate }: { rate: number | null | undefined }) {
     </span>
   );
 }
+
+/** The window's attempts as a strip of small bars (red when any failed), for a table row. */
+export function Sparkline({ series, since, bucketSeconds, buckets }: { series: Series | undefined; since: string; bucketSeconds: number; buckets: number }) {
+  if (!series) return <span className="spark-placeholder" aria-hidden="true" />;
+  const start = new Date(since).getTime();
+  const cells = new Array<{ attempts: number; succeeded: number } | undefined>(buckets).fill(undefined);
+  for (const b of series.buckets) {
+    const i = Math.floor((new Date(b.start).getTime() - start) / (bucketSeconds * 1000));
+    if (i >= 0 && i < buckets) cells[i] = b;
+  }
+  const max = Math.max(1, ...cells.map((c) => c?.attempts ?? 0));
+  const failedBuckets = cells.filter((c) => c && c.succeeded < c.attempts).length;
+  const label = series.attempts
+    ? `${series.attempts} attempts; ${failedBuckets} of the ${bucketSeconds / 60}-minute periods had failures`
+    : "no attempts";
+  return (
+    <svg className="spark" viewBox={`0 0 ${buckets} 20`} preserveAspectRatio="none" role="img" aria-label={label}>
+      {cells.map((c, i) =>
+        c ? <rect key={i} x={i} width={0.8} y={20 - Math.max(2, (c.attempts / max) * 20)} height={Math.max(2, (c.attempts / max) * 20)} className={c.succeeded < c.attempts ? "bar-failed" : "bar-ok"} /> : null,
+      )}
+    </svg>
+  );
+}

@@ -60,7 +60,7 @@ export function EventsTail({ me }: { me: Me }) {
       <h1>{me.kind === "CUSTOMER" ? "My events" : "Live events"}</h1>
       <p className="muted">Newest first; new events appear as they are stored.</p>
       <ErrorNote error={error} />
-      <div className="tail tall" role="log" aria-label="Events, newest first" tabIndex={0}>
+      <div className="tail tall" role="log" aria-label="Events, newest first" tabIndex={0} data-loaded={loaded}>
         {loaded && !events.length ? <Empty>No events yet.</Empty> : null}
         <ul>
           {events.map((e) => (

@@ -56,7 +56,7 @@ export function LiveAttempts({ webhookId }: { webhookId: string }) {
   return (
     <>
       <ErrorNote error={error} />
-      <div className="tail" role="log" aria-label="Attempts, newest first" aria-live="off" tabIndex={0}>
+      <div className="tail" role="log" aria-label="Attempts, newest first" aria-live="off" tabIndex={0} data-loaded={loaded}>
         {loaded && !attempts.length ? <Empty>No attempts yet. Send a test event to see one arrive.</Empty> : null}
         <ul>
           {attempts.map((a) => (

@@ -3,7 +3,7 @@ import { useQuery } from "../api/hooks";
 import { StatsDocument, WebhookListDocument, type ConsoleWebhookFragment } from "../gql/graphql";
 import type { Me } from "../session";
 import { Empty, ErrorNote, Link, Loading, time } from "../ui/common";
-import { AttemptsChart, RateBar } from "./Chart";
+import { AttemptsChart, RateBar, Sparkline } from "./Chart";
 import { WebhookForm } from "./WebhookForm";
 
 const HOURS = 6;
@@ -40,7 +40,8 @@ export function Webhooks({ me }: { me: Me }) {
                 {me.kind === "ADMIN" ? <th scope="col">Service</th> : null}
                 <th scope="col">Events</th>
                 <th scope="col">State</th>
-                <th scope="col">Attempts ({HOURS} h)</th>
+                <th scope="col" className="wide-only">Last {HOURS} h</th>
+                <th scope="col">Attempts</th>
                 <th scope="col">Success rate</th>
               </tr>
             </thead>
@@ -53,6 +54,14 @@ export function Webhooks({ me }: { me: Me }) {
                   {me.kind === "ADMIN" ? <td>{w.service.title}</td> : null}
                   <td>{w.eventTypes.map((t) => t.name).join(", ") || <span className="muted">none</span>}</td>
                   <td><WebhookState webhook={w} /></td>
+                  <td className="wide-only">
+                    <Sparkline
+                      series={byId.get(w.id)}
+                      since={stats.data?.webhookStats.since ?? ""}
+                      bucketSeconds={stats.data?.webhookStats.bucketSeconds ?? 300}
+                      buckets={(HOURS * 3600) / (stats.data?.webhookStats.bucketSeconds ?? 300)}
+                    />
+                  </td>
                   <td>{byId.get(w.id)?.attempts ?? "…"}</td>
                   <td><RateBar rate={byId.get(w.id)?.successRate} /></td>
                 </tr>
