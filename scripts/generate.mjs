@@ -1,4 +1,4 @@
-// Generates the Prisma client (+ Pothos types) and the typed test documents.
+// Generates the Prisma client (+ Pothos types) and the typed test documents, and builds the console.
 // Runs on `npm install` (postinstall) and `npm run generate`, offline: `prisma generate`
 // needs no engine, but the CLI insists that PRISMA_SCHEMA_ENGINE_BINARY names a file,
 // so a placeholder is written that fails loudly if anything ever tries to run it.
@@ -25,4 +25,9 @@ run(require.resolve("prisma/build/index.js"), ["generate"]);
 
 // The code generator is a development tool; a production install (--omit=dev) skips it.
 const codegen = join(root, "node_modules", "@graphql-codegen", "core", "package.json");
-if (existsSync(codegen)) run(join(root, "scripts", "codegen.mjs"), []);
+// tsx's loader lets the script read codegen.ts, the config.
+if (existsSync(codegen)) execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "codegen.mjs")], { cwd: root, env, stdio: "inherit" });
+
+// The web console (served at /console). Its typed documents are committed (console/src/gql),
+// so this needs only the production dependencies.
+run(join(root, "scripts", "build-console.mjs"), []);

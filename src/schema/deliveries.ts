@@ -66,6 +66,8 @@ builder.queryField("webhookLogs", (t) =>
       args: {
         webhookId: t.arg.id({ required: true, description: "The webhook whose deliveries to list." }),
         status: t.arg({ type: DeliveryStatus, description: "Only deliveries in this status." }),
+        since: t.arg({ type: "DateTime", description: "Only deliveries created at or after." }),
+        until: t.arg({ type: "DateTime", description: "Only deliveries created before." }),
       },
       authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
       maxSize: (_args, ctx) => ctx.config.HOOKGATE_MAX_PAGE_SIZE,
@@ -80,7 +82,13 @@ builder.queryField("webhookLogs", (t) =>
         }
         return ctx.prisma.delivery.findMany({
           ...query,
-          where: { webhookId, ...(args.status ? { status: args.status } : {}) },
+          where: {
+            webhookId,
+            ...(args.status ? { status: args.status } : {}),
+            ...(args.since || args.until
+              ? { createdAt: { ...(args.since ? { gte: args.since } : {}), ...(args.until ? { lt: args.until } : {}) } }
+              : {}),
+          },
           orderBy: { id: "desc" },
         });
       },

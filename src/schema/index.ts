@@ -10,6 +10,7 @@ import "./events.js";
 import "./deliveries.js";
 import "./me.js";
 import "./subscriptions.js";
+import "./stats.js";
 
 let schema: GraphQLSchema | undefined;
 

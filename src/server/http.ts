@@ -5,6 +5,7 @@ import type { GatewayServices } from "../schema/context.js";
 import { serveMetrics } from "./metrics-server.js";
 import { authenticateRequest } from "./authenticate.js";
 import type { ClientAddress } from "./client-address.js";
+import { createConsoleHandler } from "./console.js";
 import { requestIdFrom, withRequestLogger } from "./request-log.js";
 import type { GatewayYoga } from "./yoga.js";
 
@@ -20,7 +21,7 @@ export interface HttpDeps {
  * The gateway's HTTP entry: gives every request an id (the client's x-request-id when
  * well-formed, else a new one; echoed in the response and bound to its log lines), authenticates
  * GraphQL requests before reading their body (authenticate.ts), bounds the body to
- * HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics and the rest (GraphQL).
+ * HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics, /console and the rest (GraphQL).
  */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { services } = deps;
@@ -56,6 +57,8 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
   if (path === "/metrics" && deps.services.config.HOOKGATE_METRICS !== "false") {
     return serveMetrics({ config: deps.services.config, metrics: deps.services.metrics, principals: deps.principals }, req, res);
   }
+  // The console's pages are public (they hold no data); everything it shows comes through the API.
+  if (path === "/console" || path?.startsWith("/console/")) return consolePages.serve(req, res, path);
   // Everything else goes to yoga (which also answers /graphql/ and other spellings): token first.
   if (!(await authenticateRequest(req, res, deps))) return;
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -66,6 +69,9 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
   }
   await deps.yoga.handle(req, res);
 }
+
+/** The web console (built files, read once); the same for every gateway of the process. */
+const consolePages = createConsoleHandler();
 
 const TOO_LARGE = Symbol("too large");
 
