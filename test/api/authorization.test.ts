@@ -461,7 +461,7 @@ describe("what a customer sees", () => {
     expect(error.extensions?.code).toBe("FORBIDDEN");
     expect(error.path).toEqual(["webhooks", "data", 0, field]);
     expect(error.message).toBe(
-      `Webhook.${field} is not allowed for this customer token: it needs an admin token or the token of the service that owns webhook ${webhookA}`,
+      `Webhook.${field} is not allowed for this customer token: it needs an admin token or the token of service ${serviceA.id}`,
     );
     expect(JSON.stringify(result)).not.toContain(secret);
 
