@@ -8,7 +8,7 @@ import { getDatamodel } from "../store/generated/pothos-types.js";
 import type { GatewayContext } from "./context.js";
 import { gatewayError } from "./errors.js";
 import { checkJson, inputChecksPlugin, MAX_JSON_DEPTH } from "./input-checks.js";
-import { ownsDelivery, ownsService, ownsWebhook } from "./ownership.js";
+import { ownsApiToken, ownsDelivery, ownsService, ownsWebhook } from "./ownership.js";
 
 /**
  * Scopes are the whole authorization model: every field states who may use it.
@@ -27,6 +27,8 @@ export interface AuthScopes {
   isCustomer: string | number;
   /** The caller is the service that owns the webhook of this delivery id. */
   ownsDelivery: string | number;
+  /** The caller is the service or customer this API token id belongs to. */
+  ownsApiToken: string | number;
 }
 
 export const builder = new SchemaBuilder<{
@@ -59,6 +61,7 @@ export const builder = new SchemaBuilder<{
         ownsWebhook: (id) => p?.kind === "service" && ownsWebhook(ctx.prisma, p.serviceId, id),
         isCustomer: (id) => p?.kind === "customer" && String(p.customerId) === String(id),
         ownsDelivery: (id) => p?.kind === "service" && ownsDelivery(ctx.prisma, p.serviceId, id),
+        ownsApiToken: (id) => p !== undefined && p.kind !== "admin" && ownsApiToken(ctx.prisma, p, id),
       };
     },
     unauthorizedError: (_parent, ctx, info, result) => {
@@ -105,6 +108,8 @@ function describeScope(scope: string, parameter: unknown): string {
       return `the token of customer ${String(parameter)}`;
     case "ownsDelivery":
       return `the token of the service that owns the webhook of delivery ${String(parameter)}`;
+    case "ownsApiToken":
+      return `a token of the service or customer that API token ${String(parameter)} belongs to`;
     default:
       return scope;
   }

@@ -10,6 +10,7 @@ import "./events.js";
 import "./deliveries.js";
 import "./me.js";
 import "./subscriptions.js";
+import "./api-tokens.js";
 
 let schema: GraphQLSchema | undefined;
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createPrincipalResolver } from "../auth/principal.js";
+import { createRevocationWatch } from "../auth/revocation-watch.js";
 import type { Config } from "../config.js";
 import { createSecretBox, resolveEncryptionKey } from "../crypto/secret-box.js";
 import { systemClock, type Clock } from "../dispatcher/clock.js";
@@ -110,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     rateLimits,
     live,
+    tokens: createRevocationWatch(database.prisma, config.HOOKGATE_LIVE_POLL_MS, logger),
   };
 
   let server: Server | undefined;
@@ -119,7 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (config.HOOKGATE_ROLE !== "worker") {
     const adminToken = await ensureAdminToken(database, config.HOOKGATE_ADMIN_TOKEN);
     if (adminToken) (options.onAdminTokenCreated ?? printAdminToken)(adminToken);
-    const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN);
+    const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN, clock);
     const yoga = createGatewayYoga(services, principals);
     server = createServer(createHttpHandler({ yoga, services, principals, readiness: () => readiness(database, redis, live) }));
     websockets = attachWebsocketServer(server, yoga, services, principals);
@@ -150,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // In-flight calls get the delivery timeout to finish; the rest are given back.
         await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
         await redis?.close();
+        services.tokens.close();
         await live.close();
         if (ownsDatabase) await database.close();
       })()),
