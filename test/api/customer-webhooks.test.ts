@@ -44,7 +44,9 @@ describe("registering", () => {
     const onMissing = await customer.client.raw(REGISTER, { id: missingId });
     expect(onClosed.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     // The same answer apart from the id itself.
-    expect(JSON.stringify(onClosed).replaceAll(closed, "N")).toBe(JSON.stringify(onMissing).replaceAll(missingId, "N"));
+    const shape = (r: typeof onClosed, id: string) => r.errors!.map((e) => ({ message: e.message.replace(id, "N"), path: e.path, extensions: e.extensions }));
+    expect(shape(onClosed, closed)).toEqual(shape(onMissing, missingId));
+    expect(onClosed.status).toBe(onMissing.status);
     expect(JSON.stringify(onClosed)).not.toContain("receiver.example");
     expect(await registrations()).toBe(before);
   });
