@@ -1,11 +1,16 @@
 import { hashToken, tokenKind } from "./tokens.js";
+import type { Clock } from "../dispatcher/clock.js";
 import type { PrismaClient } from "../store/database.js";
 
-/** Who a request is: resolved once per request or websocket connection from its bearer token. */
+/**
+ * Who a request is: resolved once per request or websocket connection from its bearer token.
+ * Service and customer principals carry the id of their row in api_tokens, so open streams can
+ * be ended when that token is revoked.
+ */
 export type Principal =
   | { readonly kind: "admin" }
-  | { readonly kind: "service"; readonly serviceId: number }
-  | { readonly kind: "customer"; readonly customerId: number };
+  | { readonly kind: "service"; readonly serviceId: number; readonly tokenId?: number }
+  | { readonly kind: "customer"; readonly customerId: number; readonly tokenId?: number };
 
 export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
@@ -16,8 +21,60 @@ export interface PrincipalResolver {
   resolve(authorization: string | null | undefined): Promise<Principal | undefined>;
 }
 
-export function createPrincipalResolver(prisma: PrismaClient, adminTokenFromEnv: string | undefined): PrincipalResolver {
+/** last_used_at is written at most this often per token, so authentication adds no write per request. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Marks an old-column token hash as revoked: never a SHA-256 hex, so it matches no token. */
+export const REVOKED_PREFIX = "revoked:";
+
+/**
+ * Copies a token still only in the old column (services.token_hash / customers.token_hash:
+ * written by the previous release, or not yet reached by the backfill) into api_tokens, as
+ * backfill.sql does for every row. Idempotent.
+ */
+export async function adoptLegacyToken(
+  prisma: PrismaClient,
+  owner: { serviceId: number } | { customerId: number },
+  tokenHash: string,
+): Promise<number> {
+  if (tokenHash.startsWith(REVOKED_PREFIX)) throw new Error("a revoked token cannot be adopted");
+  const data = { ...owner, label: "initial", tokenHash };
+  const row = await prisma.apiToken.upsert({ where: { tokenHash }, create: data, update: {}, select: { id: true } });
+  return row.id;
+}
+
+export function createPrincipalResolver(
+  prisma: PrismaClient,
+  adminTokenFromEnv: string | undefined,
+  clock: Clock = { now: () => new Date() },
+): PrincipalResolver {
   const envAdminHash = adminTokenFromEnv ? hashToken(adminTokenFromEnv) : undefined;
+
+  /** At most one write a minute per token: only when the stored time is older than that. */
+  const touch = (id: number, lastUsedAt: Date | null): void => {
+    const now = clock.now();
+    if (lastUsedAt && now.getTime() - lastUsedAt.getTime() < LAST_USED_RESOLUTION_MS) return;
+    const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
+    // Not awaited: bookkeeping must not slow or fail the request. The condition keeps gateways
+    // racing on one token to a single effective write.
+    prisma.apiToken
+      .updateMany({ where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: staleBefore } }] }, data: { lastUsedAt: now } })
+      .catch(() => undefined);
+  };
+
+  const fromApiTokens = async (hash: string): Promise<Principal | "revoked" | undefined> => {
+    const row = await prisma.apiToken.findUnique({
+      where: { tokenHash: hash },
+      select: { id: true, serviceId: true, customerId: true, revokedAt: true, lastUsedAt: true },
+    });
+    if (!row) return undefined;
+    if (row.revokedAt) return "revoked";
+    touch(row.id, row.lastUsedAt);
+    if (row.serviceId !== null) return { kind: "service", serviceId: row.serviceId, tokenId: row.id };
+    if (row.customerId !== null) return { kind: "customer", customerId: row.customerId, tokenId: row.id };
+    return "revoked";
+  };
+
   return {
     async resolve(authorization) {
       if (!authorization) return undefined;
@@ -25,21 +82,28 @@ export function createPrincipalResolver(prisma: PrismaClient, adminTokenFromEnv:
       if (!match) throw new InvalidTokenError("Authorization must be 'Bearer <token>'");
       const token = match[1]!;
       const hash = hashToken(token);
-      switch (tokenKind(token)) {
+      const kind = tokenKind(token);
+      switch (kind) {
         case "admin":
           if (hash === envAdminHash) return { kind: "admin" };
           if (await prisma.adminToken.findUnique({ where: { tokenHash: hash }, select: { id: true } })) {
             return { kind: "admin" };
           }
           break;
-        case "service": {
-          const service = await prisma.service.findUnique({ where: { tokenHash: hash }, select: { id: true } });
-          if (service) return { kind: "service", serviceId: service.id };
-          break;
-        }
+        case "service":
         case "customer": {
-          const customer = await prisma.customer.findUnique({ where: { tokenHash: hash }, select: { id: true } });
-          if (customer) return { kind: "customer", customerId: customer.id };
+          const found = await fromApiTokens(hash);
+          if (found === "revoked") break;
+          if (found) return found;
+          // Not in api_tokens yet: the old column (see adoptLegacyToken). A revoked one was
+          // overwritten there, so it is not found.
+          if (kind === "service") {
+            const service = await prisma.service.findUnique({ where: { tokenHash: hash }, select: { id: true } });
+            if (service) return { kind: "service", serviceId: service.id, tokenId: await adoptLegacyToken(prisma, { serviceId: service.id }, hash) };
+          } else {
+            const customer = await prisma.customer.findUnique({ where: { tokenHash: hash }, select: { id: true } });
+            if (customer) return { kind: "customer", customerId: customer.id, tokenId: await adoptLegacyToken(prisma, { customerId: customer.id }, hash) };
+          }
           break;
         }
         default:

@@ -33,8 +33,13 @@ export class BlockedTargetError extends Error {
 /** The range name when an address is not public unicast, else undefined. */
 export function blockedRange(address: string): string | undefined {
   if (!ipaddr.isValid(address)) return "invalid";
-  const range = ipaddr.process(address).range();
-  return range === "unicast" ? undefined : range;
+  const parsed = ipaddr.process(address);
+  const range = parsed.range();
+  if (range !== "unicast") return range;
+  // ::a.b.c.d (IPv4-compatible, RFC 4291 2.5.5.1, deprecated) is "unicast" to ipaddr.js, yet
+  // some stacks route it to the IPv4 address it embeds (::7f00:1 is 127.0.0.1): refuse all of ::/96.
+  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) return "ipv4Compatible";
+  return undefined;
 }
 
 export interface TargetGuard {

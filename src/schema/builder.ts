@@ -7,7 +7,8 @@ import type PrismaTypes from "../store/generated/pothos-types.js";
 import { getDatamodel } from "../store/generated/pothos-types.js";
 import type { GatewayContext } from "./context.js";
 import { gatewayError } from "./errors.js";
-import { ownsDelivery, ownsService, ownsWebhook } from "./ownership.js";
+import { checkJson, inputChecksPlugin, MAX_JSON_DEPTH } from "./input-checks.js";
+import { ownsApiToken, ownsDelivery, ownsService, ownsWebhook } from "./ownership.js";
 
 /**
  * Scopes are the whole authorization model: every field states who may use it.
@@ -26,6 +27,8 @@ export interface AuthScopes {
   isCustomer: string | number;
   /** The caller is the service that owns the webhook of this delivery id. */
   ownsDelivery: string | number;
+  /** The caller is the service or customer this API token id belongs to. */
+  ownsApiToken: string | number;
 }
 
 export const builder = new SchemaBuilder<{
@@ -39,7 +42,8 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string };
   };
 }>({
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  // Input checks run inside scope-auth (plugins listed first wrap outermost).
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, inputChecksPlugin],
   defaultFieldNullability: false,
   prisma: { client: (ctx) => ctx.prisma, dmmf: getDatamodel(), exposeDescriptions: false },
   relay: {
@@ -77,6 +81,7 @@ export const builder = new SchemaBuilder<{
         ownsWebhook: (id) => p?.kind === "service" && ownsWebhook(ctx.prisma, p.serviceId, id),
         isCustomer: (id) => p?.kind === "customer" && String(p.customerId) === String(id),
         ownsDelivery: (id) => p?.kind === "service" && ownsDelivery(ctx.prisma, p.serviceId, id),
+        ownsApiToken: (id) => p !== undefined && p.kind !== "admin" && ownsApiToken(ctx.prisma, p, id),
       };
     },
     unauthorizedError: (_parent, ctx, info, result) => {
@@ -123,6 +128,8 @@ function describeScope(scope: string, parameter: unknown): string {
       return `the token of customer ${String(parameter)}`;
     case "ownsDelivery":
       return `the token of the service that owns the webhook of delivery ${String(parameter)}`;
+    case "ownsApiToken":
+      return `a token of the service or customer that API token ${String(parameter)} belongs to`;
     default:
       return scope;
   }
@@ -132,31 +139,24 @@ builder.queryType({ description: "Reads. Every field needs a bearer token; each 
 builder.mutationType({ description: "Changes. Every field needs a bearer token; each says which. A rejected change writes nothing." });
 
 builder.scalarType("JSON", {
-  description: "Any JSON value.",
+  description: `Any JSON value, nested at most ${MAX_JSON_DEPTH} levels, without NUL characters, lone UTF-16 surrogates or "__proto__" keys.`,
   serialize: (value) => value,
-  parseValue: (value) => withoutProtoKeys(value),
-  parseLiteral: (ast) => withoutProtoKeys(literalToJson(ast)),
+  // Variables are checked with their argument's path by the input checks (input-checks.ts).
+  parseValue: (value) => value,
+  // In the document itself a bad literal fails validation, as every bad literal does.
+  parseLiteral: (ast) => {
+    const value = literalToJson(ast);
+    try {
+      checkJson("literal", value);
+    } catch (error) {
+      throw new GraphQLError((error as Error).message.replace(/^literal: /, ""));
+    }
+    return value;
+  },
 });
 
-/**
- * Refuses a "__proto__" key anywhere in a JSON value: JSON.parse makes it an own key, but the
- * store's JSON serialisation (Prisma) drops it, so the value would be stored without it, silently.
- */
-function withoutProtoKeys(value: unknown, depth = 0): unknown {
-  if (typeof value !== "object" || value === null || depth > 256) return value;
-  if (Array.isArray(value)) {
-    for (const item of value) withoutProtoKeys(item, depth + 1);
-    return value;
-  }
-  if (Object.prototype.hasOwnProperty.call(value, "__proto__")) {
-    throw new GraphQLError('JSON objects may not have a "__proto__" key');
-  }
-  for (const item of Object.values(value)) withoutProtoKeys(item, depth + 1);
-  return value;
-}
-
 builder.scalarType("DateTime", {
-  description: "An instant, as an ISO 8601 string in UTC.",
+  description: "An instant, as an ISO 8601 string in UTC, in the years 1 to 9999.",
   serialize: (value) => (value instanceof Date ? value.toISOString() : String(value)),
   parseValue: (value) => {
     const date = typeof value === "string" ? new Date(value) : new Date(NaN);

@@ -1,4 +1,5 @@
 import type { Principal } from "../auth/principal.js";
+import type { RevocationWatch } from "../auth/revocation-watch.js";
 import type { Config } from "../config.js";
 import type { Clock } from "../dispatcher/clock.js";
 import type { TargetGuard } from "../dispatcher/target-guard.js";
@@ -33,6 +34,8 @@ export interface GatewayServices {
   readonly rateLimits: RateLimits;
   /** Live subscriptions: the event feed, the pub/sub bus, the live attempt log. */
   readonly live: Live;
+  /** Ends open streams whose token is revoked (on any gateway). */
+  readonly tokens: RevocationWatch;
 }
 
 export interface GatewayContext extends GatewayServices {

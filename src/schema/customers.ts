@@ -69,7 +69,13 @@ builder.mutationField("createCustomer", (t) =>
       const externalId = input.externalId == null ? null : checkText("input.externalId", input.externalId, { min: 1, max: 255 });
       try {
         const customer = await ctx.prisma.customer.create({
-          data: { externalId, name: checkText("input.name", input.name ?? "", { max: 200 }), tokenHash: hashToken(token) },
+          data: {
+            externalId,
+            name: checkText("input.name", input.name ?? "", { max: 200 }),
+            // The old column keeps the hash too: the previous release authenticates with it.
+            tokenHash: hashToken(token),
+            apiTokens: { create: { label: "initial", tokenHash: hashToken(token) } },
+          },
         });
         return { customer, token };
       } catch (error) {

@@ -11,6 +11,7 @@ import "./deliveries.js";
 import "./me.js";
 import "./subscriptions.js";
 import "./stats.js";
+import "./api-tokens.js";
 
 let schema: GraphQLSchema | undefined;
 

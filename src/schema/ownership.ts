@@ -24,3 +24,12 @@ export async function ownsDelivery(prisma: PrismaClient, serviceId: number, id: 
   });
   return delivery?.webhook.serviceId === serviceId;
 }
+
+/** True when the API token exists and belongs to this service or customer. */
+export async function ownsApiToken(prisma: PrismaClient, principal: Principal, id: string | number): Promise<boolean> {
+  const tokenId = parseId(id);
+  if (tokenId === undefined) return false;
+  const row = await prisma.apiToken.findUnique({ where: { id: tokenId }, select: { serviceId: true, customerId: true } });
+  if (!row) return false;
+  return principal.kind === "service" ? row.serviceId === principal.serviceId : principal.kind === "customer" && row.customerId === principal.customerId;
+}

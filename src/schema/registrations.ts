@@ -45,16 +45,17 @@ const RegisterWebhookInput = builder.inputType("RegisterWebhookInput", {
 builder.mutationField("registerWebhook", (t) =>
   t.prismaField({
     type: "Registration",
-    description: "Registers the calling customer on a webhook. Registering twice is harmless.",
+    description:
+      "Registers the calling customer on a webhook its service opened to customers (openToCustomers), so the webhook receives that customer's events. A closed webhook is NOT_FOUND, exactly like one that does not exist. Registering twice is harmless.",
     args: { input: t.arg({ type: RegisterWebhookInput, required: true, description: "The webhook to register on." }) },
     authScopes: { customer: true },
     resolve: async (query, _root, { input }, ctx) => {
       const p = ctx.principal!;
       const customerId = p.kind === "customer" ? p.customerId : 0;
       const webhookId = requireId("input.webhookId", input.webhookId);
-      if (!(await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } }))) {
-        throw notFound(`webhook ${webhookId}`);
-      }
+      // Closed and missing answer the same, so ids cannot be probed.
+      const webhook = await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { openToCustomers: true } });
+      if (!webhook?.openToCustomers) throw notFound(`webhook ${webhookId}`);
       return ctx.prisma.registration.upsert({
         ...query,
         where: { webhookId_customerId: { webhookId, customerId } },

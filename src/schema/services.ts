@@ -77,7 +77,9 @@ builder.mutationField("createWebhookService", (t) =>
         data: {
           title: checkText("input.title", input.title, { min: 1, max: 200 }),
           description: checkText("input.description", input.description ?? "", { max: 2000 }),
+          // The old column keeps the hash too: the previous release authenticates with it.
           tokenHash: hashToken(token),
+          apiTokens: { create: { label: "initial", tokenHash: hashToken(token) } },
         },
       });
       return { service, token };

@@ -31,7 +31,7 @@ builder.subscriptionField("eventPublished", (t) =>
     subscribe: async (_root, args, ctx) => {
       const filter = await eventFilter(ctx, args);
       const after = args.after != null ? await resumePosition(ctx, String(args.after)) : undefined;
-      return ctx.live.events(filter, after);
+      return endOnRevocation(ctx, await ctx.live.events(filter, after));
     },
     resolve: (event) => event as never,
   }),
@@ -47,7 +47,7 @@ builder.subscriptionField("deliveryAttempted", (t) =>
       const webhookId = requireId("webhookId", args.webhookId);
       const exists = await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } });
       if (!exists) throw gatewayError("NOT_FOUND", `webhook ${webhookId} does not exist`);
-      return ctx.live.attempts(webhookId);
+      return endOnRevocation(ctx, ctx.live.attempts(webhookId));
     },
     resolve: (attempt) => attempt as never,
   }),
@@ -105,4 +105,43 @@ async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventF
     types = new Set(found.map((f) => f.id));
   }
   return { principal, types, serviceId, webhookId, customerId };
+}
+
+/**
+ * Ends the stream with UNAUTHENTICATED when the token that opened it is revoked (checked by
+ * every gateway every HOOKGATE_LIVE_POLL_MS): over SSE the client gets that error and the stream
+ * ends; a websocket connection with that token is closed with 4403 besides (websocket.ts).
+ */
+function endOnRevocation<T>(ctx: GatewayContext, source: AsyncIterable<T>): AsyncIterable<T> {
+  const p = ctx.principal;
+  const tokenId = p && p.kind !== "admin" ? p.tokenId : undefined;
+  if (tokenId === undefined) return source;
+  const inner = source[Symbol.asyncIterator]();
+  let revoke: (error: Error) => void = () => undefined;
+  const revoked = new Promise<never>((_resolve, reject) => (revoke = reject));
+  revoked.catch(() => undefined);
+  const unwatch = ctx.tokens.watch(tokenId, () =>
+    revoke(gatewayError("UNAUTHENTICATED", "the token of this subscription was revoked; subscribe again with a valid token")),
+  );
+  const stop = async (): Promise<void> => {
+    unwatch();
+    await inner.return?.();
+  };
+  const iterator: AsyncIterator<T> = {
+    next: async () => {
+      try {
+        const result = await Promise.race([inner.next(), revoked]);
+        if (result.done) unwatch();
+        return result;
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+    },
+    return: async () => {
+      await stop();
+      return { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }

@@ -52,26 +52,32 @@ const WebhookAuth = builder.objectRef<{ type: "NONE" | "BASIC" | "TOKEN"; userna
   }),
 });
 
-/** Fields only the webhook's owner (or the admin) may read: they can hold credentials. */
-const ownerOnly = (webhook: { id: number }) => ({ admin: true, ownsWebhook: webhook.id });
+/**
+ * Fields only the webhook's owner (or the admin) may read: the URL (query strings often carry
+ * tokens), headers, auth and delivery settings. A customer sees what a consumer needs: id,
+ * service, event types, whether it is active or open to customers, and when it was created.
+ */
+const ownerOnly = (webhook: { serviceId: number }) => ({ admin: true, ownsService: webhook.serviceId });
+const OWNER_ONLY = "Only the admin and the owning service may read it (FORBIDDEN for a customer token).";
 
 export const Webhook = builder.prismaObject("Webhook", {
-  description: "An HTTP endpoint of a service, subscribed to event types.",
+  description:
+    "An HTTP endpoint of a service, subscribed to event types. A customer token reads only id, service, eventTypes, isActive, openToCustomers and createdAt.",
   fields: (t) => ({
     id: t.exposeID("id", { description: "The webhook's id." }),
     service: t.relation("service", { description: "The service that owns the webhook." }),
-    url: t.exposeString("url", { description: "Where the calls go." }),
-    requestMethod: t.expose("requestMethod", { type: RequestMethod, description: "The HTTP method of the calls." }),
+    url: t.exposeString("url", { authScopes: ownerOnly, description: `Where deliveries are sent. ${OWNER_ONLY}` }),
+    requestMethod: t.expose("requestMethod", { type: RequestMethod, authScopes: ownerOnly, description: `The HTTP method of the calls. ${OWNER_ONLY}` }),
     requestHeaders: t.field({
       type: [HttpHeader],
-      description: "Extra headers sent with every call.",
+      description: `Extra headers sent with every call. ${OWNER_ONLY}`,
       authScopes: ownerOnly,
       select: { requestHeadersSealed: true },
       resolve: (w, _args, ctx) => openHeaders(ctx.secrets, w.requestHeadersSealed),
     }),
     auth: t.field({
       type: WebhookAuth,
-      description: "How the calls authenticate (never the password or token).",
+      description: `How the calls authenticate (never the password or token). ${OWNER_ONLY}`,
       authScopes: ownerOnly,
       select: { authType: true, authUsername: true },
       resolve: (w) => ({ type: w.authType, username: w.authUsername }),
@@ -85,16 +91,21 @@ export const Webhook = builder.prismaObject("Webhook", {
     isActive: t.exposeBoolean("isActive", {
       description: "Whether events are routed and delivered to it; an inactive webhook's deliveries wait until it is active again.",
     }),
+    openToCustomers: t.exposeBoolean("openToCustomers", {
+      description:
+        "Customers may register themselves on this webhook (registerWebhook). Registering on a closed webhook fails as on one that does not exist.",
+    }),
     disabledReason: t.exposeString("disabledReason", {
       nullable: true,
-      description: "Why the gateway disabled this webhook (repeated delivery failures), if it did.",
+      authScopes: ownerOnly,
+      description: `Why the gateway disabled this webhook (repeated delivery failures), if it did. ${OWNER_ONLY}`,
     }),
-    disabledAt: t.expose("disabledAt", { type: "DateTime", nullable: true, description: "When the gateway disabled it, if it did." }),
-    retryPolicy: t.expose("retryPolicy", { type: RetryPolicy, description: "The schedule of retries after a failed attempt." }),
-    retryIntervalSeconds: t.exposeInt("retryIntervalSeconds", { description: "FIXED: seconds between attempts." }),
-    retryWindowSeconds: t.exposeInt("retryWindowSeconds", { description: "FIXED: how long, from the first attempt, retries go on." }),
+    disabledAt: t.expose("disabledAt", { type: "DateTime", nullable: true, authScopes: ownerOnly, description: `When the gateway disabled it, if it did. ${OWNER_ONLY}` }),
+    retryPolicy: t.expose("retryPolicy", { type: RetryPolicy, authScopes: ownerOnly, description: `The schedule of retries after a failed attempt. ${OWNER_ONLY}` }),
+    retryIntervalSeconds: t.exposeInt("retryIntervalSeconds", { authScopes: ownerOnly, description: `FIXED: seconds between attempts. ${OWNER_ONLY}` }),
+    retryWindowSeconds: t.exposeInt("retryWindowSeconds", { authScopes: ownerOnly, description: `FIXED: how long, from the first attempt, retries go on. ${OWNER_ONLY}` }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the webhook was created." }),
-    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the webhook was last changed." }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", authScopes: ownerOnly, description: `When the webhook was last changed. ${OWNER_ONLY}` }),
   }),
 });
 
@@ -185,6 +196,10 @@ const webhookSettingsFields = (t: PothosInputFieldBuilder) => ({
   requestHeaders: t.field({ type: [HttpHeaderInput], description: "Extra headers sent with every call." }),
   isActive: t.boolean({ description: "Whether events are routed and delivered to it (default true); true again resumes a disabled webhook." }),
   auth: t.field({ type: WebhookAuthInput, description: "How the calls authenticate to the receiver." }),
+  openToCustomers: t.boolean({
+    description:
+      "Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place.",
+  }),
   retryPolicy: t.field({ type: RetryPolicy, description: "The schedule of retries (default EXPONENTIAL)." }),
   retryIntervalSeconds: t.int({ description: "FIXED: seconds between attempts (default 60)." }),
   retryWindowSeconds: t.int({ description: "FIXED: how long to keep retrying (default 86400, 24 h)." }),
@@ -202,7 +217,8 @@ const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
 });
 
 const UpdateWebhookInput = builder.inputType("UpdateWebhookInput", {
-  description: "Only the fields given change. eventIds/eventNames, when given, replace the subscriptions.",
+  description:
+    "Only the fields given change. eventIds/eventNames, when given, replace the subscriptions. A url with another origin (scheme, host or port) drops the stored auth and requestHeaders unless this same update gives them again.",
   fields: (t) => webhookSettingsFields(t),
 });
 
@@ -213,6 +229,7 @@ type SettingsInput = {
   requestMethod?: "POST" | "PUT" | "PATCH" | null;
   requestHeaders?: readonly HeaderInput[] | null;
   isActive?: boolean | null;
+  openToCustomers?: boolean | null;
   auth?: { basic?: { username: string; password: string } | null; token?: string | null } | null;
   retryPolicy?: "EXPONENTIAL" | "FIXED" | null;
   retryIntervalSeconds?: number | null;
@@ -238,6 +255,7 @@ async function checkSettings(ctx: GatewayContext, input: SettingsInput, creating
     // Re-enabling clears the reason the gateway disabled it for.
     if (input.isActive) Object.assign(data, { disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null });
   }
+  if (input.openToCustomers != null || creating) data.openToCustomers = input.openToCustomers ?? false;
   if (input.auth !== undefined) Object.assign(data, checkAuth(ctx.secrets, input.auth));
   if (input.retryPolicy != null) data.retryPolicy = input.retryPolicy;
   if (input.retryIntervalSeconds != null) {
@@ -380,7 +398,9 @@ builder.mutationField("updateWebhook", (t) =>
       const id = requireId("webhookId", args.webhookId);
       const { data, eventTypeIds } = await checkSettings(ctx, args.input, false);
       const updated = await ctx.prisma.$transaction(async (tx) => {
-        if (!(await tx.webhook.findUnique({ where: { id }, select: { id: true } }))) throw notFound(`webhook ${id}`);
+        const current = await tx.webhook.findUnique({ where: { id }, select: { url: true } });
+        if (!current) throw notFound(`webhook ${id}`);
+        Object.assign(data, credentialsLeftBehind(ctx, current.url, args.input));
         if (eventTypeIds) {
           await tx.webhookEventType.deleteMany({ where: { webhookId: id } });
           await tx.webhookEventType.createMany({ data: eventTypeIds.map((eventTypeId) => ({ webhookId: id, eventTypeId })) });
@@ -397,6 +417,20 @@ builder.mutationField("updateWebhook", (t) =>
     },
   }),
 );
+
+/**
+ * Credentials stay with the origin they were given for: when the URL's origin (scheme, host,
+ * port) changes, the stored auth and extra headers (a shared secret often travels in one) are
+ * dropped unless the same update gives them again. Otherwise whoever may change the URL (the
+ * service) could point the webhook at its own server and receive what the admin set.
+ */
+function credentialsLeftBehind(ctx: GatewayContext, currentUrl: string, input: SettingsInput): Prisma.WebhookUncheckedUpdateInput {
+  if (input.url == null || new URL(input.url).origin === new URL(currentUrl).origin) return {};
+  return {
+    ...(input.auth === undefined ? { authType: "NONE" as const, authUsername: null, authSecretSealed: null } : {}),
+    ...(input.requestHeaders == null ? { requestHeadersSealed: ctx.secrets.seal("[]") } : {}),
+  };
+}
 
 const DeleteWebhookPayload = builder.objectRef<{ deletedWebhookId: number }>("DeleteWebhookPayload").implement({
   description: "What was deleted.",

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { Gauge } from "prom-client";
 import type { AddressInfo } from "node:net";
 import { createPrincipalResolver } from "../auth/principal.js";
+import { createRevocationWatch } from "../auth/revocation-watch.js";
 import { ConfigError, type Config } from "../config.js";
 import { createSecretBox, resolveEncryptionKey } from "../crypto/secret-box.js";
 import { systemClock, type Clock } from "../dispatcher/clock.js";
@@ -167,12 +168,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     rateLimits,
     live,
+    tokens: createRevocationWatch(database.prisma, config.HOOKGATE_LIVE_POLL_MS, logger),
   };
 
   let websockets: { close(): Promise<void> } | undefined;
   let url: string | undefined;
   let port: number | undefined;
-  const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN);
+  const principals = createPrincipalResolver(database.prisma, config.HOOKGATE_ADMIN_TOKEN, clock);
   if (server) {
     const slots = createSubscriptionSlots(config.HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN);
     const clientAddress = createClientAddress(config.HOOKGATE_TRUSTED_PROXIES ?? []);
@@ -226,6 +228,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         await pruner?.stop();
         await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
         await redis?.close();
+        services.tokens.close();
         await live.close();
         if (ownsDatabase) await database.close();
       })()),

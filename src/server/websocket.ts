@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { type ExecutionResult } from "graphql-ws";
+import { CloseCode, type ExecutionResult } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { getOperationAST, GraphQLError } from "graphql";
 import { WebSocketServer } from "ws";
@@ -15,6 +15,8 @@ import { maskGatewayError, type GatewayYoga, type WebsocketContext } from "./yog
 /** What a connection carries from connection_init to each of its operations. */
 interface ConnectionState {
   principal?: Principal;
+  /** Stops watching the connection's token for revocation. */
+  unwatch?: () => void;
   rateLimitKey?: string;
   subscriptions: number;
   /** Operation ids holding one of the token's HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN slots. */
@@ -82,11 +84,16 @@ export function attachWebsocketServer(
           if (!(error instanceof InvalidTokenError)) throw error;
         }
         if (!principal) return false; // graphql-ws closes with 4403 Forbidden
-        Object.assign(state(ctx.extra), { principal, rateLimitKey: key });
+        // A revoked token's connection is closed (4403), which ends its subscriptions too.
+        const tokenId = principal.kind === "admin" ? undefined : principal.tokenId;
+        const socket = ctx.extra.socket;
+        const unwatch = tokenId === undefined ? undefined : services.tokens.watch(tokenId, () => socket.close(CloseCode.Forbidden, "token revoked"));
+        Object.assign(state(ctx.extra), { principal, rateLimitKey: key, unwatch });
         metrics.websocketConnections.inc();
         return true;
       },
       onClose: (ctx) => {
+        state(ctx.extra).unwatch?.();
         if (ctx.acknowledged) metrics.websocketConnections.dec();
         // Whatever did not end through onComplete (an operation that threw) gives its slot back here.
         const s = state(ctx.extra);

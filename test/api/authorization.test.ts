@@ -152,6 +152,9 @@ describe("without a token", () => {
     events: () => ({ query: `{ events { edges { node { id } } } }` }),
     me: () => ({ query: `{ me { kind } }` }),
     registeredWebhooks: () => ({ query: `{ registeredWebhooks { totalCount } }` }),
+    apiTokens: () => ({ query: `{ apiTokens { id } }` }),
+    createApiToken: () => ({ query: `mutation { createApiToken(input: { label: "anon" }) { token } }` }),
+    revokeApiToken: () => ({ query: `mutation { revokeApiToken(tokenId: "1") { id } }` }),
     webhookCustomers: () => ({ query: `query($id: ID!) { webhookCustomers(webhookId: $id) { totalCount } }`, variables: { id: webhookA } }),
     webhookEvents: () => ({ query: `{ webhookEvents { totalCount } }` }),
     webhookLogs: () => ({ query: `query($id: ID!) { webhookLogs(webhookId: $id) { edges { node { id } } } }`, variables: { id: webhookA } }),
@@ -462,7 +465,7 @@ describe("what a customer sees", () => {
     expect(error.extensions?.code).toBe("FORBIDDEN");
     expect(error.path).toEqual(["webhooks", "data", 0, field]);
     expect(error.message).toBe(
-      `Webhook.${field} is not allowed for this customer token: it needs an admin token or the token of the service that owns webhook ${webhookA}`,
+      `Webhook.${field} is not allowed for this customer token: it needs an admin token or the token of service ${serviceA.id}`,
     );
     expect(JSON.stringify(result)).not.toContain(secret);
 

@@ -107,6 +107,11 @@ describe("SSRF protection (HOOKGATE_ALLOW_PRIVATE_TARGETS=false)", () => {
     "http://224.0.0.1/hook",
     "http://[fd00:ec2::254]/hook",
     "http://[::ffff:127.0.0.1]/hook",
+    // IPv4-compatible IPv6 (::/96): ::7f00:1 is 127.0.0.1 to some stacks, 10.0.0.1 and a public one alike refused.
+    "http://[::7f00:1]/hook",
+    "http://[::127.0.0.1]/hook",
+    "http://[::a00:1]/hook",
+    "http://[::808:808]/hook",
     "http://0.0.0.0/hook",
     "http://intranet.test/hook",
     "http://mixed.test/hook",
@@ -135,6 +140,21 @@ describe("SSRF protection (HOOKGATE_ALLOW_PRIVATE_TARGETS=false)", () => {
     expect(attempt, attempt.errorMessage ?? "").toMatchObject({ errorClass: "BLOCKED_TARGET", succeeded: false, responseStatus: null });
     expect(attempt.errorMessage).toContain("127.0.0.1");
     expect(receiver.requests.filter((r) => r.path === "/rebind")).toHaveLength(0);
+  });
+
+  it("checks IPv4-compatible IPv6 answers at delivery time too (::7f00:1), never connecting", async () => {
+    const service = await createService(t);
+    const type = await createEventType(t);
+    const hook = await createWebhook(service.client, { eventIds: [type.id], url: `http://compat.test:${new URL(receiver.url()).port}/compat` });
+    table["compat.test"] = ["::7f00:1"];
+    await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: {} } });
+    const attempt = await eventually(async () => {
+      const { webhookLogs } = await service.client.ok(WebhookLogsDocument, { webhookId: hook.webhook.id });
+      return webhookLogs.edges[0]?.node.attempts[0];
+    });
+    expect(attempt, attempt.errorMessage ?? "").toMatchObject({ errorClass: "BLOCKED_TARGET", succeeded: false, responseStatus: null });
+    expect(attempt.errorMessage).toContain("ipv4Compatible");
+    expect(receiver.requests.filter((r) => r.path === "/compat")).toHaveLength(0);
   });
 
   it("refuses a private URL on update too, and changes nothing", async () => {

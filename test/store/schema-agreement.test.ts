@@ -309,6 +309,16 @@ describe(`every field of every model survives a round trip through the Prisma cl
       createdAt: at(4),
     },
     Customer: { id: 7004, externalId: "ext-7004", name: "Customer Name", tokenHash: "c".repeat(64), createdAt: at(5) },
+    ApiToken: {
+      id: 7009,
+      serviceId: 7002,
+      customerId: 7004,
+      label: "round-trip token",
+      tokenHash: "d".repeat(64),
+      createdAt: at(20),
+      lastUsedAt: at(21),
+      revokedAt: at(22),
+    },
     Webhook: {
       id: 7005,
       serviceId: 7002,
@@ -329,6 +339,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       retryPolicy: "FIXED",
       retryIntervalSeconds: 2_147_483_647,
       retryWindowSeconds: 123_456,
+      openToCustomers: false,
       createdAt: at(9),
       updatedAt: at(10),
     },
@@ -382,6 +393,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     Service: Prisma.ServiceUncheckedCreateInput;
     EventType: Prisma.EventTypeUncheckedCreateInput;
     Customer: Prisma.CustomerUncheckedCreateInput;
+    ApiToken: Prisma.ApiTokenUncheckedCreateInput;
     Webhook: Prisma.WebhookUncheckedCreateInput;
     WebhookEventType: Prisma.WebhookEventTypeUncheckedCreateInput;
     Registration: Prisma.RegistrationUncheckedCreateInput;
@@ -409,6 +421,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     await prisma.service.create({ data: rows.Service });
     await prisma.eventType.create({ data: rows.EventType });
     await prisma.customer.create({ data: rows.Customer });
+    await prisma.apiToken.create({ data: rows.ApiToken });
     await prisma.webhook.create({ data: rows.Webhook });
     await prisma.webhookEventType.create({ data: rows.WebhookEventType });
     await prisma.registration.create({ data: rows.Registration });
@@ -423,6 +436,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       Service: await prisma.service.findUniqueOrThrow({ where: { id: rows.Service.id } }),
       EventType: await prisma.eventType.findUniqueOrThrow({ where: { id: rows.EventType.id } }),
       Customer: await prisma.customer.findUniqueOrThrow({ where: { id: rows.Customer.id } }),
+      ApiToken: await prisma.apiToken.findUniqueOrThrow({ where: { id: rows.ApiToken.id } }),
       Webhook: await prisma.webhook.findUniqueOrThrow({ where: { id: rows.Webhook.id } }),
       WebhookEventType: await prisma.webhookEventType.findUniqueOrThrow({
         where: { webhookId_eventTypeId: rows.WebhookEventType },

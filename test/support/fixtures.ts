@@ -32,7 +32,8 @@ export async function createCustomer(t: GatewayClients, externalId = unique("cus
 
 export async function createWebhook(owner: GraphQLClient, input: Partial<CreateWebhookInput> & { eventIds: string[] }) {
   const { createWebhook } = await owner.ok(CreateWebhookDocument, {
-    input: { url: "https://receiver.example/hook", ...input },
+    // Open to customers unless a test says otherwise: most tests register customers on it.
+    input: { url: "https://receiver.example/hook", openToCustomers: true, ...input },
   });
   return createWebhook;
 }

@@ -44,6 +44,8 @@ export type CreateWebhookInput = {
   eventNames?: Array<string> | null | undefined;
   /** Whether events are routed and delivered to it (default true); true again resumes a disabled webhook. */
   isActive?: boolean | null | undefined;
+  /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
+  openToCustomers?: boolean | null | undefined;
   /** Extra headers sent with every call. */
   requestHeaders?: Array<HttpHeaderInput> | null | undefined;
   /** The HTTP method of the calls (default POST). */
@@ -142,7 +144,7 @@ export type UpdateEventTypeInput = {
   scopes?: Array<string> | null | undefined;
 };
 
-/** Only the fields given change. eventIds/eventNames, when given, replace the subscriptions. */
+/** Only the fields given change. eventIds/eventNames, when given, replace the subscriptions. A url with another origin (scheme, host or port) drops the stored auth and requestHeaders unless this same update gives them again. */
 export type UpdateWebhookInput = {
   /** How the calls authenticate to the receiver. */
   auth?: WebhookAuthInput | null | undefined;
@@ -152,6 +154,8 @@ export type UpdateWebhookInput = {
   eventNames?: Array<string> | null | undefined;
   /** Whether events are routed and delivered to it (default true); true again resumes a disabled webhook. */
   isActive?: boolean | null | undefined;
+  /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
+  openToCustomers?: boolean | null | undefined;
   /** Extra headers sent with every call. */
   requestHeaders?: Array<HttpHeaderInput> | null | undefined;
   /** The HTTP method of the calls (default POST). */
