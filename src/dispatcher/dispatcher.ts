@@ -1,6 +1,6 @@
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
-import type { SqlClient } from "../store/database.js";
+import { isStoreUnavailable, type SqlClient } from "../store/database.js";
 import type { Clock } from "./clock.js";
 import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sender.js";
 import {
@@ -47,6 +47,11 @@ export interface DispatcherOptions {
    */
   readonly attemptMs?: number;
   readonly random?: () => number;
+  /**
+   * Called when attempts could not be stored as they were: stored_without_response (a row the
+   * store refused, kept as RECORD_FAILED) or not_stored (its delivery will be sent again).
+   */
+  readonly onRecordFailed?: (attempts: number, outcome: "stored_without_response" | "not_stored") => void;
   /** Called after each batch of attempts is stored (live delivery log, metrics). */
   readonly onRecorded?: (records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]) => void;
 }
@@ -350,8 +355,50 @@ export class Dispatcher {
     }
   }
 
-  /** Stores one batch in one statement; never throws. */
+  /**
+   * Stores one batch; never throws. A batch the store refuses for what it holds (not for being
+   * unreachable) is split in halves until the rows it refuses are alone: the others are stored
+   * as usual, and a refused one is stored without its response, as RECORD_FAILED, with its
+   * delivery moved on all the same. So one row never takes the others down, and no delivery is
+   * sent again and again with nothing logged. Every record failure is logged and counted.
+   */
   private async record(batch: AttemptRecord[]): Promise<void> {
+    const error = await this.store(batch);
+    if (error === undefined) return;
+    const { logger } = this.options;
+    if (isStoreUnavailable(error)) {
+      // Not stored: the leases run out and the deliveries are sent again (at-least-once).
+      this.options.onRecordFailed?.(batch.length, "not_stored");
+      logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
+      return;
+    }
+    if (batch.length > 1) {
+      logger.warn({ err: error, attempts: batch.length }, "recording attempts failed; recording them in halves to find the row the store refuses");
+      const half = batch.length >> 1;
+      await this.record(batch.slice(0, half));
+      await this.record(batch.slice(half));
+      return;
+    }
+    const refused = batch[0]!;
+    const fallback = withoutResponse(refused, error);
+    const again = await this.store([fallback]);
+    if (again === undefined) {
+      this.options.onRecordFailed?.(1, "stored_without_response");
+      logger.error(
+        { err: error, deliveryId: refused.deliveryId, webhookId: refused.webhookId, attempt: refused.attemptNumber },
+        "recording an attempt failed; stored without its response (RECORD_FAILED)",
+      );
+      return;
+    }
+    this.options.onRecordFailed?.(1, "not_stored");
+    logger.error(
+      { err: again, firstError: error, deliveryId: refused.deliveryId, webhookId: refused.webhookId },
+      "recording an attempt failed, also without its response; the delivery will be sent again",
+    );
+  }
+
+  /** One try (a deadlock or a brief outage passes: a few) at storing a batch; the error when it was not stored. */
+  private async store(batch: AttemptRecord[]): Promise<unknown> {
     const { sql, clock, autoDisable, logger } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -363,19 +410,48 @@ export class Dispatcher {
         } catch (error) {
           logger.warn({ err: error }, "onRecorded failed"); // stored all the same: never recorded twice
         }
-        return;
+        return undefined;
       } catch (error) {
-        if (attempt < RECORD_TRIES) {
-          logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
-          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-          continue;
-        }
-        // Not stored: the leases run out and the deliveries are sent again (at-least-once).
-        logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
-        return;
+        // What the rows hold does not change between tries: only a passing condition is tried again.
+        if (attempt >= RECORD_TRIES || !isPassing(error)) return error;
+        logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
   }
+}
+
+/** SQLSTATE classes that pass on their own: connection (08), rollback/deadlock (40), resources (53), operator (57). */
+const PASSING_CLASSES = new Set(["08", "40", "53", "57"]);
+
+function sqlState(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current && typeof current === "object"; depth++) {
+    const e = current as { code?: unknown; originalCode?: unknown; cause?: unknown };
+    for (const code of [e.code, e.originalCode]) if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    current = e.cause;
+  }
+  return undefined;
+}
+
+/** Worth trying the same statement again: the store is away, or the failure was about timing, not data. */
+function isPassing(error: unknown): boolean {
+  if (isStoreUnavailable(error)) return true;
+  const state = sqlState(error);
+  return state !== undefined && PASSING_CLASSES.has(state.slice(0, 2));
+}
+
+/** The attempt as it can still be stored: what was sent and the status, not what came back. */
+function withoutResponse(record: AttemptRecord, error: unknown): AttemptRecord {
+  const reason = error instanceof Error ? error.message : String(error);
+  return Object.assign(Object.create(Object.getPrototypeOf(record) as object) as AttemptRecord, record, {
+    responseHeaders: null,
+    responseBody: null,
+    responseBodyEncoding: null,
+    errorClass: "RECORD_FAILED",
+    // Plain ASCII: the store's own message may quote the bytes it refused.
+    errorMessage: `the response could not be stored (${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 200)}); the attempt is kept without it`,
+  });
 }
 
 /**
@@ -394,6 +470,7 @@ class Attempt implements AttemptRecord {
   readonly responseStatus: number | null;
   readonly responseHeaders: Record<string, string> | null;
   readonly responseBody: string | null;
+  readonly responseBodyEncoding: "base64" | null;
   readonly errorClass: string | null;
   readonly errorMessage: string | null;
   readonly succeeded: boolean;
@@ -421,6 +498,7 @@ class Attempt implements AttemptRecord {
     this.responseStatus = outcome.status;
     this.responseHeaders = outcome.headers;
     this.responseBody = outcome.body;
+    this.responseBodyEncoding = outcome.bodyEncoding;
     this.errorClass = outcome.errorClass;
     this.errorMessage = outcome.errorMessage;
     this.succeeded = outcome.succeeded;

@@ -13,7 +13,7 @@ export { Dispatcher } from "./dispatcher.js";
 export function createDispatcher(
   config: Config,
   deps: { sql: SqlClient; secrets: SecretBox; logger: Logger; clock: Clock; guard: TargetGuard },
-  extra: Pick<DispatcherOptions, "onRecorded" | "random"> = {},
+  extra: Pick<DispatcherOptions, "onRecorded" | "onRecordFailed" | "random"> = {},
 ): Dispatcher {
   const sender = createHttpSender({
     connectTimeoutMs: config.HOOKGATE_CONNECT_TIMEOUT_MS,

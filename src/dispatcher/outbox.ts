@@ -106,6 +106,8 @@ export interface AttemptRecord {
   readonly responseStatus: number | null;
   readonly responseHeaders: Record<string, string> | null;
   readonly responseBody: string | null;
+  /** null: responseBody is the bytes as text; "base64": the bytes were not UTF-8 text without NUL. */
+  readonly responseBodyEncoding: "base64" | null;
   readonly errorClass: string | null;
   readonly errorMessage: string | null;
   readonly succeeded: boolean;
@@ -164,9 +166,9 @@ WITH w AS (
     r.ms AS duration_ms, w.u AS request_url, w.m AS request_method,
     w.h || jsonb_build_object('webhook-id', r.e::text, 'webhook-timestamp', r.ts::text, 'webhook-signature', r.g) AS request_headers,
     r.b AS request_body, r.st AS response_status, r.rh AS response_headers, r.rb AS response_body,
-    r.ec AS error_class, r.em AS error_message, r.ok AS succeeded, r.x AS status, r.na AS next_attempt_at, r.lu AS lease_until
+    r.re AS response_body_encoding, r.ec AS error_class, r.em AS error_message, r.ok AS succeeded, r.x AS status, r.na AS next_attempt_at, r.lu AS lease_until
   FROM json_to_recordset($1::json) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
-    st int, rh jsonb, rb text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
+    st int, rh jsonb, rb text, re text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
   JOIN w ON w.i = r.w
 ), streaks AS MATERIALIZED (
   SELECT w.id FROM webhooks w
@@ -200,10 +202,10 @@ WITH w AS (
 ), logged AS (
   INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
     request_method, request_headers, request_body, response_status, response_headers, response_body,
-    error_class, error_message, succeeded)
+    response_body_encoding, error_class, error_message, succeeded)
   SELECT delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url, request_method,
-    request_headers, request_body, response_status, response_headers, response_body, error_class,
-    error_message, succeeded
+    request_headers, request_body, response_status, response_headers, response_body, response_body_encoding,
+    error_class, error_message, succeeded
   FROM r WHERE r.delivery_id IN (SELECT id FROM locked)
 ), health AS (
   UPDATE webhooks w
@@ -242,6 +244,7 @@ function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webh
     if (r.responseStatus !== null) row += `,"st":${r.responseStatus}`;
     if (r.responseHeaders !== null) row += `,"rh":${JSON.stringify(r.responseHeaders)}`;
     if (r.responseBody !== null) row += `,"rb":${JSON.stringify(r.responseBody)}`;
+    if (r.responseBodyEncoding !== null) row += `,"re":"${r.responseBodyEncoding}"`;
     if (r.errorClass !== null) row += `,"ec":${JSON.stringify(r.errorClass)}`;
     if (r.errorMessage !== null) row += `,"em":${JSON.stringify(r.errorMessage)}`;
     if (r.nextAttemptAt !== null) row += `,"na":"${r.nextAttemptAt.toISOString()}"`;

@@ -21,6 +21,7 @@ export interface LiveAttempt {
   readonly responseStatus: number | null;
   readonly responseHeaders: unknown;
   readonly responseBody: string | null;
+  readonly responseBodyEncoding: string | null;
   readonly errorClass: string | null;
   readonly errorMessage: string | null;
   readonly succeeded: boolean;
@@ -112,6 +113,7 @@ async function publishWatchedAttempts(bus: Bus, sql: SqlClient, records: readonl
       responseStatus: r.responseStatus,
       responseHeaders: r.responseHeaders,
       responseBody: r.responseBody,
+      responseBodyEncoding: r.responseBodyEncoding,
       errorClass: r.errorClass,
       errorMessage: r.errorMessage,
       succeeded: r.succeeded,

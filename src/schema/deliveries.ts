@@ -12,6 +12,14 @@ export const DeliveryStatus = builder.enumType("DeliveryStatus", {
   values: ["PENDING", "RETRYING", "SUCCEEDED", "FAILED"] as const,
 });
 
+export const ResponseBodyEncoding = builder.enumType("ResponseBodyEncoding", {
+  description: "How an attempt's responseBody holds the bytes the receiver sent.",
+  values: {
+    TEXT: { description: "The bytes were UTF-8 text without NUL, shown as that text." },
+    BASE64: { description: "Any other bytes (binary, UTF-16, invalid UTF-8, a NUL), shown as base64: decode it for the exact bytes." },
+  } as const,
+});
+
 export const DeliveryAttempt = builder.prismaObject("DeliveryAttempt", {
   description: "One HTTP call of a delivery, as sent and as answered. Secrets and auth are redacted.",
   fields: (t) => ({
@@ -25,10 +33,21 @@ export const DeliveryAttempt = builder.prismaObject("DeliveryAttempt", {
     requestBody: t.exposeString("requestBody"),
     responseStatus: t.exposeInt("responseStatus", { nullable: true }),
     responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true }),
-    responseBody: t.exposeString("responseBody", { nullable: true, description: "Truncated to the configured limit." }),
+    responseBody: t.exposeString("responseBody", {
+      nullable: true,
+      description: "Truncated to the configured limit. Text as received, or base64 of the bytes when responseBodyEncoding says BASE64.",
+    }),
+    responseBodyEncoding: t.field({
+      type: ResponseBodyEncoding,
+      nullable: true,
+      description: "How responseBody holds the bytes: TEXT (UTF-8 as received) or BASE64 (they were not UTF-8 text without NUL: binary, UTF-16, invalid UTF-8). null when there was no response.",
+      select: { responseBody: true, responseBodyEncoding: true },
+      resolve: (row) => (row.responseBody === null ? null : row.responseBodyEncoding === "base64" ? "BASE64" : "TEXT"),
+    }),
     errorClass: t.exposeString("errorClass", {
       nullable: true,
-      description: "TIMEOUT, CONNECTION_REFUSED, CONNECTION_RESET, DNS, TLS, BLOCKED_TARGET, HTTP_STATUS or NETWORK.",
+      description:
+        "TIMEOUT, CONNECTION_REFUSED, CONNECTION_RESET, DNS, TLS, BLOCKED_TARGET, HTTP_STATUS, NETWORK, or RECORD_FAILED (the response could not be stored; the attempt is kept without it).",
     }),
     errorMessage: t.exposeString("errorMessage", { nullable: true }),
     succeeded: t.exposeBoolean("succeeded"),
