@@ -5,6 +5,7 @@ import type { Clock } from "./clock.js";
 import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sender.js";
 import {
   claimDue,
+  GONE,
   recordAttempts,
   releaseLeases,
   type AttemptRecord,
@@ -309,6 +310,8 @@ export class Dispatcher {
 
   private decide(webhook: PreparedWebhook, delivery: ClaimedDelivery, attemptNumber: number, outcome: AttemptOutcome) {
     if (outcome.succeeded) return { status: "SUCCEEDED" as const, nextAttemptAt: null };
+    // 410 Gone: the receiver asked to be forgotten; recording it also disables the webhook.
+    if (outcome.status === GONE) return { status: "FAILED" as const, nextAttemptAt: null };
     const now = this.options.clock.now();
     const retryAfter =
       outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.headers?.["retry-after"], now) : undefined;

@@ -284,6 +284,31 @@ RETURNING id, disabled_reason
 )
 SELECT id, disabled_reason FROM disabled`;
 
+// A receiver that answers 410 Gone asks to be forgotten: its webhook is disabled at once (the
+// delivery itself was recorded FAILED, without retries), and its waiting deliveries are parked
+// as DISABLE_FAILING parks them. $1 the webhooks, $2 now.
+const DISABLE_GONE = `
+WITH disabled AS (
+UPDATE webhooks
+SET is_active = false, disabled_at = $2,
+    disabled_reason = 'disabled: the receiver answered 410 Gone at '
+      || to_char($2::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (it asked to be forgotten)'
+WHERE id = ANY($1::int[]) AND is_active
+RETURNING id, disabled_reason
+), waiting AS MATERIALIZED (
+  SELECT id FROM deliveries
+  WHERE webhook_id = ANY(ARRAY(SELECT id FROM disabled)) AND status IN ('PENDING', 'RETRYING')
+  ORDER BY id
+  FOR NO KEY UPDATE
+), parked AS (
+  UPDATE delivery_queue q SET due_at = NULL
+  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (q.lease_until IS NULL OR q.lease_until < $2)
+  RETURNING q.delivery_id
+), shown AS (
+  UPDATE deliveries d SET next_attempt_at = NULL WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM parked))
+)
+SELECT id, disabled_reason FROM disabled`;
+
 /** Writes attempts, moves deliveries on and tracks webhook health (one statement), then disables failing webhooks. */
 export async function recordAttempts(
   sql: SqlClient,
@@ -296,16 +321,28 @@ export async function recordAttempts(
   const health = JSON.stringify(webhookHealth(records));
   await sql.query(RECORD_BATCH, [rows, webhooks, health, ids, now.toISOString()], "hookgate_record");
   // Only a failure can push a webhook over a limit.
-  if ((!rule.afterFailures && !rule.afterDays) || records.every((r) => r.succeeded)) return [];
-  const webhookIds = [...new Set(records.filter((r) => !r.succeeded).map((r) => r.webhookId))];
-  const disabled = await sql.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
-    webhookIds,
-    now.toISOString(),
-    rule.afterFailures,
-    rule.afterDays,
-  ]);
+  if (records.every((r) => r.succeeded)) return [];
+  const disabled: { id: number; disabled_reason: string }[] = [];
+  const goneIds = [...new Set(records.filter((r) => r.responseStatus === GONE).map((r) => r.webhookId))];
+  if (goneIds.length) disabled.push(...(await sql.query<{ id: number; disabled_reason: string }>(DISABLE_GONE, [goneIds, now.toISOString()])));
+  if (rule.afterFailures || rule.afterDays) {
+    const webhookIds = [...new Set(records.filter((r) => !r.succeeded && !goneIds.includes(r.webhookId)).map((r) => r.webhookId))];
+    if (webhookIds.length) {
+      disabled.push(
+        ...(await sql.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
+          webhookIds,
+          now.toISOString(),
+          rule.afterFailures,
+          rule.afterDays,
+        ])),
+      );
+    }
+  }
   return disabled.map((d) => ({ id: Number(d.id), reason: d.disabled_reason }));
 }
+
+/** The status a receiver answers to be forgotten: no retries, and its webhook is disabled. */
+export const GONE = 410;
 
 function webhookHealth(records: readonly AttemptRecord[]) {
   if (records.every((r) => r.succeeded)) {
