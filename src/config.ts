@@ -169,6 +169,14 @@ const settings = {
     schema: positiveInt(10_000).default(200),
     doc: { default: "200", description: "HTTP calls one dispatcher process keeps in flight." },
   },
+  HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK: {
+    schema: positiveInt(10_000).default(50),
+    doc: {
+      default: "50",
+      description:
+        "HTTP calls one webhook may have in flight from one dispatcher process; a claim takes at most twice as many of one webhook's deliveries, so one webhook's backlog (or a hanging receiver) never holds every slot of HOOKGATE_DISPATCH_CONCURRENCY.",
+    },
+  },
   HOOKGATE_LEASE_SECONDS: {
     schema: positiveInt().default(60),
     doc: { default: "60", description: "How long a claimed delivery stays with its worker; after that another worker may take it (at-least-once). Keep it above the delivery timeout." },

@@ -11,6 +11,7 @@ import {
   type AttemptRecord,
   type AutoDisableRule,
   type ClaimedDelivery,
+  type ClaimLimits,
   type DisabledWebhook,
 } from "./outbox.js";
 import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
@@ -49,6 +50,13 @@ export interface DispatcherOptions {
   readonly attemptMs?: number;
   readonly random?: () => number;
   /**
+   * Calls one webhook may have in flight from this process (HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK).
+   * A claim takes at most twice as many of one webhook's deliveries as this (those in flight and
+   * those waiting for a slot together), so one webhook's backlog never holds every slot.
+   * Default: no cap.
+   */
+  readonly maxInFlightPerWebhook?: number;
+  /**
    * Called when attempts could not be stored as they were: stored_without_response (a row the
    * store refused, kept as RECORD_FAILED) or not_stored (its delivery will be sent again).
    */
@@ -81,6 +89,13 @@ export class Dispatcher {
   /** Claimed, not sent yet, oldest first; queue[queueHead] is the next to send. */
   private queue: (Queued | undefined)[] = [];
   private queueHead = 0;
+  /** Claimed deliveries waiting for a slot of their webhook (it has its fill in flight), per webhook. */
+  private readonly waiting = new Map<number, Queued[]>();
+  private waitingCount = 0;
+  /** Per webhook: calls in flight, and deliveries claimed and not finished (in flight, queued or waiting). */
+  private readonly flying = new Map<number, number>();
+  private readonly held = new Map<number, number>();
+  private readonly perWebhook: number;
   /** Claimed but not sent (shutdown, or a lease too short to finish an attempt): given back. */
   private readonly aborted: ClaimedDelivery[] = [];
   /** Finished attempts not yet handed to a batch. */
@@ -108,6 +123,7 @@ export class Dispatcher {
       options.logger.error({ err: error, webhookId }, "cannot prepare webhook (its secrets do not open with this key?)"),
     );
     this.attemptMs = options.attemptMs ?? options.leaseMs / 2;
+    this.perWebhook = options.maxInFlightPerWebhook ?? Infinity;
   }
 
   start(): void {
@@ -143,9 +159,12 @@ export class Dispatcher {
     this.wake();
     await this.loop;
     // Claimed but never started: back to the outbox at once.
-    for (let i = this.queueHead; i < this.queue.length; i++) this.aborted.push(this.queue[i]!.delivery);
+    for (let i = this.queueHead; i < this.queue.length; i++) this.drop(this.queue[i]!.delivery);
     this.queue = [];
     this.queueHead = 0;
+    for (const items of this.waiting.values()) for (const item of items) this.drop(item.delivery);
+    this.waiting.clear();
+    this.waitingCount = 0;
     const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -164,7 +183,50 @@ export class Dispatcher {
   }
 
   private get queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue.length - this.queueHead + this.waitingCount;
+  }
+
+  /** A claimed delivery that will not be sent now: given back, and no longer held. */
+  private drop(delivery: ClaimedDelivery): void {
+    this.aborted.push(delivery);
+    this.unhold(delivery.webhookId);
+  }
+
+  private unhold(webhookId: number): void {
+    const n = (this.held.get(webhookId) ?? 1) - 1;
+    if (n > 0) this.held.set(webhookId, n);
+    else this.held.delete(webhookId);
+  }
+
+  /** What the next claim may take of each webhook, and which of this worker's own deliveries it must leave. */
+  private claimLimits(now: number): ClaimLimits {
+    const fill = Number.isFinite(this.perWebhook) ? 2 * this.perWebhook : 2_147_483_647;
+    const fullWebhooks: number[] = [];
+    const heldWebhooks: number[] = [];
+    const heldSlots: number[] = [];
+    if (fill < 2_147_483_647) {
+      for (const [webhookId, n] of this.held) {
+        if (n >= fill) fullWebhooks.push(webhookId);
+        else {
+          heldWebhooks.push(webhookId);
+          heldSlots.push(fill - n);
+        }
+      }
+    }
+    // Sent but not recorded yet, with the lease over: due again by the queue, but this worker
+    // still has the outcome to record. Taking it again would send it twice.
+    const unrecorded: string[] = [];
+    // (In flight past its lease only if the clock jumped: an attempt starts only if it can end in time.)
+    for (const f of this.inFlight.values()) if (f.delivery.leaseUntil.getTime() <= now) unrecorded.push(f.delivery.id);
+    if (this.unrecorded) {
+      const expired = (records: readonly AttemptRecord[]) => {
+        for (const r of records) if (r.leaseUntil.getTime() <= now) unrecorded.push(r.deliveryId);
+      };
+      expired(this.pending);
+      for (const b of this.batches) expired(b.records);
+      for (const b of this.recording) expired(b.records);
+    }
+    return { fullWebhooks, heldWebhooks, heldSlots, slotsPerWebhook: fill, unrecorded };
   }
 
   /** How many deliveries to claim now: 0 while the slots and the next batch are covered, or too much is unrecorded. */
@@ -193,7 +255,8 @@ export class Dispatcher {
       let claimed: ClaimedDelivery[] = [];
       let webhooks: Map<number, PreparedWebhook>;
       try {
-        claimed = await claimDue(sql, clock.now(), size, leaseMs);
+        const now = clock.now();
+        claimed = await claimDue(sql, now, size, leaseMs, this.claimLimits(now.getTime()));
         if (!claimed.length) {
           this.idle = true;
           if (this.settledWaiters.length && !this.inFlight.size && !this.queued) {
@@ -212,7 +275,10 @@ export class Dispatcher {
         await this.waitForWake(this.options.pollMs);
         continue;
       }
-      for (const delivery of claimed) this.queue.push({ delivery, webhook: webhooks.get(delivery.webhookId) });
+      for (const delivery of claimed) {
+        this.queue.push({ delivery, webhook: webhooks.get(delivery.webhookId) });
+        this.held.set(delivery.webhookId, (this.held.get(delivery.webhookId) ?? 0) + 1);
+      }
       this.startQueued();
     }
   }
@@ -257,15 +323,43 @@ export class Dispatcher {
         this.queue = [];
         this.queueHead = 0;
       }
-      // A delivery whose lease would end mid-attempt is not sent: it goes back for anyone to take.
-      if (latestStart > item.delivery.leaseUntil.getTime()) this.aborted.push(item.delivery);
-      else this.launch(item.delivery, item.webhook);
+      this.startOrWait(item, latestStart);
     }
   }
 
-  private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook | undefined): void {
+  /** Sends a claimed delivery, or parks it until its webhook has a free slot. */
+  private startOrWait(item: Queued, latestStart: number): void {
+    // A delivery whose lease would end mid-attempt is not sent: it goes back for anyone to take.
+    if (latestStart > item.delivery.leaseUntil.getTime()) return this.drop(item.delivery);
     // No webhook: deleted since the claim (its deliveries went with it), or unreadable (logged; the lease runs out).
-    if (!webhook) return;
+    if (!item.webhook) return this.unhold(item.delivery.webhookId);
+    const webhookId = item.delivery.webhookId;
+    if ((this.flying.get(webhookId) ?? 0) >= this.perWebhook) {
+      const list = this.waiting.get(webhookId);
+      if (list) list.push(item);
+      else this.waiting.set(webhookId, [item]);
+      this.waitingCount++;
+      return;
+    }
+    this.flying.set(webhookId, (this.flying.get(webhookId) ?? 0) + 1);
+    this.launch(item.delivery, item.webhook);
+  }
+
+  /** A call of this webhook ended: its slot goes to the next delivery of it waiting, if any. */
+  private slotFreed(webhookId: number): void {
+    const n = (this.flying.get(webhookId) ?? 1) - 1;
+    if (n > 0) this.flying.set(webhookId, n);
+    else this.flying.delete(webhookId);
+    this.unhold(webhookId);
+    const list = this.waiting.get(webhookId);
+    if (!list || this.stopping) return;
+    const next = list.shift()!;
+    if (!list.length) this.waiting.delete(webhookId);
+    this.waitingCount--;
+    this.startOrWait(next, this.options.clock.now().getTime() + this.attemptMs);
+  }
+
+  private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook): void {
     const abort = new AttemptAbort();
     // Inline arrows, not a named closure: tsx wraps named closures in a __name() call per delivery.
     const done = this.deliver(delivery, webhook, abort).then(
@@ -283,6 +377,7 @@ export class Dispatcher {
     this.inFlight.delete(delivery.id);
     if (record) this.enqueue(record);
     else if (record === null) this.aborted.push(delivery); // aborted by shutdown: given back
+    this.slotFreed(delivery.webhookId);
     this.startQueued();
     this.nudge();
   }

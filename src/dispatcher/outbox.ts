@@ -42,20 +42,40 @@ interface ClaimRow {
 // delivery whose worker died is due again, by the same rule as any other, the moment its lease
 // ends. lease_until is the lease's token: only the worker holding it may record the outcome.
 // Nothing in deliveries is written here.
+//
+// Fairness (per-webhook slots): the claiming worker says which webhooks have no slot left with
+// it ($4: skipped by the walk) and how many each other webhook it holds may still take ($5 ids,
+// $6 slots; any other webhook: $7). Of the rows the walk locks, only those within their
+// webhook's slots are claimed; the rest stay due, untouched, for the next claim or another
+// worker. So one webhook's backlog takes at most its slots, and once they are full the walk
+// passes over it to the others. (FIFO webhooks, per-webhook rate limits and pulled webhooks are
+// meant to be more inputs of this same step: a webhook's slots, or a webhook left out.)
+// $8: deliveries this worker has sent and not yet recorded whose lease has run out: never taken
+// again by the same worker (it would send them twice); another worker may, as with any lease.
 const CLAIM = `
 WITH due AS (
-  SELECT q.delivery_id, w.updated_at AS webhook_updated_at
+  SELECT q.delivery_id, q.webhook_id, q.due_at, w.updated_at AS webhook_updated_at
   FROM delivery_queue q
   JOIN webhooks w ON w.id = q.webhook_id
   WHERE q.due_at <= $1
     AND w.is_active
+    AND q.webhook_id <> ALL($4::int[])
+    AND q.delivery_id <> ALL($8::bigint[])
   ORDER BY q.due_at, q.delivery_id
   LIMIT $2
   FOR UPDATE OF q SKIP LOCKED
+), fair AS (
+  SELECT ranked.delivery_id, ranked.webhook_updated_at
+  FROM (
+    SELECT due.*, row_number() OVER (PARTITION BY due.webhook_id ORDER BY due.due_at, due.delivery_id) AS n
+    FROM due
+  ) ranked
+  LEFT JOIN unnest($5::int[], $6::int[]) AS held(webhook_id, slots) ON held.webhook_id = ranked.webhook_id
+  WHERE ranked.n <= COALESCE(held.slots, $7::int)
 ), claimed AS (
   -- = ANY(ARRAY(...)) keeps this an index lookup; a join with the CTE would scan the whole queue.
   UPDATE delivery_queue q SET lease_until = $3, due_at = $3
-  WHERE q.delivery_id = ANY(ARRAY(SELECT delivery_id FROM due))
+  WHERE q.delivery_id = ANY(ARRAY(SELECT delivery_id FROM fair))
   RETURNING q.delivery_id
 )
 -- Times as epoch milliseconds: formatting them is cheaper in the dispatcher than here. The type
@@ -64,17 +84,51 @@ SELECT d.id::text AS id, d.event_id::text AS event_id, d.webhook_id, d.attempt_c
        (extract(epoch FROM d.created_at) * 1000)::float8 AS created_ms,
        (extract(epoch FROM e.created_at) * 1000)::float8 AS event_ms,
        e.event_name AS event_type, e.payload::text AS payload,
-       (extract(epoch FROM due.webhook_updated_at) * 1000)::float8 AS webhook_version
+       (extract(epoch FROM fair.webhook_updated_at) * 1000)::float8 AS webhook_version
 FROM claimed c
-JOIN due ON due.delivery_id = c.delivery_id
+JOIN fair ON fair.delivery_id = c.delivery_id
 JOIN deliveries d ON d.id = c.delivery_id
 JOIN events e ON e.id = d.event_id
 ORDER BY d.id`;
 
+/** What a claim may take, per webhook, and what it must leave alone. */
+export interface ClaimLimits {
+  /** Webhooks with no slot left with this worker: not claimed at all. */
+  readonly fullWebhooks: readonly number[];
+  /** Webhooks this worker holds some of, and how many more of each it may take. */
+  readonly heldWebhooks: readonly number[];
+  readonly heldSlots: readonly number[];
+  /** How many of any other webhook one claim may take. */
+  readonly slotsPerWebhook: number;
+  /** This worker's own sent-but-unrecorded deliveries whose lease has run out. */
+  readonly unrecorded: readonly string[];
+}
+
+const NO_LIMITS: ClaimLimits = { fullWebhooks: [], heldWebhooks: [], heldSlots: [], slotsPerWebhook: 2_147_483_647, unrecorded: [] };
+
 /** Claims up to `limit` due deliveries of active webhooks; nobody else takes them until the lease ends. */
-export async function claimDue(sql: SqlClient, now: Date, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+export async function claimDue(
+  sql: SqlClient,
+  now: Date,
+  limit: number,
+  leaseMs: number,
+  limits: ClaimLimits = NO_LIMITS,
+): Promise<ClaimedDelivery[]> {
   const leaseUntil = new Date(now.getTime() + leaseMs);
-  const rows = await sql.query<ClaimRow>(CLAIM, [now.toISOString(), limit, leaseUntil.toISOString()], "hookgate_claim");
+  const rows = await sql.query<ClaimRow>(
+    CLAIM,
+    [
+      now.toISOString(),
+      limit,
+      leaseUntil.toISOString(),
+      limits.fullWebhooks,
+      limits.heldWebhooks,
+      limits.heldSlots,
+      limits.slotsPerWebhook,
+      limits.unrecorded,
+    ],
+    "hookgate_claim",
+  );
   return rows.map((r) => ({
     id: r.id,
     eventId: r.event_id,
