@@ -177,6 +177,14 @@ const settings = {
         "HTTP calls one webhook may have in flight from one dispatcher process; a claim takes at most twice as many of one webhook's deliveries, so one webhook's backlog (or a hanging receiver) never holds every slot of HOOKGATE_DISPATCH_CONCURRENCY.",
     },
   },
+  HOOKGATE_MAX_REPLAY_DELIVERIES: {
+    schema: positiveInt(1_000_000).default(1_000),
+    doc: {
+      default: "1000",
+      description:
+        "Most deliveries one replayWebhook call may queue; a larger replay queues nothing and answers BAD_USER_INPUT (field since). `hookgate replay` on the command line has no limit.",
+    },
+  },
   HOOKGATE_LEASE_SECONDS: {
     schema: positiveInt().default(60),
     doc: { default: "60", description: "How long a claimed delivery stays with its worker; after that another worker may take it (at-least-once). Keep it above the delivery timeout." },

@@ -2,7 +2,7 @@ import { RETRY_DELIVERY } from "../dispatcher/outbox.js";
 import { lockEventOrder } from "../publishing/publisher.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
-import { conflict, notFound } from "./errors.js";
+import { badInput, conflict, notFound } from "./errors.js";
 import { requireBigId, requireId } from "./ids.js";
 import { checkIdCursor, connectionSize } from "./pagination.js";
 import { replayWebhook } from "../publishing/replay.js";
@@ -131,7 +131,7 @@ builder.mutationField("replayWebhook", (t) =>
   t.field({
     type: ReplayWebhookPayload,
     description:
-      "Queues a new delivery of every event this webhook was sent since a time (only the FAILED ones with onlyFailed): the admin, or the owning service.",
+      "Queues a new delivery of every event this webhook was sent since a time (only the FAILED ones with onlyFailed): the admin, or the owning service. One call queues at most HOOKGATE_MAX_REPLAY_DELIVERIES deliveries: a larger replay queues nothing and fails with BAD_USER_INPUT on since.",
     args: {
       webhookId: t.arg.id({ required: true }),
       since: t.arg({ type: "DateTime", required: true }),
@@ -145,8 +145,15 @@ builder.mutationField("replayWebhook", (t) =>
         since: args.since,
         onlyFailed: Boolean(args.onlyFailed),
         now: ctx.clock.now(),
+        maxDeliveries: ctx.config.HOOKGATE_MAX_REPLAY_DELIVERIES,
       });
       if (!replay) throw notFound(`webhook ${webhookId}`);
+      if (replay.tooMany) {
+        throw badInput(
+          "since",
+          `this replay would queue more than ${ctx.config.HOOKGATE_MAX_REPLAY_DELIVERIES} deliveries (HOOKGATE_MAX_REPLAY_DELIVERIES); nothing was queued: choose a later since, or onlyFailed`,
+        );
+      }
       if (replay.queued) ctx.deliveriesQueued();
       return { queued: replay.queued };
     },

@@ -54,3 +54,35 @@ describe("one webhook's backlog does not starve the others", () => {
     expect(webhookLogs.edges).toHaveLength(1);
   });
 });
+
+describe("replayWebhook is bounded by the deliveries it queues", () => {
+  let t: TestGateway;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    t = await startTestGateway({ HOOKGATE_MAX_REPLAY_DELIVERIES: "5" });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.close();
+  });
+
+  it("a replay past HOOKGATE_MAX_REPLAY_DELIVERIES queues nothing and says why; one within it queues all", async () => {
+    const service = await createService(t);
+    const type = await createEventType(t);
+    const hook = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url("/replayed") });
+    const since = new Date(Date.now() - 60_000).toISOString();
+    await t.admin.ok(PublishEventsDocument, { input: { events: Array.from({ length: 6 }, (_, n) => ({ eventName: type.name, payload: { n } })) } });
+    const logs = async () => (await service.client.ok(WebhookLogsDocument, { webhookId: hook.webhook.id, first: 50 })).webhookLogs.edges;
+    await eventually(async () => (await logs()).length === 6);
+
+    const error = await service.client.fail(ReplayWebhookDocument, { webhookId: hook.webhook.id, since });
+    expect(error.code).toBe("BAD_USER_INPUT");
+    expect(error.field).toBe("since");
+    expect(error.message).toContain("more than 5 deliveries (HOOKGATE_MAX_REPLAY_DELIVERIES)");
+    expect(await logs()).toHaveLength(6); // nothing queued
+
+    const within = await service.client.ok(ReplayWebhookDocument, { webhookId: hook.webhook.id, since, onlyFailed: true });
+    expect(within.replayWebhook.queued).toBe(0);
+  });
+});
