@@ -174,7 +174,7 @@ const settings = {
     doc: {
       default: "50",
       description:
-        "HTTP calls one webhook may have in flight from one dispatcher process; a claim takes at most twice as many of one webhook's deliveries, so one webhook's backlog (or a hanging receiver) never holds every slot of HOOKGATE_DISPATCH_CONCURRENCY.",
+        "HTTP calls one webhook may have in flight from one dispatcher process. The process holds at most twice as many of one webhook's deliveries (at least HOOKGATE_DISPATCH_BATCH) and its claims pass over a webhook that has them, so one webhook's backlog (or a hanging receiver) never holds every slot of HOOKGATE_DISPATCH_CONCURRENCY.",
     },
   },
   HOOKGATE_MAX_REPLAY_DELIVERIES: {

@@ -51,8 +51,8 @@ export interface DispatcherOptions {
   readonly random?: () => number;
   /**
    * Calls one webhook may have in flight from this process (HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK).
-   * A claim takes at most twice as many of one webhook's deliveries as this (those in flight and
-   * those waiting for a slot together), so one webhook's backlog never holds every slot.
+   * This process holds at most twice as many of one webhook's deliveries (in flight and waiting
+   * for a slot together; at least one claim's worth), so one webhook's backlog never holds every slot.
    * Default: no cap.
    */
   readonly maxInFlightPerWebhook?: number;
@@ -200,7 +200,9 @@ export class Dispatcher {
 
   /** What the next claim may take of each webhook, and which of this worker's own deliveries it must leave. */
   private claimLimits(now: number): ClaimLimits {
-    const fill = Number.isFinite(this.perWebhook) ? 2 * this.perWebhook : 2_147_483_647;
+    // What one webhook may hold here (in flight and waiting for its slots): twice its slots, and
+    // at least a whole claim, so a lone busy webhook is still claimed in full batches.
+    const fill = Number.isFinite(this.perWebhook) ? Math.max(2 * this.perWebhook, this.options.batchSize) : 2_147_483_647;
     const fullWebhooks: number[] = [];
     const heldWebhooks: number[] = [];
     const heldSlots: number[] = [];
