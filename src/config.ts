@@ -269,6 +269,22 @@ const settings = {
     schema: positiveInt(10_000).default(200),
     doc: { default: "200", description: "HTTP calls one dispatcher process keeps in flight." },
   },
+  HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK: {
+    schema: positiveInt(10_000).default(50),
+    doc: {
+      default: "50",
+      description:
+        "HTTP calls one webhook may have in flight from one dispatcher process. The process holds at most twice as many of one webhook's deliveries (at least HOOKGATE_DISPATCH_BATCH) and its claims pass over a webhook that has them, so one webhook's backlog (or a hanging receiver) never holds every slot of HOOKGATE_DISPATCH_CONCURRENCY.",
+    },
+  },
+  HOOKGATE_MAX_REPLAY_DELIVERIES: {
+    schema: positiveInt(1_000_000).default(1_000),
+    doc: {
+      default: "1000",
+      description:
+        "Most deliveries one replayWebhook call may queue; a larger replay queues nothing and answers BAD_USER_INPUT (field since). `hookgate replay` on the command line has no limit.",
+    },
+  },
   HOOKGATE_LEASE_SECONDS: {
     schema: positiveInt().default(60),
     doc: { default: "60", description: "How long a claimed delivery stays with its worker; after that another worker may take it (at-least-once). Keep it above the delivery timeout." },

@@ -1,15 +1,17 @@
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
-import type { SqlClient } from "../store/database.js";
+import { isStoreUnavailable, type SqlClient } from "../store/database.js";
 import type { Clock } from "./clock.js";
 import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sender.js";
 import {
   claimDue,
+  GONE,
   recordAttempts,
   releaseLeases,
   type AttemptRecord,
   type AutoDisableRule,
   type ClaimedDelivery,
+  type ClaimLimits,
   type DisabledWebhook,
 } from "./outbox.js";
 import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
@@ -47,6 +49,18 @@ export interface DispatcherOptions {
    */
   readonly attemptMs?: number;
   readonly random?: () => number;
+  /**
+   * Calls one webhook may have in flight from this process (HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK).
+   * This process holds at most twice as many of one webhook's deliveries (in flight and waiting
+   * for a slot together; at least one claim's worth), so one webhook's backlog never holds every slot.
+   * Default: no cap.
+   */
+  readonly maxInFlightPerWebhook?: number;
+  /**
+   * Called when attempts could not be stored as they were: stored_without_response (a row the
+   * store refused, kept as RECORD_FAILED) or not_stored (its delivery will be sent again).
+   */
+  readonly onRecordFailed?: (attempts: number, outcome: "stored_without_response" | "not_stored") => void;
   /** Called after each batch of attempts is stored (live delivery log, metrics). */
   readonly onRecorded?: (records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]) => void;
 }
@@ -75,6 +89,13 @@ export class Dispatcher {
   /** Claimed, not sent yet, oldest first; queue[queueHead] is the next to send. */
   private queue: (Queued | undefined)[] = [];
   private queueHead = 0;
+  /** Claimed deliveries waiting for a slot of their webhook (it has its fill in flight), per webhook. */
+  private readonly waiting = new Map<number, Queued[]>();
+  private waitingCount = 0;
+  /** Per webhook: calls in flight, and deliveries claimed and not finished (in flight, queued or waiting). */
+  private readonly flying = new Map<number, number>();
+  private readonly held = new Map<number, number>();
+  private readonly perWebhook: number;
   /** Claimed but not sent (shutdown, or a lease too short to finish an attempt): given back. */
   private readonly aborted: ClaimedDelivery[] = [];
   /** Finished attempts not yet handed to a batch. */
@@ -102,6 +123,7 @@ export class Dispatcher {
       options.logger.error({ err: error, webhookId }, "cannot prepare webhook (its secrets do not open with this key?)"),
     );
     this.attemptMs = options.attemptMs ?? options.leaseMs / 2;
+    this.perWebhook = options.maxInFlightPerWebhook ?? Infinity;
   }
 
   start(): void {
@@ -137,9 +159,12 @@ export class Dispatcher {
     this.wake();
     await this.loop;
     // Claimed but never started: back to the outbox at once.
-    for (let i = this.queueHead; i < this.queue.length; i++) this.aborted.push(this.queue[i]!.delivery);
+    for (let i = this.queueHead; i < this.queue.length; i++) this.drop(this.queue[i]!.delivery);
     this.queue = [];
     this.queueHead = 0;
+    for (const items of this.waiting.values()) for (const item of items) this.drop(item.delivery);
+    this.waiting.clear();
+    this.waitingCount = 0;
     const all = () => Promise.all([...this.inFlight.values()].map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -158,7 +183,52 @@ export class Dispatcher {
   }
 
   private get queued(): number {
-    return this.queue.length - this.queueHead;
+    return this.queue.length - this.queueHead + this.waitingCount;
+  }
+
+  /** A claimed delivery that will not be sent now: given back, and no longer held. */
+  private drop(delivery: ClaimedDelivery): void {
+    this.aborted.push(delivery);
+    this.unhold(delivery.webhookId);
+  }
+
+  private unhold(webhookId: number): void {
+    const n = (this.held.get(webhookId) ?? 1) - 1;
+    if (n > 0) this.held.set(webhookId, n);
+    else this.held.delete(webhookId);
+  }
+
+  /** What the next claim may take of each webhook, and which of this worker's own deliveries it must leave. */
+  private claimLimits(now: number): ClaimLimits {
+    // What one webhook may hold here (in flight and waiting for its slots): twice its slots, and
+    // at least a whole claim, so a lone busy webhook is still claimed in full batches.
+    const fill = Number.isFinite(this.perWebhook) ? Math.max(2 * this.perWebhook, this.options.batchSize) : 2_147_483_647;
+    const fullWebhooks: number[] = [];
+    const heldWebhooks: number[] = [];
+    const heldSlots: number[] = [];
+    if (fill < 2_147_483_647) {
+      for (const [webhookId, n] of this.held) {
+        if (n >= fill) fullWebhooks.push(webhookId);
+        else {
+          heldWebhooks.push(webhookId);
+          heldSlots.push(fill - n);
+        }
+      }
+    }
+    // Sent but not recorded yet, with the lease over: due again by the queue, but this worker
+    // still has the outcome to record. Taking it again would send it twice.
+    const unrecorded: string[] = [];
+    // (In flight past its lease only if the clock jumped: an attempt starts only if it can end in time.)
+    for (const f of this.inFlight.values()) if (f.delivery.leaseUntil.getTime() <= now) unrecorded.push(f.delivery.id);
+    if (this.unrecorded) {
+      const expired = (records: readonly AttemptRecord[]) => {
+        for (const r of records) if (r.leaseUntil.getTime() <= now) unrecorded.push(r.deliveryId);
+      };
+      expired(this.pending);
+      for (const b of this.batches) expired(b.records);
+      for (const b of this.recording) expired(b.records);
+    }
+    return { fullWebhooks, heldWebhooks, heldSlots, slotsPerWebhook: fill, unrecorded };
   }
 
   /** How many deliveries to claim now: 0 while the slots and the next batch are covered, or too much is unrecorded. */
@@ -187,7 +257,8 @@ export class Dispatcher {
       let claimed: ClaimedDelivery[] = [];
       let webhooks: Map<number, PreparedWebhook>;
       try {
-        claimed = await claimDue(sql, clock.now(), size, leaseMs);
+        const now = clock.now();
+        claimed = await claimDue(sql, now, size, leaseMs, this.claimLimits(now.getTime()));
         if (!claimed.length) {
           this.idle = true;
           if (this.settledWaiters.length && !this.inFlight.size && !this.queued) {
@@ -206,7 +277,10 @@ export class Dispatcher {
         await this.waitForWake(this.options.pollMs);
         continue;
       }
-      for (const delivery of claimed) this.queue.push({ delivery, webhook: webhooks.get(delivery.webhookId) });
+      for (const delivery of claimed) {
+        this.queue.push({ delivery, webhook: webhooks.get(delivery.webhookId) });
+        this.held.set(delivery.webhookId, (this.held.get(delivery.webhookId) ?? 0) + 1);
+      }
       this.startQueued();
     }
   }
@@ -251,15 +325,43 @@ export class Dispatcher {
         this.queue = [];
         this.queueHead = 0;
       }
-      // A delivery whose lease would end mid-attempt is not sent: it goes back for anyone to take.
-      if (latestStart > item.delivery.leaseUntil.getTime()) this.aborted.push(item.delivery);
-      else this.launch(item.delivery, item.webhook);
+      this.startOrWait(item, latestStart);
     }
   }
 
-  private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook | undefined): void {
+  /** Sends a claimed delivery, or parks it until its webhook has a free slot. */
+  private startOrWait(item: Queued, latestStart: number): void {
+    // A delivery whose lease would end mid-attempt is not sent: it goes back for anyone to take.
+    if (latestStart > item.delivery.leaseUntil.getTime()) return this.drop(item.delivery);
     // No webhook: deleted since the claim (its deliveries went with it), or unreadable (logged; the lease runs out).
-    if (!webhook) return;
+    if (!item.webhook) return this.unhold(item.delivery.webhookId);
+    const webhookId = item.delivery.webhookId;
+    if ((this.flying.get(webhookId) ?? 0) >= this.perWebhook) {
+      const list = this.waiting.get(webhookId);
+      if (list) list.push(item);
+      else this.waiting.set(webhookId, [item]);
+      this.waitingCount++;
+      return;
+    }
+    this.flying.set(webhookId, (this.flying.get(webhookId) ?? 0) + 1);
+    this.launch(item.delivery, item.webhook);
+  }
+
+  /** A call of this webhook ended: its slot goes to the next delivery of it waiting, if any. */
+  private slotFreed(webhookId: number): void {
+    const n = (this.flying.get(webhookId) ?? 1) - 1;
+    if (n > 0) this.flying.set(webhookId, n);
+    else this.flying.delete(webhookId);
+    this.unhold(webhookId);
+    const list = this.waiting.get(webhookId);
+    if (!list || this.stopping) return;
+    const next = list.shift()!;
+    if (!list.length) this.waiting.delete(webhookId);
+    this.waitingCount--;
+    this.startOrWait(next, this.options.clock.now().getTime() + this.attemptMs);
+  }
+
+  private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook): void {
     const abort = new AttemptAbort();
     // Inline arrows, not a named closure: tsx wraps named closures in a __name() call per delivery.
     const done = this.deliver(delivery, webhook, abort).then(
@@ -277,6 +379,7 @@ export class Dispatcher {
     this.inFlight.delete(delivery.id);
     if (record) this.enqueue(record);
     else if (record === null) this.aborted.push(delivery); // aborted by shutdown: given back
+    this.slotFreed(delivery.webhookId);
     this.startQueued();
     this.nudge();
   }
@@ -304,6 +407,8 @@ export class Dispatcher {
 
   private decide(webhook: PreparedWebhook, delivery: ClaimedDelivery, attemptNumber: number, outcome: AttemptOutcome) {
     if (outcome.succeeded) return { status: "SUCCEEDED" as const, nextAttemptAt: null };
+    // 410 Gone: the receiver asked to be forgotten; recording it also disables the webhook.
+    if (outcome.status === GONE) return { status: "FAILED" as const, nextAttemptAt: null };
     const now = this.options.clock.now();
     const retryAfter =
       outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.headers?.["retry-after"], now) : undefined;
@@ -350,8 +455,50 @@ export class Dispatcher {
     }
   }
 
-  /** Stores one batch in one statement; never throws. */
+  /**
+   * Stores one batch; never throws. A batch the store refuses for what it holds (not for being
+   * unreachable) is split in halves until the rows it refuses are alone: the others are stored
+   * as usual, and a refused one is stored without its response, as RECORD_FAILED, with its
+   * delivery moved on all the same. So one row never takes the others down, and no delivery is
+   * sent again and again with nothing logged. Every record failure is logged and counted.
+   */
   private async record(batch: AttemptRecord[]): Promise<void> {
+    const error = await this.store(batch);
+    if (error === undefined) return;
+    const { logger } = this.options;
+    if (isStoreUnavailable(error)) {
+      // Not stored: the leases run out and the deliveries are sent again (at-least-once).
+      this.options.onRecordFailed?.(batch.length, "not_stored");
+      logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
+      return;
+    }
+    if (batch.length > 1) {
+      logger.warn({ err: error, attempts: batch.length }, "recording attempts failed; recording them in halves to find the row the store refuses");
+      const half = batch.length >> 1;
+      await this.record(batch.slice(0, half));
+      await this.record(batch.slice(half));
+      return;
+    }
+    const refused = batch[0]!;
+    const fallback = withoutResponse(refused, error);
+    const again = await this.store([fallback]);
+    if (again === undefined) {
+      this.options.onRecordFailed?.(1, "stored_without_response");
+      logger.error(
+        { err: error, deliveryId: refused.deliveryId, webhookId: refused.webhookId, attempt: refused.attemptNumber },
+        "recording an attempt failed; stored without its response (RECORD_FAILED)",
+      );
+      return;
+    }
+    this.options.onRecordFailed?.(1, "not_stored");
+    logger.error(
+      { err: again, firstError: error, deliveryId: refused.deliveryId, webhookId: refused.webhookId },
+      "recording an attempt failed, also without its response; the delivery will be sent again",
+    );
+  }
+
+  /** One try (a deadlock or a brief outage passes: a few) at storing a batch; the error when it was not stored. */
+  private async store(batch: AttemptRecord[]): Promise<unknown> {
     const { sql, clock, autoDisable, logger } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -363,19 +510,48 @@ export class Dispatcher {
         } catch (error) {
           logger.warn({ err: error }, "onRecorded failed"); // stored all the same: never recorded twice
         }
-        return;
+        return undefined;
       } catch (error) {
-        if (attempt < RECORD_TRIES) {
-          logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
-          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-          continue;
-        }
-        // Not stored: the leases run out and the deliveries are sent again (at-least-once).
-        logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
-        return;
+        // What the rows hold does not change between tries: only a passing condition is tried again.
+        if (attempt >= RECORD_TRIES || !isPassing(error)) return error;
+        logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
   }
+}
+
+/** SQLSTATE classes that pass on their own: connection (08), rollback/deadlock (40), resources (53), operator (57). */
+const PASSING_CLASSES = new Set(["08", "40", "53", "57"]);
+
+function sqlState(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current && typeof current === "object"; depth++) {
+    const e = current as { code?: unknown; originalCode?: unknown; cause?: unknown };
+    for (const code of [e.code, e.originalCode]) if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+    current = e.cause;
+  }
+  return undefined;
+}
+
+/** Worth trying the same statement again: the store is away, or the failure was about timing, not data. */
+function isPassing(error: unknown): boolean {
+  if (isStoreUnavailable(error)) return true;
+  const state = sqlState(error);
+  return state !== undefined && PASSING_CLASSES.has(state.slice(0, 2));
+}
+
+/** The attempt as it can still be stored: what was sent and the status, not what came back. */
+function withoutResponse(record: AttemptRecord, error: unknown): AttemptRecord {
+  const reason = error instanceof Error ? error.message : String(error);
+  return Object.assign(Object.create(Object.getPrototypeOf(record) as object) as AttemptRecord, record, {
+    responseHeaders: null,
+    responseBody: null,
+    responseBodyEncoding: null,
+    errorClass: "RECORD_FAILED",
+    // Plain ASCII: the store's own message may quote the bytes it refused.
+    errorMessage: `the response could not be stored (${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 200)}); the attempt is kept without it`,
+  });
 }
 
 /**
@@ -394,6 +570,7 @@ class Attempt implements AttemptRecord {
   readonly responseStatus: number | null;
   readonly responseHeaders: Record<string, string> | null;
   readonly responseBody: string | null;
+  readonly responseBodyEncoding: "base64" | null;
   readonly errorClass: string | null;
   readonly errorMessage: string | null;
   readonly succeeded: boolean;
@@ -421,6 +598,7 @@ class Attempt implements AttemptRecord {
     this.responseStatus = outcome.status;
     this.responseHeaders = outcome.headers;
     this.responseBody = outcome.body;
+    this.responseBodyEncoding = outcome.bodyEncoding;
     this.errorClass = outcome.errorClass;
     this.errorMessage = outcome.errorMessage;
     this.succeeded = outcome.succeeded;

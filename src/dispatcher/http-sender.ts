@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { isIP } from "node:net";
 import { Agent, errors as undiciErrors, type Dispatcher } from "undici";
 import type { TargetGuard } from "./target-guard.js";
@@ -40,6 +41,8 @@ export interface AttemptOutcome {
   readonly status: number | null;
   readonly headers: Record<string, string> | null;
   readonly body: string | null;
+  /** null: body is the bytes as UTF-8 text. "base64": they were not text PostgreSQL can hold (see responseText). */
+  readonly bodyEncoding: "base64" | null;
   readonly errorClass: ErrorClass | null;
   readonly errorMessage: string | null;
   readonly durationMs: number;
@@ -205,11 +208,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     const status = this.status;
     const succeeded = status >= 200 && status < 300;
     const chunks = this.chunks;
+    const text = chunks ? responseText(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) : EMPTY_BODY;
     this.finish({
       succeeded,
       status,
       headers: this.headers,
-      body: !chunks ? "" : chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"),
+      body: text.body,
+      bodyEncoding: text.encoding,
       errorClass: succeeded ? null : "HTTP_STATUS",
       errorMessage: succeeded ? null : `HTTP ${status}`,
       durationMs: Math.round(performance.now() - this.started),
@@ -225,12 +230,26 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+const EMPTY_BODY = { body: "", encoding: null } as const;
+
+/**
+ * A response body as the attempt log keeps it, losslessly: valid UTF-8 without NUL as that
+ * text, any other bytes (binary, UTF-16, invalid UTF-8, a NUL, which PostgreSQL text and json
+ * cannot hold) as base64, marked. Decoding with replacement characters would lose bytes, and a
+ * NUL would make the whole batch's record fail.
+ */
+export function responseText(bytes: Buffer): { body: string; encoding: "base64" | null } {
+  if (bytes.indexOf(0) === -1 && isUtf8(bytes)) return { body: bytes.toString("utf8"), encoding: null };
+  return { body: bytes.toString("base64"), encoding: "base64" };
+}
+
 function failure(error: unknown, errorClass: ErrorClass, started: number, totalTimeoutMs: number): AttemptOutcome {
   return {
     succeeded: false,
     status: null,
     headers: null,
     body: null,
+    bodyEncoding: null,
     errorClass,
     errorMessage: describe(error, errorClass, totalTimeoutMs),
     durationMs: Math.round(performance.now() - started),

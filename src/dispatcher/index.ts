@@ -13,7 +13,7 @@ export { Dispatcher } from "./dispatcher.js";
 export function createDispatcher(
   config: Config,
   deps: { sql: SqlClient; secrets: SecretBox; logger: Logger; clock: Clock; guard: TargetGuard },
-  extra: Pick<DispatcherOptions, "onRecorded" | "random"> = {},
+  extra: Pick<DispatcherOptions, "onRecorded" | "onRecordFailed" | "random"> = {},
 ): Dispatcher {
   const sender = createHttpSender({
     connectTimeoutMs: config.HOOKGATE_CONNECT_TIMEOUT_MS,
@@ -28,6 +28,7 @@ export function createDispatcher(
     sender,
     batchSize: config.HOOKGATE_DISPATCH_BATCH,
     concurrency: config.HOOKGATE_DISPATCH_CONCURRENCY,
+    maxInFlightPerWebhook: config.HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK,
     leaseMs: config.HOOKGATE_LEASE_SECONDS * 1000,
     // As the configuration's own check counts it (the lease must outlast an attempt).
     attemptMs: config.HOOKGATE_DELIVERY_TIMEOUT_MS + config.HOOKGATE_CONNECT_TIMEOUT_MS + 1_000,

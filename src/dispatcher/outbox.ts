@@ -42,20 +42,40 @@ interface ClaimRow {
 // delivery whose worker died is due again, by the same rule as any other, the moment its lease
 // ends. lease_until is the lease's token: only the worker holding it may record the outcome.
 // Nothing in deliveries is written here.
+//
+// Fairness (per-webhook slots): the claiming worker says which webhooks have no slot left with
+// it ($4: skipped by the walk) and how many each other webhook it holds may still take ($5 ids,
+// $6 slots; any other webhook: $7). Of the rows the walk locks, only those within their
+// webhook's slots are claimed; the rest stay due, untouched, for the next claim or another
+// worker. So one webhook's backlog takes at most its slots, and once they are full the walk
+// passes over it to the others. (FIFO webhooks, per-webhook rate limits and pulled webhooks are
+// meant to be more inputs of this same step: a webhook's slots, or a webhook left out.)
+// $8: deliveries this worker has sent and not yet recorded whose lease has run out: never taken
+// again by the same worker (it would send them twice); another worker may, as with any lease.
 const CLAIM = `
 WITH due AS (
-  SELECT q.delivery_id, w.updated_at AS webhook_updated_at
+  SELECT q.delivery_id, q.webhook_id, q.due_at, w.updated_at AS webhook_updated_at
   FROM delivery_queue q
   JOIN webhooks w ON w.id = q.webhook_id
   WHERE q.due_at <= $1
     AND w.is_active
+    AND q.webhook_id <> ALL($4::int[])
+    AND q.delivery_id <> ALL($8::bigint[])
   ORDER BY q.due_at, q.delivery_id
   LIMIT $2
   FOR UPDATE OF q SKIP LOCKED
+), fair AS (
+  SELECT ranked.delivery_id, ranked.webhook_updated_at
+  FROM (
+    SELECT due.*, row_number() OVER (PARTITION BY due.webhook_id ORDER BY due.due_at, due.delivery_id) AS n
+    FROM due
+  ) ranked
+  LEFT JOIN unnest($5::int[], $6::int[]) AS held(webhook_id, slots) ON held.webhook_id = ranked.webhook_id
+  WHERE ranked.n <= COALESCE(held.slots, $7::int)
 ), claimed AS (
   -- = ANY(ARRAY(...)) keeps this an index lookup; a join with the CTE would scan the whole queue.
   UPDATE delivery_queue q SET lease_until = $3, due_at = $3
-  WHERE q.delivery_id = ANY(ARRAY(SELECT delivery_id FROM due))
+  WHERE q.delivery_id = ANY(ARRAY(SELECT delivery_id FROM fair))
   RETURNING q.delivery_id
 )
 -- Times as epoch milliseconds: formatting them is cheaper in the dispatcher than here. The type
@@ -64,17 +84,51 @@ SELECT d.id::text AS id, d.event_id::text AS event_id, d.webhook_id, d.attempt_c
        (extract(epoch FROM d.created_at) * 1000)::float8 AS created_ms,
        (extract(epoch FROM e.created_at) * 1000)::float8 AS event_ms,
        e.event_name AS event_type, coalesce(e.payload_text, e.payload::text) AS payload,
-       (extract(epoch FROM due.webhook_updated_at) * 1000)::float8 AS webhook_version
+       (extract(epoch FROM fair.webhook_updated_at) * 1000)::float8 AS webhook_version
 FROM claimed c
-JOIN due ON due.delivery_id = c.delivery_id
+JOIN fair ON fair.delivery_id = c.delivery_id
 JOIN deliveries d ON d.id = c.delivery_id
 JOIN events e ON e.id = d.event_id
 ORDER BY d.id`;
 
+/** What a claim may take, per webhook, and what it must leave alone. */
+export interface ClaimLimits {
+  /** Webhooks with no slot left with this worker: not claimed at all. */
+  readonly fullWebhooks: readonly number[];
+  /** Webhooks this worker holds some of, and how many more of each it may take. */
+  readonly heldWebhooks: readonly number[];
+  readonly heldSlots: readonly number[];
+  /** How many of any other webhook one claim may take. */
+  readonly slotsPerWebhook: number;
+  /** This worker's own sent-but-unrecorded deliveries whose lease has run out. */
+  readonly unrecorded: readonly string[];
+}
+
+const NO_LIMITS: ClaimLimits = { fullWebhooks: [], heldWebhooks: [], heldSlots: [], slotsPerWebhook: 2_147_483_647, unrecorded: [] };
+
 /** Claims up to `limit` due deliveries of active webhooks; nobody else takes them until the lease ends. */
-export async function claimDue(sql: SqlClient, now: Date, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+export async function claimDue(
+  sql: SqlClient,
+  now: Date,
+  limit: number,
+  leaseMs: number,
+  limits: ClaimLimits = NO_LIMITS,
+): Promise<ClaimedDelivery[]> {
   const leaseUntil = new Date(now.getTime() + leaseMs);
-  const rows = await sql.query<ClaimRow>(CLAIM, [now.toISOString(), limit, leaseUntil.toISOString()], "hookgate_claim");
+  const rows = await sql.query<ClaimRow>(
+    CLAIM,
+    [
+      now.toISOString(),
+      limit,
+      leaseUntil.toISOString(),
+      limits.fullWebhooks,
+      limits.heldWebhooks,
+      limits.heldSlots,
+      limits.slotsPerWebhook,
+      limits.unrecorded,
+    ],
+    "hookgate_claim",
+  );
   return rows.map((r) => ({
     id: r.id,
     eventId: r.event_id,
@@ -106,6 +160,8 @@ export interface AttemptRecord {
   readonly responseStatus: number | null;
   readonly responseHeaders: Record<string, string> | null;
   readonly responseBody: string | null;
+  /** null: responseBody is the bytes as text; "base64": the bytes were not UTF-8 text without NUL. */
+  readonly responseBodyEncoding: "base64" | null;
   readonly errorClass: string | null;
   readonly errorMessage: string | null;
   readonly succeeded: boolean;
@@ -164,9 +220,9 @@ WITH w AS (
     r.ms AS duration_ms, w.u AS request_url, w.m AS request_method,
     w.h || jsonb_build_object('webhook-id', r.e::text, 'webhook-timestamp', r.ts::text, 'webhook-signature', r.g) AS request_headers,
     r.b AS request_body, r.st AS response_status, r.rh AS response_headers, r.rb AS response_body,
-    r.ec AS error_class, r.em AS error_message, r.ok AS succeeded, r.x AS status, r.na AS next_attempt_at, r.lu AS lease_until
+    r.re AS response_body_encoding, r.ec AS error_class, r.em AS error_message, r.ok AS succeeded, r.x AS status, r.na AS next_attempt_at, r.lu AS lease_until
   FROM json_to_recordset($1::json) AS r(d bigint, w int, n int, s bigint, ms int, e bigint, ts bigint, g text, b text,
-    st int, rh jsonb, rb text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
+    st int, rh jsonb, rb text, re text, ec text, em text, ok boolean, x text, na timestamptz, lu timestamptz)
   JOIN w ON w.i = r.w
 ), streaks AS MATERIALIZED (
   SELECT w.id FROM webhooks w
@@ -200,10 +256,10 @@ WITH w AS (
 ), logged AS (
   INSERT INTO delivery_attempts (delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url,
     request_method, request_headers, request_body, response_status, response_headers, response_body,
-    error_class, error_message, succeeded)
+    response_body_encoding, error_class, error_message, succeeded)
   SELECT delivery_id, webhook_id, attempt_number, started_at, duration_ms, request_url, request_method,
-    request_headers, request_body, response_status, response_headers, response_body, error_class,
-    error_message, succeeded
+    request_headers, request_body, response_status, response_headers, response_body, response_body_encoding,
+    error_class, error_message, succeeded
   FROM r WHERE r.delivery_id IN (SELECT id FROM locked)
 ), health AS (
   UPDATE webhooks w
@@ -242,6 +298,7 @@ function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webh
     if (r.responseStatus !== null) row += `,"st":${r.responseStatus}`;
     if (r.responseHeaders !== null) row += `,"rh":${JSON.stringify(r.responseHeaders)}`;
     if (r.responseBody !== null) row += `,"rb":${JSON.stringify(r.responseBody)}`;
+    if (r.responseBodyEncoding !== null) row += `,"re":"${r.responseBodyEncoding}"`;
     if (r.errorClass !== null) row += `,"ec":${JSON.stringify(r.errorClass)}`;
     if (r.errorMessage !== null) row += `,"em":${JSON.stringify(r.errorMessage)}`;
     if (r.nextAttemptAt !== null) row += `,"na":"${r.nextAttemptAt.toISOString()}"`;
@@ -281,6 +338,31 @@ RETURNING id, disabled_reason
 )
 SELECT id, disabled_reason FROM disabled`;
 
+// A receiver that answers 410 Gone asks to be forgotten: its webhook is disabled at once (the
+// delivery itself was recorded FAILED, without retries), and its waiting deliveries are parked
+// as DISABLE_FAILING parks them. $1 the webhooks, $2 now.
+const DISABLE_GONE = `
+WITH disabled AS (
+UPDATE webhooks
+SET is_active = false, disabled_at = $2,
+    disabled_reason = 'disabled: the receiver answered 410 Gone at '
+      || to_char($2::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (it asked to be forgotten)'
+WHERE id = ANY($1::int[]) AND is_active
+RETURNING id, disabled_reason
+), waiting AS MATERIALIZED (
+  SELECT id FROM deliveries
+  WHERE webhook_id = ANY(ARRAY(SELECT id FROM disabled)) AND status IN ('PENDING', 'RETRYING')
+  ORDER BY id
+  FOR NO KEY UPDATE
+), parked AS (
+  UPDATE delivery_queue q SET due_at = NULL
+  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (q.lease_until IS NULL OR q.lease_until < $2)
+  RETURNING q.delivery_id
+), shown AS (
+  UPDATE deliveries d SET next_attempt_at = NULL WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM parked))
+)
+SELECT id, disabled_reason FROM disabled`;
+
 /** Writes attempts, moves deliveries on and tracks webhook health (one statement), then disables failing webhooks. */
 export async function recordAttempts(
   sql: SqlClient,
@@ -293,16 +375,28 @@ export async function recordAttempts(
   const health = JSON.stringify(webhookHealth(records));
   await sql.query(RECORD_BATCH, [rows, webhooks, health, ids, now.toISOString()], "hookgate_record");
   // Only a failure can push a webhook over a limit.
-  if ((!rule.afterFailures && !rule.afterDays) || records.every((r) => r.succeeded)) return [];
-  const webhookIds = [...new Set(records.filter((r) => !r.succeeded).map((r) => r.webhookId))];
-  const disabled = await sql.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
-    webhookIds,
-    now.toISOString(),
-    rule.afterFailures,
-    rule.afterDays,
-  ]);
+  if (records.every((r) => r.succeeded)) return [];
+  const disabled: { id: number; disabled_reason: string }[] = [];
+  const goneIds = [...new Set(records.filter((r) => r.responseStatus === GONE).map((r) => r.webhookId))];
+  if (goneIds.length) disabled.push(...(await sql.query<{ id: number; disabled_reason: string }>(DISABLE_GONE, [goneIds, now.toISOString()])));
+  if (rule.afterFailures || rule.afterDays) {
+    const webhookIds = [...new Set(records.filter((r) => !r.succeeded && !goneIds.includes(r.webhookId)).map((r) => r.webhookId))];
+    if (webhookIds.length) {
+      disabled.push(
+        ...(await sql.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
+          webhookIds,
+          now.toISOString(),
+          rule.afterFailures,
+          rule.afterDays,
+        ])),
+      );
+    }
+  }
   return disabled.map((d) => ({ id: Number(d.id), reason: d.disabled_reason }));
 }
+
+/** The status a receiver answers to be forgotten: no retries, and its webhook is disabled. */
+export const GONE = 410;
 
 function webhookHealth(records: readonly AttemptRecord[]) {
   if (records.every((r) => r.succeeded)) {

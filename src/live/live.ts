@@ -22,6 +22,7 @@ export interface LiveAttempt {
   readonly responseStatus: number | null;
   readonly responseHeaders: unknown;
   readonly responseBody: string | null;
+  readonly responseBodyEncoding: string | null;
   readonly errorClass: string | null;
   readonly errorMessage: string | null;
   readonly succeeded: boolean;
@@ -126,6 +127,7 @@ async function publishWatchedAttempts(bus: Bus, sql: SqlClient, records: readonl
       responseStatus: r.responseStatus,
       responseHeaders: r.responseHeaders,
       responseBody: r.responseBody,
+      responseBodyEncoding: r.responseBodyEncoding,
       errorClass: r.errorClass,
       errorMessage: r.errorMessage,
       succeeded: r.succeeded,

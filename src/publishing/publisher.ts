@@ -66,6 +66,8 @@ export interface ReplayRequest {
   readonly since: Date;
   /** Only events whose delivery FAILED. */
   readonly onlyFailed: boolean;
+  /** Most deliveries one replay may queue; past it nothing is queued and it is refused. Default: no limit. */
+  readonly maxDeliveries?: number;
 }
 
 /**
@@ -241,7 +243,7 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
       const { results, byIndex } = await store([request], webhookId);
       return { eventId: results[0]!.eventId, deliveryId: BigInt(byIndex.get(0)!.first_delivery_id!) };
     },
-    async replay({ webhookId, since, onlyFailed }) {
+    async replay({ webhookId, since, onlyFailed, maxDeliveries }) {
       const pruned = await prunedUntil(sql);
       if (pruned && since.getTime() <= pruned.getTime()) {
         // A replay from there would be silently partial: say so instead.
@@ -252,8 +254,22 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
         );
       }
       const now = options.clock.now();
-      const [row] = await sql.query<{ url: string | null; queued: number }>(REPLAY, [webhookId, since.toISOString(), onlyFailed, now.toISOString()]);
+      const max = Math.min(maxDeliveries ?? REPLAY_UNBOUNDED, REPLAY_UNBOUNDED);
+      const [row] = await sql.query<{ url: string | null; found: number; queued: number }>(REPLAY, [
+        webhookId,
+        since.toISOString(),
+        onlyFailed,
+        now.toISOString(),
+        max,
+      ]);
       if (!row || row.url === null) return null;
+      if (Number(row.found) > max) {
+        throw new PublishError(
+          0,
+          "since",
+          `this replay would queue more than ${max} deliveries (HOOKGATE_MAX_REPLAY_DELIVERIES); nothing was queued: choose a later since, or onlyFailed`,
+        );
+      }
       if (row.queued) after([], true);
       return { url: row.url, queued: Number(row.queued) };
     },
@@ -263,17 +279,22 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
   };
 }
 
-// One statement: the replay is all queued, or none of it is.
+// One statement: the replay is all queued, or none of it is; and one that would queue more than
+// $5 deliveries queues nothing (it reads at most one event past the limit to know).
 const REPLAY = `
-WITH queued AS (
-  INSERT INTO deliveries (event_id, webhook_id, status, next_attempt_at, created_at, updated_at)
-  SELECT DISTINCT d.event_id, d.webhook_id, 'PENDING'::"DeliveryStatus", $4::timestamptz, $4::timestamptz, $4::timestamptz
-  FROM deliveries d
+WITH src AS (
+  SELECT DISTINCT d.event_id FROM deliveries d
   WHERE d.webhook_id = $1 AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = $1)
     AND d.created_at >= $2::timestamptz AND (NOT $3::boolean OR d.status = 'FAILED')
+  LIMIT $5::int + 1
+), queued AS (
+  INSERT INTO deliveries (event_id, webhook_id, status, next_attempt_at, created_at, updated_at)
+  SELECT event_id, $1, 'PENDING'::"DeliveryStatus", $4::timestamptz, $4::timestamptz, $4::timestamptz
+  FROM src WHERE (SELECT count(*) FROM src) <= $5::int
   RETURNING 1
 )
-SELECT (SELECT url FROM webhooks WHERE id = $1) AS url, (SELECT count(*)::int FROM queued) AS queued`;
+SELECT (SELECT url FROM webhooks WHERE id = $1) AS url, (SELECT count(*)::int FROM src) AS found, (SELECT count(*)::int FROM queued) AS queued`;
+const REPLAY_UNBOUNDED = 2_147_483_646;
 
 /**
  * Checks one request and returns its payload's JSON text: the payloadJson string as given, or

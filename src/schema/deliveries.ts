@@ -16,6 +16,14 @@ export const DeliveryStatus = builder.enumType("DeliveryStatus", {
   } as const,
 });
 
+export const ResponseBodyEncoding = builder.enumType("ResponseBodyEncoding", {
+  description: "How an attempt's responseBody holds the bytes the receiver sent.",
+  values: {
+    TEXT: { description: "The bytes were UTF-8 text without NUL, shown as that text." },
+    BASE64: { description: "Any other bytes (binary, UTF-16, invalid UTF-8, a NUL), shown as base64: decode it for the exact bytes." },
+  } as const,
+});
+
 export const DeliveryAttempt = builder.prismaObject("DeliveryAttempt", {
   description: "One HTTP call of a delivery, as sent and as answered. Secrets and auth are redacted.",
   fields: (t) => ({
@@ -32,10 +40,21 @@ export const DeliveryAttempt = builder.prismaObject("DeliveryAttempt", {
     requestBody: t.exposeString("requestBody", { description: "The body sent." }),
     responseStatus: t.exposeInt("responseStatus", { nullable: true, description: "The HTTP status answered; null when no response came." }),
     responseHeaders: t.expose("responseHeaders", { type: "JSON", nullable: true, description: "The headers answered, as an object; null when no response came." }),
-    responseBody: t.exposeString("responseBody", { nullable: true, description: "Truncated to the configured limit." }),
+    responseBody: t.exposeString("responseBody", {
+      nullable: true,
+      description: "Truncated to the configured limit. Text as received, or base64 of the bytes when responseBodyEncoding says BASE64.",
+    }),
+    responseBodyEncoding: t.field({
+      type: ResponseBodyEncoding,
+      nullable: true,
+      description: "How responseBody holds the bytes: TEXT (UTF-8 as received) or BASE64 (they were not UTF-8 text without NUL: binary, UTF-16, invalid UTF-8). null when there was no response.",
+      select: { responseBody: true, responseBodyEncoding: true },
+      resolve: (row) => (row.responseBody === null ? null : row.responseBodyEncoding === "base64" ? "BASE64" : "TEXT"),
+    }),
     errorClass: t.exposeString("errorClass", {
       nullable: true,
-      description: "TIMEOUT, CONNECTION_REFUSED, CONNECTION_RESET, DNS, TLS, BLOCKED_TARGET, HTTP_STATUS or NETWORK.",
+      description:
+        "TIMEOUT, CONNECTION_REFUSED, CONNECTION_RESET, DNS, TLS, BLOCKED_TARGET, HTTP_STATUS, NETWORK, or RECORD_FAILED (the response could not be stored; the attempt is kept without it).",
     }),
     errorMessage: t.exposeString("errorMessage", { nullable: true, description: "What went wrong, in words; null on success." }),
     succeeded: t.exposeBoolean("succeeded", { description: "True when the receiver answered 2xx." }),
@@ -131,7 +150,7 @@ builder.mutationField("replayWebhook", (t) =>
   t.field({
     type: ReplayWebhookPayload,
     description:
-      "Queues a new delivery of every event this webhook was sent since a time (only the FAILED ones with onlyFailed): the admin, or the owning service.",
+      "Queues a new delivery of every event this webhook was sent since a time (only the FAILED ones with onlyFailed): the admin, or the owning service. One call queues at most HOOKGATE_MAX_REPLAY_DELIVERIES deliveries: a larger replay queues nothing and fails with BAD_USER_INPUT on since.",
     args: {
       webhookId: t.arg.id({ required: true, description: "The webhook to send the events to again." }),
       since: t.arg({ type: "DateTime", required: true, description: "Events first delivered to it at or after this time." }),
@@ -142,7 +161,12 @@ builder.mutationField("replayWebhook", (t) =>
       const webhookId = requireId("webhookId", args.webhookId);
       let replay;
       try {
-        replay = await ctx.publisher.replay({ webhookId, since: args.since, onlyFailed: Boolean(args.onlyFailed) });
+        replay = await ctx.publisher.replay({
+          webhookId,
+          since: args.since,
+          onlyFailed: Boolean(args.onlyFailed),
+          maxDeliveries: ctx.config.HOOKGATE_MAX_REPLAY_DELIVERIES,
+        });
       } catch (error) {
         if (error instanceof PublishError) throw badInput(error.field, error.message);
         throw error;

@@ -117,6 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
               metrics.attemptsRecorded(records, disabled);
               live.attemptsRecorded(records);
             },
+            onRecordFailed: (count, outcome) => metrics.recordFailed(count, outcome),
           },
         );
   const deliveriesQueued = () => dispatcher?.wake();

@@ -20,6 +20,8 @@ export interface GatewayMetrics {
   eventsPublished(count: number): void;
   /** The dispatcher's onRecorded: attempts stored, and webhooks disabled by them. Never throws. */
   attemptsRecorded(records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]): void;
+  /** The dispatcher's onRecordFailed: attempts the store refused (kept without their response) or could not take. */
+  recordFailed(attempts: number, outcome: "stored_without_response" | "not_stored"): void;
   /** A request refused by a rate limit. */
   rateLimited(kind: string): void;
   /** Rows the retention pruner removed: events deleted, or attempts whose bodies it cleared. */
@@ -85,6 +87,12 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
       return [status, { attempts: attempts.labels(outcome), latency: latency.labels(outcome) }];
     }),
   ) as Record<AttemptRecord["status"], { attempts: Counter.Internal; latency: Histogram.Internal<"outcome"> }>;
+  const recordFailures = new Counter({
+    name: "hookgate_record_failures_total",
+    help: "Delivery attempts the dispatcher could not record as they were: stored_without_response (kept as RECORD_FAILED) or not_stored (the delivery is sent again).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
   const disabledWebhooks = new Counter({ name: "hookgate_webhooks_disabled_total", help: "Webhooks disabled after repeated delivery failures.", registers: [registry] });
   const limited = new Counter({ name: "hookgate_rate_limited_total", help: "Requests refused by a rate limit, by kind (publish, mutation, query, connection, unauthenticated).", labelNames: ["kind"] as const, registers: [registry] });
   const responses = new Counter({ name: "hookgate_http_responses_total", help: "HTTP responses by status code.", labelNames: ["status"] as const, registers: [registry] });
@@ -166,6 +174,7 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
         deps.logger.warn({ err: error }, "metrics: counting recorded attempts failed");
       }
     },
+    recordFailed: (count, outcome) => recordFailures.inc({ outcome }, count),
     rateLimited: (kind) => limited.inc({ kind }),
     pruned: (kind, rows) => pruned.inc({ kind }, rows),
     httpResponse: (status) => responses.inc({ status: String(status) }),

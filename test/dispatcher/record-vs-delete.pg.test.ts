@@ -38,6 +38,7 @@ function attempt(deliveryId: string): AttemptRecord {
     responseStatus: 204,
     responseHeaders: {},
     responseBody: "",
+    responseBodyEncoding: null,
     errorClass: null,
     errorMessage: null,
     succeeded: true,

@@ -167,6 +167,33 @@ describe("auto-disable and operator actions", () => {
     }
   });
 
+  it("410 Gone: the delivery FAILS at once and the webhook is disabled, saying why; nothing more is sent to it", async () => {
+    const { service, type, path, hook, logs } = await failingWebhook();
+    receiver.reply((r) => (r.path === path ? { status: 410, body: "gone" } : { status: 500, body: "down" }));
+    try {
+      await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { n: 1 } } });
+      g(t).wake();
+      const [gone] = await eventually(async () => {
+        const all = await logs();
+        return all[0]?.attemptCount === 1 && all;
+      });
+      expect(gone).toMatchObject({ status: "FAILED", attemptCount: 1, nextAttemptAt: null });
+      expect(gone!.attempts[0]).toMatchObject({ responseStatus: 410, errorClass: "HTTP_STATUS" });
+      const w = await eventually(async () => {
+        const found = (await service.client.ok(WebhooksDocument, { serviceId: service.id })).webhooks.data.find((x) => x.id === hook.webhook.id)!;
+        return !found.isActive && found;
+      });
+      expect(w.disabledReason).toMatch(/^disabled: the receiver answered 410 Gone at 2026-.* \(it asked to be forgotten\)$/);
+      // Nothing more is sent to it, however far the clock moves.
+      await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { n: 2 } } });
+      clock.advance(86_400_000);
+      await g(t).settle();
+      expect(receiver.requests.filter((r) => r.path === path)).toHaveLength(1);
+    } finally {
+      receiver.reply(() => ({ status: 500, body: "down" }));
+    }
+  });
+
   it("retryDelivery gives a FAILED delivery one more attempt; replayWebhook and sendTestEvent queue new ones", async () => {
     const { service, type, path, hook, logs } = await failingWebhook({ retryPolicy: "FIXED", retryIntervalSeconds: 60, retryWindowSeconds: 60 });
     const since = clock.now().toISOString();

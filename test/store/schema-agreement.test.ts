@@ -381,6 +381,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       responseStatus: 503,
       responseHeaders: { "retry-after": ["120"], nested: { ok: false } },
       responseBody: "Service Unavailable ✗",
+      responseBodyEncoding: "base64",
       errorClass: "HttpStatus",
       errorMessage: "HTTP 503",
       succeeded: false,

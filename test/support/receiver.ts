@@ -9,7 +9,7 @@ export interface Received {
 }
 
 /** What the receiver does with a request: answer, never answer, or drop the connection. */
-export type Reply = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | "hang" | "reset";
+export type Reply = { status: number; headers?: Record<string, string>; body?: string | Buffer; delayMs?: number } | "hang" | "reset";
 
 export interface Receiver {
   /** http://127.0.0.1:<port><path> */
