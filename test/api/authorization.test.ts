@@ -192,6 +192,11 @@ describe("without a token", () => {
       query: `mutation($id: ID!) { updateWebhook(webhookId: $id, input: { url: "https://anon.example/x" }) { id } }`,
       variables: { id: webhookA },
     }),
+    updateEventType: () => ({
+      query: `mutation($id: ID!) { updateEventType(eventTypeId: $id, input: { description: "anon" }) { id } }`,
+      variables: { id: typeA.id },
+    }),
+    webhookStats: () => ({ query: `query($id: ID!) { webhookStats(webhookIds: [$id]) { bucketSeconds } }`, variables: { id: webhookA } }),
   };
 
   it("the table covers every query and mutation field of the schema", async () => {

@@ -187,7 +187,9 @@ describe("malformed GraphQL requests", () => {
   });
 
   it("a chunked body that never ends -> 413 PAYLOAD_TOO_LARGE once past the limit", async () => {
-    const response = await unchanged(() => rawPost(t.gateway.url!, { bytes: 20 * BODY_LIMIT }));
+    // With a token: a request without one is refused (401) before its body is read.
+    const headers = { authorization: `Bearer ${t.config.HOOKGATE_ADMIN_TOKEN}` };
+    const response = await unchanged(() => rawPost(t.gateway.url!, { bytes: 20 * BODY_LIMIT, headers }));
     expect(response.status).toBe(413);
     expect(errorsOf(JSON.parse(response.body)).map((e) => e.extensions?.code)).toEqual(["PAYLOAD_TOO_LARGE"]);
   });

@@ -146,7 +146,7 @@ describe(`backfills (${kind})`, () => {
     expect(log.some((l) => /^backfilling 29990101000001_probe_backfill: \d+ rows so far, \d+ rows\/s$/.test(l))).toBe(true);
     expect(log.at(-1)).toMatch(/^backfilled 29990101000001_probe_backfill: 3500 rows in \d+ ms \(\d+ rows\/s\)$/);
     const [state] = await store.database.sql.query<{ rows_done: string; batches: number; finished: boolean }>(
-      `SELECT rows_done::text, batches, finished_at IS NOT NULL AS finished FROM hookgate_backfills`,
+      `SELECT rows_done::text, batches, finished_at IS NOT NULL AS finished FROM hookgate_backfills WHERE migration_name = '29990101000001_probe_backfill'`,
     );
     expect(state).toEqual({ rows_done: "3500", batches: 4, finished: true });
     expect(await schemaStatus(store.database.sql, all)).toEqual({ pending: [], unknown: [], backfilling: [] });
@@ -162,7 +162,7 @@ describe(`backfills (${kind})`, () => {
     await expect(migrate(store.database.sql, () => undefined, all)).rejects.toThrow(/backfill of 29990101000001_probe_backfill failed: division by zero/);
     expect(await schemaStatus(store.database.sql, all)).toEqual({ pending: [], unknown: [], backfilling: ["29990101000001_probe_backfill"] });
     const [state] = await store.database.sql.query<{ rows_done: string; finished: boolean }>(
-      `SELECT rows_done::text, finished_at IS NOT NULL AS finished FROM hookgate_backfills`,
+      `SELECT rows_done::text, finished_at IS NOT NULL AS finished FROM hookgate_backfills WHERE migration_name = '29990101000001_probe_backfill'`,
     );
     expect(state).toEqual({ rows_done: "1000", finished: false });
 

@@ -306,6 +306,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       sampleData: json,
       scopes: ["customer.chat.read", "with space", "ünï-code", ""],
       jsonSchema: { type: "object", properties: { "z-last": { type: "string" }, a: { type: "integer" } } },
+      jsonSchemaVersion: 3,
       createdAt: at(4),
     },
     Customer: { id: 7004, externalId: "ext-7004", name: "Customer Name", tokenHash: "c".repeat(64), createdAt: at(5) },

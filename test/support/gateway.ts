@@ -61,6 +61,8 @@ export async function startTestGateway(options: TestGatewayOptions | Record<stri
     HOOKGATE_DATA_DIR: "memory://",
     HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
     HOOKGATE_POLL_MS: "50",
+    // Tests read the store through the API far faster than a client would; the limit's own tests set it.
+    HOOKGATE_RATE_LIMIT_QUERIES: "0",
     // A fresh test database: the gateway applies the migrations, as `hookgate migrate` would.
     HOOKGATE_MIGRATE: "auto",
     ...(store.url ? { DATABASE_URL: store.url } : {}),

@@ -5,4 +5,5 @@
 -- are nullable or have a constant default, so the previous release, which reads neither, keeps
 -- working and no row is rewritten.
 ALTER TABLE "event_types" ADD COLUMN "json_schema" JSONB;
+-- AlterTable
 ALTER TABLE "event_types" ADD COLUMN "json_schema_version" INTEGER NOT NULL DEFAULT 0;
