@@ -110,22 +110,35 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
   const after = options.afterCommit ?? (() => undefined);
   const catalog = new EventTypeCatalog(sql);
 
-  /** Checks each payload against its event type's schema (as cached); the versions checked against. */
-  async function checkSchemas(requests: readonly PublishRequest[], texts: readonly string[]): Promise<(number | null)[]> {
+  /**
+   * Checks each payload against its event type's schema (as cached); the versions checked against.
+   * A payload the cached schema refuses is checked again with the stored one before it is
+   * refused: the cache may hold a schema another process has changed since.
+   */
+  async function checkSchemas(requests: readonly PublishRequest[], texts: readonly string[], fresh = false): Promise<(number | null)[]> {
     const types = await catalog.lookup(requests);
-    return requests.map((r, i) => {
+    const versions: (number | null)[] = [];
+    for (const [i, r] of requests.entries()) {
       const type = types[i];
-      if (!type) return null; // no such type: the statement says so
+      if (!type) {
+        versions.push(null); // no such type: the statement says so
+        continue;
+      }
       if (type.schemaText !== null) {
         const value = r.payloadJson != null ? JSON.parse(texts[i]!) : r.payload;
         const problem = options.schemas.problem(type.id, type.schemaText, value);
+        if (problem && !fresh) {
+          catalog.forget(type.id);
+          return checkSchemas(requests, texts, true);
+        }
         if (problem) {
           const field = r.payloadJson != null ? "payloadJson" : "payload";
           throw new PublishError(i, field, `does not match the event type's schema at "${problem.path || "/"}": ${problem.message}`);
         }
       }
-      return type.version;
-    });
+      versions.push(type.version);
+    }
+    return versions;
   }
 
   async function store(requests: readonly PublishRequest[], webhookId: number | undefined, tries = 1): ReturnType<typeof storeOnce> {

@@ -109,7 +109,7 @@ builder.mutationField("createApiToken", (t) =>
     type: CreateApiTokenPayload,
     description:
       "Creates another API token for a service or customer, so a token can be rotated: create the new one, switch clients over, revoke the old one. The admin for any principal; a service or customer for itself.",
-    args: { input: t.arg({ type: CreateApiTokenInput, required: true }) },
+    args: { input: t.arg({ type: CreateApiTokenInput, required: true, description: "Whose token to make, and its label." }) },
     authScopes: (_root, { input }) => managerScopes(input),
     resolve: async (_root, { input }, ctx) => {
       const owner = ownerOf(ctx, input, "input.");

@@ -1,6 +1,8 @@
 import { closeSync, lstatSync, mkdirSync, openSync, unlinkSync, chmodSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join, relative, resolve } from "node:path";
+import { ConfigError } from "../config.js";
+import { dataDirProblem } from "./database.js";
 
 /**
  * One process at a time on an embedded (PGlite) data directory.
@@ -93,7 +95,11 @@ export function socketAddress(dataDir: string): string {
  * The directory is created (mode 0700) if missing.
  */
 export async function lockDataDir(dataDir: string, holder: Omit<Holder, "pid">): Promise<DataDirLock> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new ConfigError(`HOOKGATE_DATA_DIR ${dataDir} cannot hold the embedded database: ${dataDirProblem(error)}`);
+  }
   const address = socketAddress(dataDir);
   const guard = join(dataDir, `${SOCKET_NAME}.takeover`);
   let info: Holder = { ...holder, pid: process.pid };

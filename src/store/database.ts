@@ -207,7 +207,8 @@ export function isStoreUnavailable(error: unknown): boolean {
 }
 
 /** Why a data directory cannot be used, in words (the error's own text as a last resort). */
-function dataDirProblem(error: unknown): string {
+/** Why a data directory cannot be used, in words (for the one-line start-up error). */
+export function dataDirProblem(error: unknown): string {
   const { code, message } = error as { code?: string; message?: string };
   if (code === "ENOTDIR" || code === "EEXIST") return "it (or a parent) is a file, not a directory";
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "it is not writable by this process";

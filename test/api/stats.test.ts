@@ -115,7 +115,14 @@ describe("updateEventType", () => {
       eventTypeId: type.id,
       input: { description: "An order was placed", sampleData: { orderId: 1 }, scopes: ["order.read"] },
     });
-    expect(updateEventType).toEqual({ id: type.id, name: type.name, description: "An order was placed", sampleData: { orderId: 1 }, scopes: ["order.read"] });
+    expect(updateEventType).toEqual({
+      id: type.id,
+      name: type.name,
+      description: "An order was placed",
+      sampleData: { orderId: 1 },
+      scopes: ["order.read"],
+      jsonSchema: null,
+    });
     // Fields left out stay.
     const again = await t.admin.ok(UpdateEventTypeDocument, { eventTypeId: type.id, input: { description: "Placed" } });
     expect(again.updateEventType).toMatchObject({ description: "Placed", sampleData: { orderId: 1 }, scopes: ["order.read"] });

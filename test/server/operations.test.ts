@@ -127,7 +127,9 @@ describe("GET /metrics", () => {
   it("HOOKGATE_METRICS=false: not served", async () => {
     const off = await startTestGateway({ HOOKGATE_ROLE: "api", HOOKGATE_METRICS: "false" });
     try {
-      expect((await scrape(off)).status).toBe(404);
+      // Not served: with a token the path is unknown (404); without one it is refused first (401), as every path is.
+      expect((await scrape(off, admin(off))).status).toBe(404);
+      expect((await scrape(off)).status).toBe(401);
     } finally {
       await off.close();
     }
