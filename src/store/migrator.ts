@@ -200,7 +200,14 @@ async function withLock<T>(
       return undefined;
     }
     log(`another process is migrating this database (advisory lock ${key}); waiting for it to finish, then checking again`);
-    await session.query(`SELECT pg_advisory_lock(${args})`, params);
+    // Polled, not waited for in one statement: a statement blocked on the lock is a running
+    // transaction, and the holder's CREATE INDEX CONCURRENTLY waits for every running
+    // transaction to end, so the two would deadlock.
+    for (let pause = 50; ; pause = Math.min(pause * 2, 1_000)) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      const [again] = await session.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${args}) AS ok`, params);
+      if (again?.ok) break;
+    }
   }
   try {
     return await fn();
