@@ -30,7 +30,8 @@ async function freshStore(): Promise<Record<string, string>> {
   }
   const { url, drop } = await createPostgresDatabase();
   cleanups.push(drop);
-  return { ...base, DATABASE_URL: url, HOOKGATE_ENCRYPTION_KEY: key() };
+  // A fresh PostgreSQL database has every migration pending: the gateway migrates it itself.
+  return { ...base, DATABASE_URL: url, HOOKGATE_ENCRYPTION_KEY: key(), HOOKGATE_MIGRATE: "auto" };
 }
 
 /** A TCP port that something else holds for the rest of the file. */

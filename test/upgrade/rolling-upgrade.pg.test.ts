@@ -259,7 +259,8 @@ describe(`rolling upgrade from ${PREVIOUS_RELEASE} on PostgreSQL`, () => {
     const old = await startGateway(env, adminToken, previous.cli);
     const service = await createService(old);
     const type = await createEventType(old);
-    const { webhook } = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url(PATH) });
+    // The previous release has no openToCustomers input (undefined leaves it out of the request).
+    const { webhook } = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url(PATH), openToCustomers: undefined });
     let started = performance.now();
     await insertHistory(database.url, Number(type.id), type.name, Number(webhook.id));
     timings.historyInsertSeconds = ((performance.now() - started) / 1000).toFixed(1);
