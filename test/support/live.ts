@@ -71,12 +71,14 @@ export async function waitForItems<T>(received: Received<T>, count: number, time
 /** eventPublished with every argument as a variable (an unset variable is no filter). */
 export const EVENT_PUBLISHED = `subscription Live($eventNames: [String!], $serviceId: ID, $webhookId: ID, $customerId: ID, $after: ID) {
   eventPublished(eventNames: $eventNames, serviceId: $serviceId, webhookId: $webhookId, customerId: $customerId, after: $after) {
-    id eventName payload createdAt
+    id cursor eventName payload createdAt
   }
 }`;
 
 export interface LiveEvent {
   readonly id: string;
+  /** Where the event stands in the order subscribers see (resume with it as `after`). */
+  readonly cursor: string;
   readonly eventName: string;
   readonly payload: unknown;
   readonly createdAt: string;
