@@ -45,7 +45,8 @@ describe("metrics of a worker-only process (HOOKGATE_METRICS_PORT)", () => {
   });
 
   it("serves the attempt counters the worker records; the API process's port serves its own registry", async () => {
-    const [, metricsUrl] = await worker.waitForOutput(/Hookgate metrics at (http:\/\/\S+\/metrics)/, 120_000);
+    // stdout is JSON log lines: the "hookgate started" line carries the metrics URL.
+    const [, metricsUrl] = await worker.waitForOutput(/"metricsUrl":"(http:\/\/[^"]+\/metrics)"/, 120_000);
     const type = await createEventType(api);
     const service = await createService(api);
     await createWebhook(service.client, { eventIds: [type.id], url: receiver.url("/w") });
