@@ -20,7 +20,8 @@ async function hookgate(command: string, env: Record<string, string>, args: stri
   return { code, output: child.output() };
 }
 
-const UP = /GraphiQL at (http:\/\/\S+\/graphql)/;
+// The JSON start line ("url"), or the sentence the previous release printed.
+const UP = /(?:GraphiQL at |"url":")(http:\/\/[^"\s]+\/graphql)/;
 
 // The data directory lock is embedded mode's; PostgreSQL has no data directory to hold.
 describe.runIf(storeKind() === "pglite")("one process per embedded data directory", () => {

@@ -62,7 +62,8 @@ afterAll(async () => {
 async function startGateway(env: Record<string, string>, adminToken: string, cli?: string) {
   const child = runHookgate("start", { HOOKGATE_HOST: "127.0.0.1", HOOKGATE_PORT: "0", HOOKGATE_ADMIN_TOKEN: adminToken, ...env }, [], cli);
   processes.push(child);
-  const [, url] = await child.waitForOutput(/GraphiQL at (http:\/\/\S+\/graphql)/, 120_000);
+// The JSON start line ("url"), or the sentence the previous release printed.
+  const [, url] = await child.waitForOutput(/(?:GraphiQL at |"url":")(http:\/\/[^"\s]+\/graphql)/, 120_000);
   const as = (token?: string) => new GraphQLClient(url!, token);
   return { process: child, admin: as(adminToken), as };
 }
