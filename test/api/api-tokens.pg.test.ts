@@ -33,6 +33,7 @@ beforeAll(async () => {
     HOOKGATE_ADMIN_TOKEN: adminToken,
     HOOKGATE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     HOOKGATE_ROLE: "api",
+    HOOKGATE_MIGRATE: "auto", // a fresh database: the first gateway migrates it
     HOOKGATE_LIVE_POLL_MS: String(POLL_MS),
     HOOKGATE_LOG_LEVEL: "silent",
   };

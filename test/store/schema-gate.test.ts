@@ -80,7 +80,10 @@ describe(`prepareSchema() at start (${kind})`, () => {
     const log: string[] = [];
     await prepareSchema(database, { mode: "off", dataDir: "memory://", log: (l) => log.push(l), migrations: all });
     if (kind === "postgres") {
-      expect(log).toEqual([`the backfill of ${withBackfill.name} has not finished (hookgate migrate runs it); this release works meanwhile`]);
+      // (The real migrations' own backfills are unfinished too here, and said the same way.)
+      expect(log.filter((l) => l.includes(withBackfill.name))).toEqual([
+        `the backfill of ${withBackfill.name} has not finished (hookgate migrate runs it); this release works meanwhile`,
+      ]);
       expect(await database.sql.query(`SELECT probe FROM events`)).toEqual([{ probe: null }]);
     } else {
       expect(log.filter((l) => l.startsWith(`backfilled ${withBackfill.name}: 1 rows in `))).toHaveLength(1);
