@@ -121,6 +121,8 @@ async function gatewayRate(receiver: { port: number; pid: number }, count: numbe
     HOOKGATE_DISPATCH_CONCURRENCY: String(CONCURRENCY),
     HOOKGATE_POLL_MS: "20",
     HOOKGATE_MIGRATE: "auto", // a fresh database
+    // The bench sends to one webhook: its per-webhook cap (default 50) bounds what is in flight.
+    ...(process.env.HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK ? { HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK: process.env.HOOKGATE_MAX_IN_FLIGHT_PER_WEBHOOK } : {}),
     ...(db.url ? { DATABASE_URL: db.url } : {}),
   });
   const database = await openDatabase({ url: db.url, dataDir: "memory://", poolSize: 10 });
