@@ -13,7 +13,7 @@ import {
   type ClaimedDelivery,
   type ClaimLimits,
   type DisabledWebhook,
-} from "./outbox.js";
+} from "./delivery-queue.js";
 import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
 import { sign } from "./signature.js";
 import { WebhookConfigCache, type PreparedWebhook } from "./webhook-config.js";
@@ -158,7 +158,7 @@ export class Dispatcher {
     this.stopping = true;
     this.wake();
     await this.loop;
-    // Claimed but never started: back to the outbox at once.
+    // Claimed but never started: back to the queue at once.
     for (let i = this.queueHead; i < this.queue.length; i++) this.drop(this.queue[i]!.delivery);
     this.queue = [];
     this.queueHead = 0;

@@ -1,5 +1,5 @@
 import type { Config } from "../config.js";
-import type { AttemptRecord } from "../dispatcher/outbox.js";
+import type { AttemptRecord } from "../dispatcher/delivery-queue.js";
 import type { Logger } from "../log.js";
 import type { StoredEvent } from "../publishing/publisher.js";
 import { createBus, topics, type Bus } from "../pubsub/bus.js";

@@ -1,4 +1,4 @@
-import { RETRY_DELIVERY } from "../dispatcher/outbox.js";
+import { retryDelivery } from "../dispatcher/delivery-queue.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { badInput, conflict, notFound } from "./errors.js";
@@ -128,8 +128,7 @@ builder.mutationField("retryDelivery", (t) =>
       const id = requireBigId("deliveryId", args.deliveryId);
       const now = ctx.clock.now();
       // One conditional write: never a delivery that succeeded, or one a worker is sending right now.
-      const [result] = await ctx.prisma.$queryRawUnsafe<{ queued: number }[]>(RETRY_DELIVERY, id, now);
-      if (!result!.queued) {
+      if (!(await retryDelivery(ctx.prisma, id, now))) {
         const delivery = await ctx.prisma.delivery.findUnique({ where: { id }, select: { status: true } });
         if (!delivery) throw notFound(`delivery ${id}`);
         if (delivery.status === "SUCCEEDED") throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);

@@ -1,6 +1,6 @@
 import { newSigningSecret } from "../auth/tokens.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import { PARK_DELIVERIES, RESUME_DELIVERIES } from "../dispatcher/outbox.js";
+import { parkDeliveries, resumeDeliveries } from "../dispatcher/delivery-queue.js";
 import { BlockedTargetError } from "../dispatcher/target-guard.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
@@ -408,7 +408,7 @@ builder.mutationField("updateWebhook", (t) =>
         // Switched off: its waiting deliveries leave the dispatcher's due range. On: due at once.
         if (args.input.isActive != null) {
           const now = ctx.clock.now();
-          await tx.$executeRawUnsafe(args.input.isActive ? RESUME_DELIVERIES : PARK_DELIVERIES, id, now);
+          await (args.input.isActive ? resumeDeliveries : parkDeliveries)(tx, id, now);
         }
         return tx.webhook.update({ ...query, where: { id }, data });
       });

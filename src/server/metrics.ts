@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Clock } from "../dispatcher/clock.js";
-import type { AttemptRecord, DisabledWebhook } from "../dispatcher/outbox.js";
+import { readQueueState, type AttemptRecord, type DisabledWebhook, type QueueState } from "../dispatcher/delivery-queue.js";
 import type { Logger } from "../log.js";
 import type { SqlClient } from "../store/database.js";
 import type { RedisConnection } from "../store/redis.js";
@@ -40,15 +40,6 @@ export interface MetricsDeps {
   /** Bound on each scrape-time query (default 2000 ms). */
   readonly scrapeTimeoutMs?: number;
 }
-
-// The dispatcher's queue holds the pending and retrying deliveries: each has a due_at (leased
-// ones: the lease's end; parked ones, of a disabled webhook: none). Its (due_at, delivery_id)
-// index serves the min().
-const QUEUE = `
-SELECT count(*)::int AS queued,
-  count(*) FILTER (WHERE due_at <= $1::timestamptz)::int AS due,
-  EXTRACT(EPOCH FROM ($1::timestamptz - min(due_at)))::float8 AS oldest_seconds
-FROM delivery_queue WHERE due_at IS NOT NULL`;
 
 export function createMetrics(deps: MetricsDeps): GatewayMetrics {
   const timeoutMs = deps.scrapeTimeoutMs ?? 2_000;
@@ -185,24 +176,9 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
   };
 }
 
-interface QueueState {
-  readonly queued: number;
-  readonly due: number;
-  readonly oldestSeconds: number;
-}
-
-async function readQueue(deps: MetricsDeps, timeoutMs: number): Promise<QueueState> {
-  const now = deps.clock.now().toISOString();
-  const rows = await withTimeout(
-    deps.sql.transaction(async (tx) => {
-      // On PostgreSQL the server gives up too; the race below bounds the scrape on both stores.
-      await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-      return tx.query<{ queued: number; due: number; oldest_seconds: number | null }>(QUEUE, [now]);
-    }),
-    timeoutMs,
-  );
-  const row = rows[0];
-  return { queued: row?.queued ?? 0, due: row?.due ?? 0, oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0) };
+// The store gives up after timeoutMs too (PostgreSQL); the race bounds the scrape on both stores.
+function readQueue(deps: MetricsDeps, timeoutMs: number): Promise<QueueState> {
+  return withTimeout(readQueueState(deps.sql, deps.clock.now(), timeoutMs), timeoutMs);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -19,7 +19,7 @@ import { createCustomer, createEventType, createService, createWebhook, register
 
 let t: TestGateway;
 beforeAll(async () => {
-  // API only: these tests read the outbox as publishing left it, before any dispatcher touches it.
+  // API only: these tests read the deliveries as publishing left them, before any dispatcher touches it.
   t = await startTestGateway({ HOOKGATE_ROLE: "api" });
 });
 afterAll(async () => t?.close());
@@ -78,7 +78,7 @@ describe("the Basalam webhook flow, operation for operation", () => {
       event: { eventName: "CHAT_RECEIVED_MESSAGE", customer: { id: customer.id }, payload: { chat_id: 7, message: { text: "hi" } } },
     });
 
-    // The outbox row exists: the webhook's log shows the delivery waiting for the dispatcher.
+    // The delivery row exists: the webhook's log shows the delivery waiting for the dispatcher.
     const logs = await service.client.ok(WebhookLogsDocument, { webhookId: created.webhook.id });
     expect(logs.webhookLogs.edges).toHaveLength(1);
     expect(logs.webhookLogs.edges[0]!.node).toMatchObject({ event: { id: published.publishEvent.event.id }, attempts: [] });

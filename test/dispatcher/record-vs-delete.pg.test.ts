@@ -5,7 +5,7 @@
 // PostgreSQL only: it needs two connections at once, which PGlite does not have.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordAttempts, type AttemptRecord } from "../../src/dispatcher/outbox.js";
+import { recordAttempts, type AttemptRecord } from "../../src/dispatcher/delivery-queue.js";
 import { migrate } from "../../src/store/migrator.js";
 import { openTestStore, type TestStore } from "../support/store.js";
 import { insertWebhookAndEvent } from "../support/store-rows.js";

@@ -93,7 +93,7 @@ describe("drill: a receiver that fails half its calls", () => {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     expect(await w.stop(), w.output()).toBe(0);
 
-    // Per event, from the outbox and the attempt log.
+    // Per event, from the deliveries and the attempt log.
     const rows = await sql.query<{ event_id: string; status: string; attempts: number; to_success_ms: number | null }>(`
       SELECT d.event_id::text AS event_id, d.status::text AS status,
         (SELECT count(*)::int FROM delivery_attempts a WHERE a.delivery_id = d.id) AS attempts,

@@ -141,7 +141,7 @@ describe.runIf(serversInstalled)("drill: PostgreSQL stops and starts under load"
     expect(ackedDuringOutage - ackedBeforeStop).toBe(0);
     expect(gw.process.alive(), logs()).toBe(true);
     expect(worker.alive(), logs()).toBe(true);
-    // Nothing is left behind in the outbox either.
+    // Nothing is left behind among the deliveries either.
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     try {

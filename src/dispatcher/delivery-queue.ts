@@ -1,10 +1,14 @@
-import type { SqlClient } from "../store/database.js";
+import type { PrismaClient, SqlClient } from "../store/database.js";
 
 /**
- * The dispatcher's SQL: claiming due deliveries from the queue table under a lease, and
- * recording a batch of attempts in one transaction. Plain SQL because this is the hot path:
- * one statement to claim a batch and one to record it, whatever the batch size (and a second
- * when a failure may disable a webhook).
+ * The delivery queue (table delivery_queue: the deliveries still to be attempted, each with
+ * when it is due and who holds its lease), and the one owner of its SQL: claiming due
+ * deliveries under a lease, recording a batch of attempts in one transaction, giving leases
+ * back, parking and resuming a webhook's waiting deliveries, retrying one, and reading its
+ * depth. Nothing outside this module writes SQL for the queue: the lock order every statement
+ * here keeps (webhook, then deliveries in id order, then their queue rows) lives in one place.
+ * Plain SQL because this is the hot path: one statement to claim a batch and one to record it,
+ * whatever the batch size (and a second when a failure may disable a webhook).
  */
 export interface ClaimedDelivery {
   readonly id: string;
@@ -308,10 +312,32 @@ function encodeAttempts(records: readonly AttemptRecord[]): { rows: string; webh
   return { rows: `[${rows}]`, webhooks: `[${webhooks.join(",")}]`, ids: `{${ids}}` };
 }
 
-// Disabling also takes the webhook's waiting deliveries out of the due range (due_at NULL, and
-// no next attempt shown), so claims do not walk over them until it is enabled again
-// (RESUME_DELIVERIES). Deliveries in flight are left to their workers. Locks: the webhook, its
-// deliveries, then their queue rows (the order of RECORD_BATCH and of a deletion).
+/**
+ * The CTEs that park the waiting (PENDING or RETRYING) deliveries of the webhooks `whose`
+ * selects: out of the due range (due_at NULL, and no next attempt shown), so claims do not walk
+ * over them until the webhook is enabled again (RESUME_DELIVERIES). Deliveries in flight (a
+ * lease not yet ended at $2, now) are left to their workers. Shared by every statement that
+ * switches a webhook off, so their lock order is written once: the webhook (locked by the
+ * caller's statement, when it updates it), its deliveries in id order, then their queue rows
+ * (the order of RECORD_BATCH and of a deletion). The deliveries are found through their
+ * (webhook_id, id) index.
+ */
+function parkWaiting(whose: string): string {
+  return `waiting AS MATERIALIZED (
+  SELECT id FROM deliveries
+  WHERE ${whose} AND status IN ('PENDING', 'RETRYING')
+  ORDER BY id
+  FOR NO KEY UPDATE
+), parked AS (
+  UPDATE delivery_queue q SET due_at = NULL
+  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (q.lease_until IS NULL OR q.lease_until < $2::timestamptz)
+  RETURNING q.delivery_id
+), shown AS (
+  UPDATE deliveries d SET next_attempt_at = NULL WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM parked))
+)`;
+}
+
+// Disabling a failing webhook also parks its waiting deliveries (parkWaiting).
 const DISABLE_FAILING = `
 WITH disabled AS (
 UPDATE webhooks
@@ -324,18 +350,7 @@ WHERE id = ANY($1::int[]) AND is_active AND consecutive_failures > 0
   AND (($3::int > 0 AND consecutive_failures >= $3::int)
     OR ($4::float8 > 0 AND failing_since <= $2::timestamptz - make_interval(secs => $4::float8 * 86400)))
 RETURNING id, disabled_reason
-), waiting AS MATERIALIZED (
-  SELECT id FROM deliveries
-  WHERE webhook_id = ANY(ARRAY(SELECT id FROM disabled)) AND status IN ('PENDING', 'RETRYING')
-  ORDER BY id
-  FOR NO KEY UPDATE
-), parked AS (
-  UPDATE delivery_queue q SET due_at = NULL
-  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (q.lease_until IS NULL OR q.lease_until < $2)
-  RETURNING q.delivery_id
-), shown AS (
-  UPDATE deliveries d SET next_attempt_at = NULL WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM parked))
-)
+), ${parkWaiting("webhook_id = ANY(ARRAY(SELECT id FROM disabled))")}
 SELECT id, disabled_reason FROM disabled`;
 
 // A receiver that answers 410 Gone asks to be forgotten: its webhook is disabled at once (the
@@ -349,18 +364,7 @@ SET is_active = false, disabled_at = $2,
       || to_char($2::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ' (it asked to be forgotten)'
 WHERE id = ANY($1::int[]) AND is_active
 RETURNING id, disabled_reason
-), waiting AS MATERIALIZED (
-  SELECT id FROM deliveries
-  WHERE webhook_id = ANY(ARRAY(SELECT id FROM disabled)) AND status IN ('PENDING', 'RETRYING')
-  ORDER BY id
-  FOR NO KEY UPDATE
-), parked AS (
-  UPDATE delivery_queue q SET due_at = NULL
-  WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (q.lease_until IS NULL OR q.lease_until < $2)
-  RETURNING q.delivery_id
-), shown AS (
-  UPDATE deliveries d SET next_attempt_at = NULL WHERE d.id = ANY(ARRAY(SELECT delivery_id FROM parked))
-)
+), ${parkWaiting("webhook_id = ANY(ARRAY(SELECT id FROM disabled))")}
 SELECT id, disabled_reason FROM disabled`;
 
 /** Writes attempts, moves deliveries on and tracks webhook health (one statement), then disables failing webhooks. */
@@ -441,23 +445,14 @@ export async function releaseLeases(
   );
 }
 
-/**
- * What a webhook's waiting deliveries need when it is switched off or on: off parks them
- * (out of the due range, no next attempt shown), on makes them due at once. Parameters:
- * $1 the webhook, $2 now. Run in the caller's transaction. The deliveries are found through
- * their (webhook_id, id) index and locked before their queue rows, the order used everywhere.
- */
-export const PARK_DELIVERIES = `
-WITH waiting AS MATERIALIZED (
-  SELECT id FROM deliveries WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') ORDER BY id FOR NO KEY UPDATE
-), parked AS (
-  UPDATE delivery_queue SET due_at = NULL
-  WHERE delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND (lease_until IS NULL OR lease_until < $2::timestamptz)
-  RETURNING delivery_id
-)
-UPDATE deliveries SET next_attempt_at = NULL WHERE id = ANY(ARRAY(SELECT delivery_id FROM parked))`;
+// Switching a webhook off parks its waiting deliveries ($1 the webhook, $2 now); on makes
+// the parked ones due at once. Run in the caller's transaction. Both lock the deliveries
+// before their queue rows, the order used everywhere.
+const PARK_DELIVERIES = `
+WITH ${parkWaiting("webhook_id = $1")}
+SELECT 1`;
 
-export const RESUME_DELIVERIES = `
+const RESUME_DELIVERIES = `
 WITH waiting AS MATERIALIZED (
   SELECT id FROM deliveries WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') ORDER BY id FOR NO KEY UPDATE
 ), resumed AS (
@@ -467,13 +462,25 @@ WITH waiting AS MATERIALIZED (
 )
 UPDATE deliveries SET next_attempt_at = $2::timestamptz WHERE id = ANY(ARRAY(SELECT delivery_id FROM resumed))`;
 
+/** Raw SQL on the API's Prisma client, or inside one of its interactive transactions. */
+export type PrismaSql = Pick<PrismaClient, "$executeRawUnsafe" | "$queryRawUnsafe">;
+
 /**
- * retryDelivery: queues a delivery that has not succeeded for an attempt now, unless a worker
- * holds its lease. Parameters: $1 the delivery, $2 now. The delivery is locked first (the order
- * used everywhere), which also re-reads its status if a worker has just recorded it. Returns how
- * many deliveries it queued: 0 or 1.
+ * A webhook switched off: its waiting deliveries leave the due range (no next attempt shown);
+ * those a worker is sending are left to it. Run in the transaction that switches it off.
  */
-export const RETRY_DELIVERY = `
+export async function parkDeliveries(tx: PrismaSql, webhookId: number, now: Date): Promise<void> {
+  await tx.$executeRawUnsafe(PARK_DELIVERIES, webhookId, now);
+}
+
+/** A webhook switched on: its parked deliveries are due at once. Run in the transaction that switches it on. */
+export async function resumeDeliveries(tx: PrismaSql, webhookId: number, now: Date): Promise<void> {
+  await tx.$executeRawUnsafe(RESUME_DELIVERIES, webhookId, now);
+}
+
+// Parameters: $1 the delivery, $2 now. The delivery is locked first (the order used
+// everywhere), which also re-reads its status if a worker has just recorded it.
+const RETRY_DELIVERY = `
 WITH target AS MATERIALIZED (
   SELECT id, webhook_id FROM deliveries WHERE id = $1 AND status <> 'SUCCEEDED' FOR NO KEY UPDATE
 ), queued AS (
@@ -487,3 +494,42 @@ WITH target AS MATERIALIZED (
   WHERE id = ANY(ARRAY(SELECT delivery_id FROM queued))
 )
 SELECT count(*)::int AS queued FROM queued`;
+
+/**
+ * Queues a delivery that has not succeeded for an attempt now, unless a worker holds its
+ * lease: one conditional write. Returns whether it queued it (false: it does not exist, it
+ * succeeded, or it is being sent right now; the caller tells which).
+ */
+export async function retryDelivery(db: PrismaSql, deliveryId: bigint, now: Date): Promise<boolean> {
+  const [result] = await db.$queryRawUnsafe<{ queued: number }[]>(RETRY_DELIVERY, deliveryId, now);
+  return result!.queued > 0;
+}
+
+// The queue holds the pending and retrying deliveries: each has a due_at (leased ones: the
+// lease's end; parked ones, of a disabled webhook: none). Its (due_at, delivery_id) index
+// serves the min().
+const QUEUE_STATE = `
+SELECT count(*)::int AS queued,
+  count(*) FILTER (WHERE due_at <= $1::timestamptz)::int AS due,
+  EXTRACT(EPOCH FROM ($1::timestamptz - min(due_at)))::float8 AS oldest_seconds
+FROM delivery_queue WHERE due_at IS NOT NULL`;
+
+/** How deep the queue is, as the metrics show it. */
+export interface QueueState {
+  /** Deliveries waiting or in flight (parked ones excluded). */
+  readonly queued: number;
+  /** Due now and not claimed. */
+  readonly due: number;
+  /** How long the longest-waiting due delivery has been due; 0 when none is. */
+  readonly oldestSeconds: number;
+}
+
+/** Reads the queue's depth in one statement, which PostgreSQL gives up on after `timeoutMs`. */
+export async function readQueueState(sql: SqlClient, now: Date, timeoutMs: number): Promise<QueueState> {
+  const rows = await sql.transaction(async (tx) => {
+    await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    return tx.query<{ queued: number; due: number; oldest_seconds: number | null }>(QUEUE_STATE, [now.toISOString()]);
+  });
+  const row = rows[0];
+  return { queued: row?.queued ?? 0, due: row?.due ?? 0, oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0) };
+}
