@@ -4,7 +4,7 @@
 // charts have something to show. Run: npm run console:screenshots
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ManualClock } from "../src/dispatcher/clock.js";
+import { ManualClock } from "../src/clock.js";
 import {
   CreateCustomerDocument,
   CreateEventTypeDocument,

@@ -3,7 +3,7 @@ import { createLogger } from "./log.js";
 import { createAdminToken } from "./server/admin-token.js";
 import { checkEmbeddedRole, holdDataDir, serveTokenRequests, tokenFromRunningGateway, TokenRefused, type StoreCommand } from "./server/embedded-lock.js";
 import { startGateway } from "./server/gateway.js";
-import { systemClock } from "./dispatcher/clock.js";
+import { systemClock } from "./clock.js";
 import { createPublisher, PublishError } from "./publishing/publisher.js";
 import { PayloadSchemas } from "./publishing/payload-schema.js";
 import { openDatabase, type Database } from "./store/database.js";

@@ -1,5 +1,5 @@
 import { hashToken, tokenKind } from "./tokens.js";
-import type { Clock } from "../dispatcher/clock.js";
+import type { Clock } from "../clock.js";
 import type { PrismaClient } from "../store/database.js";
 
 /**

@@ -1,7 +1,7 @@
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
 import { isStoreUnavailable, type SqlClient } from "../store/database.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../clock.js";
 import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sender.js";
 import {
   claimDue,

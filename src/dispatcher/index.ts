@@ -2,7 +2,7 @@ import type { Config } from "../config.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
 import type { SqlClient } from "../store/database.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../clock.js";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.js";
 import { createHttpSender } from "./http-sender.js";
 import type { TargetGuard } from "./target-guard.js";

@@ -1,5 +1,5 @@
 import type { Principal } from "../auth/principal.js";
-import { gatewayError } from "../schema/errors.js";
+import { gatewayError } from "../errors.js";
 import type { SqlClient } from "../store/database.js";
 import { loadEventRows, type EventFeed, type FeedEvent, type FeedListener } from "./event-feed.js";
 import { compare, encodeCursor, positionOf, TX, type Position } from "./position.js";

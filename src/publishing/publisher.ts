@@ -1,4 +1,4 @@
-import type { Clock } from "../dispatcher/clock.js";
+import type { Clock } from "../clock.js";
 import type { SqlClient } from "../store/database.js";
 import type { PayloadSchemas } from "./payload-schema.js";
 import { publishStatement, readBackStatement, type PublishRow } from "./publish-sql.js";

@@ -1,5 +1,4 @@
 import type { SqlQuery } from "../store/database.js";
-import type { PublishRequest } from "./publisher.js";
 
 /** What the publisher knows of an event type before publishing: its payload schema, and the schema's version. */
 export interface CatalogEntry {
@@ -15,6 +14,12 @@ const LOOKUP = {
 FROM event_types WHERE name = ANY($1::text[]) OR id = ANY($2::int[])`,
 };
 
+/** How a publish request names its event type: by name, or else by id (a PublishRequest is one). */
+export interface EventTypeRef {
+  readonly eventName?: string | null;
+  readonly eventTypeId?: number | null;
+}
+
 /**
  * The event types' payload schemas, cached per process so a publish reads none of them. A cached
  * entry may be stale (another process changed the schema): the publish statement compares the
@@ -28,7 +33,7 @@ export class EventTypeCatalog {
   constructor(private readonly sql: SqlQuery) {}
 
   /** The entry of each request's event type (undefined: no such type), reading only the uncached ones. */
-  async lookup(requests: readonly PublishRequest[]): Promise<(CatalogEntry | undefined)[]> {
+  async lookup(requests: readonly EventTypeRef[]): Promise<(CatalogEntry | undefined)[]> {
     const names = new Set<string>();
     const ids = new Set<number>();
     for (const r of requests) {

@@ -4,7 +4,7 @@ import { hashToken, newToken } from "../auth/tokens.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
-import { badInput, notFound } from "./errors.js";
+import { badInput, notFound } from "../errors.js";
 import { requireId } from "./ids.js";
 import { checkText } from "./validation.js";
 

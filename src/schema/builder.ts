@@ -6,7 +6,7 @@ import { GraphQLError, Kind, type ValueNode } from "graphql";
 import type PrismaTypes from "../store/generated/pothos-types.js";
 import { getDatamodel } from "../store/generated/pothos-types.js";
 import type { GatewayContext } from "./context.js";
-import { gatewayError } from "./errors.js";
+import { gatewayError } from "../errors.js";
 import { checkJson, inputChecksPlugin, MAX_JSON_DEPTH } from "./input-checks.js";
 import { ownsApiToken, ownsDelivery, ownsService, ownsWebhook } from "./ownership.js";
 

@@ -1,7 +1,7 @@
 import type { Principal } from "../auth/principal.js";
 import type { RevocationWatch } from "../auth/revocation-watch.js";
 import type { Config } from "../config.js";
-import type { Clock } from "../dispatcher/clock.js";
+import type { Clock } from "../clock.js";
 import type { TargetGuard } from "../dispatcher/target-guard.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Logger } from "../log.js";
@@ -9,8 +9,8 @@ import type { Publisher } from "../publishing/publisher.js";
 import type { PayloadSchemas } from "../publishing/payload-schema.js";
 import type { PrismaClient } from "../store/database.js";
 import type { RedisConnection } from "../store/redis.js";
-import type { GatewayMetrics } from "../server/metrics.js";
-import type { RateLimits } from "../server/rate-limits.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import type { RateLimits } from "../auth/rate-limits.js";
 import type { Live } from "../live/live.js";
 
 /** What every resolver can reach. Built once per gateway; `principal` per request. */

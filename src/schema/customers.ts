@@ -1,6 +1,6 @@
 import { hashToken, newToken } from "../auth/tokens.js";
 import { builder } from "./builder.js";
-import { conflict, isUniqueViolation, notFound } from "./errors.js";
+import { conflict, isUniqueViolation, notFound } from "../errors.js";
 import { requireId } from "./ids.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkText } from "./validation.js";

@@ -1,7 +1,7 @@
 import { retryDelivery } from "../dispatcher/delivery-queue.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
-import { badInput, conflict, notFound } from "./errors.js";
+import { badInput, conflict, notFound } from "../errors.js";
 import { requireBigId, requireId } from "./ids.js";
 import { checkIdCursor, connectionSize } from "./pagination.js";
 import { PublishError } from "../publishing/publisher.js";

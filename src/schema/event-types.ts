@@ -1,5 +1,5 @@
 import { builder } from "./builder.js";
-import { conflict, isUniqueViolation, badInput, notFound } from "./errors.js";
+import { conflict, isUniqueViolation, badInput, notFound } from "../errors.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkEventTypeName, checkText } from "./validation.js";
 import { Prisma } from "../store/generated/prisma/client.js";

@@ -1,10 +1,10 @@
 import { encodeCursor, positionOf } from "../live/position.js";
 import { PublishError, type PublishRequest } from "../publishing/publisher.js";
-import { contextRateLimitKey } from "../server/rate-limits.js";
+import { contextRateLimitKey } from "../auth/rate-limits.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
-import { badInput, gatewayError } from "./errors.js";
+import { badInput, gatewayError } from "../errors.js";
 import { requireId } from "./ids.js";
 import { checkIdCursor, connectionSize } from "./pagination.js";
 

@@ -1,4 +1,4 @@
-import { badInput } from "./errors.js";
+import { badInput } from "../errors.js";
 
 /** Entity ids are positive integers, carried as GraphQL IDs. */
 export function parseId(value: string | number): number | undefined {

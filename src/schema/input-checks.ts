@@ -8,7 +8,7 @@ import {
   type GraphQLInputType,
   type GraphQLResolveInfo,
 } from "graphql";
-import { badInput } from "./errors.js";
+import { badInput } from "../errors.js";
 
 /**
  * The one place every argument value is checked for what PostgreSQL (text, jsonb, timestamptz)

@@ -1,6 +1,6 @@
 import type { ArgBuilder, ObjectRef } from "@pothos/core";
 import { builder } from "./builder.js";
-import { badInput } from "./errors.js";
+import { badInput } from "../errors.js";
 import type { GatewayContext } from "./context.js";
 
 /** Basalam's list shape: the page of items and the counts around it. */

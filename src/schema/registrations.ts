@@ -1,5 +1,5 @@
 import { builder } from "./builder.js";
-import { notFound } from "./errors.js";
+import { notFound } from "../errors.js";
 import { requireId } from "./ids.js";
 import { pageArgs, paginate } from "./pagination.js";
 import { WebhookPage } from "./webhooks.js";

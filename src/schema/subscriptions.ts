@@ -2,7 +2,7 @@ import type { EventFilter } from "../live/event-stream.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
 import { DeliveryAttempt } from "./deliveries.js";
-import { badInput, gatewayError } from "./errors.js";
+import { badInput, gatewayError } from "../errors.js";
 import { Event } from "./events.js";
 import { requireId } from "./ids.js";
 import { decodeAfter, START, type Position } from "../live/position.js";

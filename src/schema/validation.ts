@@ -1,4 +1,4 @@
-import { badInput } from "./errors.js";
+import { badInput } from "../errors.js";
 
 /** RFC 9110 token characters: what a header name may contain. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;

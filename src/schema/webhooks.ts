@@ -6,7 +6,7 @@ import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import { EventType } from "./event-types.js";
 import type { GatewayContext } from "./context.js";
-import { badInput, gatewayError, notFound } from "./errors.js";
+import { badInput, gatewayError, notFound } from "../errors.js";
 import { requireId } from "./ids.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkHeaders, checkUrl, type HeaderInput } from "./validation.js";

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
 import type { ClientAddress } from "./client-address.js";
-import { rateLimitKey } from "./rate-limits.js";
+import { rateLimitKey } from "../auth/rate-limits.js";
 
 /** Who an HTTP request to /graphql is, found before its body is read or its document parsed. */
 export interface Authenticated {

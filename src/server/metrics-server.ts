@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { PrincipalResolver } from "../auth/principal.js";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import type { GatewayMetrics } from "./metrics.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
 
 export interface MetricsEndpointDeps {
   readonly config: Pick<Config, "HOOKGATE_METRICS">;

@@ -9,7 +9,7 @@ import {
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { GatewayContext } from "../schema/context.js";
-import { gatewayError } from "../schema/errors.js";
+import { gatewayError } from "../errors.js";
 
 /** What one query has produced so far; keyed by its context (one per operation on every transport). */
 interface Budget {

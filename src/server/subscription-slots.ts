@@ -1,8 +1,8 @@
 import { getOperationAST, type GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { GatewayContext } from "../schema/context.js";
-import { gatewayError } from "../schema/errors.js";
-import { contextRateLimitKey } from "./rate-limits.js";
+import { gatewayError } from "../errors.js";
+import { contextRateLimitKey } from "../auth/rate-limits.js";
 
 /**
  * HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN: the live subscriptions each token (its rate-limit key)

@@ -3,7 +3,7 @@ import { GraphQLError } from "graphql";
 import type { Principal } from "../auth/principal.js";
 import { buildSchema } from "../schema/index.js";
 import type { GatewayContext, GatewayServices } from "../schema/context.js";
-import { gatewayError } from "../schema/errors.js";
+import { gatewayError } from "../errors.js";
 import { isStoreUnavailable } from "../store/database.js";
 import { authenticatedAs } from "./authenticate.js";
 import { graphiqlOptions, renderOfflineGraphiQL } from "./graphiql.js";

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashToken } from "../../src/auth/tokens.js";
 import { loadConfig } from "../../src/config.js";
-import { ManualClock } from "../../src/dispatcher/clock.js";
+import { ManualClock } from "../../src/clock.js";
 import { createLogger } from "../../src/log.js";
 import { startGateway, type Gateway } from "../../src/server/gateway.js";
 import { GraphQLClient } from "../support/client.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/dispatcher/clock.js";
+import { ManualClock } from "../../src/clock.js";
 import { PublishEventDocument, UpdateEventTypeDocument, WebhookLogsDocument, WebhookStatsDocument } from "../generated/graphql.js";
 import { createCustomer, createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";

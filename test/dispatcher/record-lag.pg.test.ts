@@ -5,7 +5,7 @@
 // PostgreSQL only: the held-back record needs a second connection holding a lock.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/dispatcher/clock.js";
+import { ManualClock } from "../../src/clock.js";
 import { PublishEventDocument, WebhookLogsDocument } from "../generated/graphql.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";

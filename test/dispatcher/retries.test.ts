@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/dispatcher/clock.js";
+import { ManualClock } from "../../src/clock.js";
 import { EXPONENTIAL_DELAYS_MS } from "../../src/dispatcher/retry-schedule.js";
 import {
   PublishEventDocument,

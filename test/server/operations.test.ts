@@ -2,7 +2,7 @@
 // the request body limit, request ids in responses and logs, secrets kept out of the logs,
 // the introspection switch and per-token rate limits (in memory; Redis in rate-limits-redis).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/dispatcher/clock.js";
+import { ManualClock } from "../../src/clock.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { capturingLogger, postText, rawPost, sample } from "../support/http.js";

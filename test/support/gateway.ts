@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { loadConfig, type Config } from "../../src/config.js";
-import type { Clock } from "../../src/dispatcher/clock.js";
+import type { Clock } from "../../src/clock.js";
 import type { ResolvedAddress, Resolver } from "../../src/dispatcher/target-guard.js";
 import { startGateway, type Gateway } from "../../src/server/gateway.js";
 import { createLogger, type Logger } from "../../src/log.js";

@@ -1,4 +1,4 @@
-/** Time as the dispatcher sees it. Tests inject a manual clock instead of sleeping. */
+/** Time as every part of the gateway sees it (dispatcher, publisher, tokens, retention, metrics). Tests inject a manual clock instead of sleeping. */
 export interface Clock {
   now(): Date;
 }

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { Clock } from "../dispatcher/clock.js";
+import type { Clock } from "../clock.js";
 import { readQueueState, type AttemptRecord, type DisabledWebhook, type QueueState } from "../dispatcher/delivery-queue.js";
 import type { Logger } from "../log.js";
 import type { SqlClient } from "../store/database.js";

@@ -1,5 +1,9 @@
 import { GraphQLError } from "graphql";
 
+// The API's error shapes (GraphQL errors with a stable extensions.code). Below every layer that
+// refuses something a client asked for: the schema, the live feed and the rate limits all answer
+// with them, and none of those should import another for it.
+
 /** The stable codes every rejection carries in extensions.code. */
 export type ErrorCode =
   | "BAD_USER_INPUT"
