@@ -1,3 +1,4 @@
+import { canSeeEvent, routedToSql, visibleEventsSql } from "../auth/event-visibility.js";
 import type { Principal } from "../auth/principal.js";
 import { gatewayError } from "../errors.js";
 import type { SqlClient } from "../store/database.js";
@@ -165,11 +166,9 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   }
 }
 
-/** The live form of the rule storedFilter states for the store. */
+/** The live form of the filter replayPage applies to the store. */
 export function matches(filter: EventFilter, event: FeedEvent): boolean {
-  const p = filter.principal;
-  if (p.kind === "customer" && event.customerId !== p.customerId) return false;
-  if (p.kind === "service" && !event.serviceIds.includes(p.serviceId)) return false;
+  if (!canSeeEvent(filter.principal, event)) return false;
   if (filter.customerId !== undefined && event.customerId !== filter.customerId) return false;
   if (filter.webhookId !== undefined && !event.webhookIds.includes(filter.webhookId)) return false;
   if (filter.serviceId !== undefined && !event.serviceIds.includes(filter.serviceId)) return false;
@@ -177,8 +176,8 @@ export function matches(filter: EventFilter, event: FeedEvent): boolean {
 }
 
 /**
- * The stored events after `from` up to `to` that the filter lets through (who sees what, as for
- * the events query: admin all, a customer its own, a service what was routed to it), in order.
+ * The stored events after `from` up to `to` that the filter lets through (who sees what:
+ * auth/event-visibility.ts), in order.
  */
 async function replayPage(sql: SqlClient, filter: EventFilter, from: Position, to: Position): Promise<StreamEvent[]> {
   const params: unknown[] = [from.tx.toString(), from.id.toString(), to.tx.toString(), to.id.toString()];
@@ -187,15 +186,12 @@ async function replayPage(sql: SqlClient, filter: EventFilter, from: Position, t
     params.push(value);
     return `$${params.length}`;
   };
-  const routedTo = (column: "d.webhook_id" | "w.service_id", id: number) =>
-    `EXISTS (SELECT 1 FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.event_id = e.id AND ${column} = ${param(id)}::int)`;
-  const p = filter.principal;
-  if (p.kind === "customer") and.push(`e.customer_id = ${param(p.customerId)}::int`);
-  if (p.kind === "service") and.push(routedTo("w.service_id", p.serviceId));
+  const visible = visibleEventsSql(filter.principal, param);
+  if (visible) and.push(visible);
   if (filter.types !== "all") and.push(`e.event_type_id = ANY(${param([...filter.types])}::int[])`);
   if (filter.customerId !== undefined) and.push(`e.customer_id = ${param(filter.customerId)}::int`);
-  if (filter.webhookId !== undefined) and.push(routedTo("d.webhook_id", filter.webhookId));
-  if (filter.serviceId !== undefined) and.push(routedTo("w.service_id", filter.serviceId));
+  if (filter.webhookId !== undefined) and.push(routedToSql("d.webhook_id", param(filter.webhookId)));
+  if (filter.serviceId !== undefined) and.push(routedToSql("w.service_id", param(filter.serviceId)));
   const ids = await sql.query<{ id: string }>(
     `SELECT e.id::text AS id FROM events e WHERE ${and.join(" AND ")} ORDER BY ${TX}, e.id LIMIT ${REPLAY_PAGE}`,
     params,

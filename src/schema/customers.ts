@@ -1,7 +1,8 @@
 import { hashToken, newToken } from "../auth/tokens.js";
 import { builder } from "./builder.js";
-import { conflict, isUniqueViolation, notFound } from "../errors.js";
+import { conflict, isUniqueViolation } from "../errors.js";
 import { requireId } from "./ids.js";
+import { requireWebhook } from "./lookups.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkText } from "./validation.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
@@ -26,9 +27,7 @@ builder.queryField("webhookCustomers", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
       const webhookId = requireId("webhookId", args.webhookId);
-      if (!(await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } }))) {
-        throw notFound(`webhook ${webhookId}`);
-      }
+      await requireWebhook(ctx.prisma, webhookId);
       const where: Prisma.CustomerWhereInput = { registrations: { some: { webhookId } } };
       return paginate(
         ctx,

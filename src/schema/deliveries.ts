@@ -2,6 +2,7 @@ import { retryDelivery } from "../dispatcher/delivery-queue.js";
 import { builder } from "./builder.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { badInput, conflict, notFound } from "../errors.js";
+import { requireWebhook } from "./lookups.js";
 import { requireBigId, requireId } from "./ids.js";
 import { checkIdCursor, connectionSize } from "./pagination.js";
 import { PublishError } from "../publishing/publisher.js";
@@ -96,9 +97,7 @@ builder.queryField("webhookLogs", (t) =>
         if (args.last != null) connectionSize(ctx, args.last, "last");
         checkIdCursor(query, args);
         const webhookId = requireId("webhookId", args.webhookId);
-        if (!(await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } }))) {
-          throw notFound(`webhook ${webhookId}`);
-        }
+        await requireWebhook(ctx.prisma, webhookId);
         return ctx.prisma.delivery.findMany({
           ...query,
           where: {

@@ -1,3 +1,4 @@
+import { visibleEventsWhere } from "../auth/event-visibility.js";
 import { encodeCursor, positionOf } from "../live/position.js";
 import { PublishError, type PublishRequest } from "../publishing/publisher.js";
 import { contextRateLimitKey } from "../auth/rate-limits.js";
@@ -39,14 +40,6 @@ export const Event = builder.prismaObject("Event", {
   }),
 });
 
-/** Events a caller may read: all (admin), those about itself (customer), those routed to its webhooks (service). */
-export function visibleEvents(ctx: GatewayContext): Prisma.EventWhereInput {
-  const p = ctx.principal!;
-  if (p.kind === "admin") return {};
-  if (p.kind === "customer") return { customerId: p.customerId };
-  return { deliveries: { some: { webhook: { serviceId: p.serviceId } } } };
-}
-
 builder.queryField("events", (t) =>
   t.prismaConnection(
     {
@@ -68,7 +61,7 @@ builder.queryField("events", (t) =>
         checkIdCursor(query, args);
         const where: Prisma.EventWhereInput = {
           AND: [
-            visibleEvents(ctx),
+            visibleEventsWhere(ctx.principal!),
             args.eventNames ? { eventType: { name: { in: [...args.eventNames] } } } : {},
             args.customerId ? { customerId: requireId("customerId", args.customerId) } : {},
             args.since || args.until ? { createdAt: { ...(args.since ? { gte: args.since } : {}), ...(args.until ? { lt: args.until } : {}) } } : {},

@@ -5,6 +5,7 @@ import { DeliveryAttempt } from "./deliveries.js";
 import { badInput, gatewayError } from "../errors.js";
 import { Event } from "./events.js";
 import { requireId } from "./ids.js";
+import { findEventTypes, requireWebhook } from "./lookups.js";
 import { decodeAfter, START, type Position } from "../live/position.js";
 import { ownsWebhook } from "./ownership.js";
 
@@ -45,8 +46,7 @@ builder.subscriptionField("deliveryAttempted", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     subscribe: async (_root, args, ctx) => {
       const webhookId = requireId("webhookId", args.webhookId);
-      const exists = await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { id: true } });
-      if (!exists) throw gatewayError("NOT_FOUND", `webhook ${webhookId} does not exist`);
+      await requireWebhook(ctx.prisma, webhookId);
       return endOnRevocation(ctx, ctx.live.attempts(webhookId));
     },
     resolve: (attempt) => attempt as never,
@@ -99,9 +99,8 @@ async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventF
   let types: ReadonlySet<number> | "all" = "all";
   if (args.eventNames) {
     if (!args.eventNames.length) throw badInput("eventNames", "give at least one name, or leave it out for all");
-    const found = await ctx.prisma.eventType.findMany({ where: { name: { in: [...args.eventNames] } }, select: { id: true, name: true } });
-    const missing = args.eventNames.filter((name) => !found.some((f) => f.name === name));
-    if (missing.length) throw gatewayError("NOT_FOUND", `event type "${missing[0]}" does not exist`, { field: "eventNames" });
+    const { found, missingNames } = await findEventTypes(ctx.prisma, [], args.eventNames);
+    if (missingNames.length) throw gatewayError("NOT_FOUND", `event type "${missingNames[0]}" does not exist`, { field: "eventNames" });
     types = new Set(found.map((f) => f.id));
   }
   return { principal, types, serviceId, webhookId, customerId };

@@ -8,6 +8,7 @@ import { EventType } from "./event-types.js";
 import type { GatewayContext } from "./context.js";
 import { badInput, gatewayError, notFound } from "../errors.js";
 import { requireId } from "./ids.js";
+import { findEventTypes } from "./lookups.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkHeaders, checkUrl, type HeaderInput } from "./validation.js";
 
@@ -324,12 +325,7 @@ async function resolveSubscriptions(ctx: GatewayContext, input: SettingsInput, c
   }
   const ids = parseEventIdFilter(input.eventIds, "input.eventIds") ?? [];
   const names = [...(input.eventNames ?? [])];
-  const found = await ctx.prisma.eventType.findMany({
-    where: { OR: [{ id: { in: ids } }, { name: { in: names } }] },
-    select: { id: true, name: true },
-  });
-  const missingIds = ids.filter((id) => !found.some((f) => f.id === id));
-  const missingNames = names.filter((n) => !found.some((f) => f.name === n));
+  const { found, missingIds, missingNames } = await findEventTypes(ctx.prisma, ids, names);
   if (missingIds.length || missingNames.length) {
     const field = missingIds.length ? "input.eventIds" : "input.eventNames";
     const what = [...missingIds.map((id) => `id ${id}`), ...missingNames.map((n) => `"${n}"`)].join(", ");
