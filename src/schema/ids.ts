@@ -20,3 +20,13 @@ export function requireBigId(field: string, value: string | number): bigint {
   }
   return BigInt(text);
 }
+
+/** eventIds come as a list or as one comma-separated string ("1,2,3", as some clients send them); both are accepted. */
+export function parseEventIdFilter(raw: readonly (string | number)[] | null | undefined, field = "eventIds"): number[] | undefined {
+  if (!raw) return undefined;
+  return raw
+    .flatMap((v) => String(v).split(","))
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v, i) => requireId(`${field}[${i}]`, v));
+}

@@ -1,16 +1,15 @@
 import { newSigningSecret } from "../auth/tokens.js";
-import type { SecretBox } from "../crypto/secret-box.js";
 import { parkDeliveries, resumeDeliveries } from "../dispatcher/delivery-queue.js";
-import { BlockedTargetError } from "../dispatcher/target-guard.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import { EventType } from "./event-types.js";
 import type { GatewayContext } from "./context.js";
-import { badInput, gatewayError, notFound } from "../errors.js";
-import { requireId } from "./ids.js";
-import { findEventTypes } from "./lookups.js";
+import { badInput, notFound } from "../errors.js";
+import { parseEventIdFilter, requireId } from "./ids.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
-import { checkHeaders, checkUrl, type HeaderInput } from "./validation.js";
+import type { HeaderInput } from "./validation.js";
+import { checkSettings, credentialsLeftBehind, rotatedSecret } from "./webhook-settings.js";
 
 export const RequestMethod = builder.enumType("RequestMethod", {
   description: "The HTTP method of a webhook's calls.",
@@ -124,15 +123,6 @@ export function visibleWebhooks(ctx: GatewayContext): Prisma.WebhookWhereInput {
   return { registrations: { some: { customerId: p.customerId } } };
 }
 
-/** eventIds come as a list or as one comma-separated string ("1,2,3", as some clients send them); both are accepted. */
-function parseEventIdFilter(raw: readonly (string | number)[] | null | undefined, field = "eventIds"): number[] | undefined {
-  if (!raw) return undefined;
-  return raw
-    .flatMap((v) => String(v).split(","))
-    .map((v) => v.trim())
-    .filter(Boolean)
-    .map((v, i) => requireId(`${field}[${i}]`, v));
-}
 
 builder.queryField("webhooks", (t) =>
   t.field({
@@ -223,118 +213,6 @@ const UpdateWebhookInput = builder.inputType("UpdateWebhookInput", {
   fields: (t) => webhookSettingsFields(t),
 });
 
-type SettingsInput = {
-  eventIds?: readonly (string | number)[] | null;
-  eventNames?: readonly string[] | null;
-  url?: string | null;
-  requestMethod?: "POST" | "PUT" | "PATCH" | null;
-  requestHeaders?: readonly HeaderInput[] | null;
-  isActive?: boolean | null;
-  openToCustomers?: boolean | null;
-  auth?: { basic?: { username: string; password: string } | null; token?: string | null } | null;
-  retryPolicy?: "EXPONENTIAL" | "FIXED" | null;
-  retryIntervalSeconds?: number | null;
-  retryWindowSeconds?: number | null;
-};
-
-interface CheckedSettings {
-  data: Prisma.WebhookUncheckedUpdateInput;
-  eventTypeIds: number[] | undefined;
-}
-
-/** Validates every field before anything is written; unknown event types are NOT_FOUND. */
-async function checkSettings(ctx: GatewayContext, input: SettingsInput, creating: boolean): Promise<CheckedSettings> {
-  const data: Prisma.WebhookUncheckedUpdateInput = {};
-  if (input.url != null) data.url = await checkTarget(ctx, checkUrl("input.url", input.url));
-  if (input.requestMethod != null) data.requestMethod = input.requestMethod;
-  if (input.requestHeaders != null || creating) {
-    const headers = checkHeaders("input.requestHeaders", input.requestHeaders ?? []);
-    data.requestHeadersSealed = ctx.secrets.seal(JSON.stringify(headers));
-  }
-  if (input.isActive != null) {
-    data.isActive = input.isActive;
-    // Re-enabling clears the reason the gateway disabled it for.
-    if (input.isActive) Object.assign(data, { disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null });
-  }
-  if (input.openToCustomers != null || creating) data.openToCustomers = input.openToCustomers ?? false;
-  if (input.auth !== undefined) Object.assign(data, checkAuth(ctx.secrets, input.auth));
-  if (input.retryPolicy != null) data.retryPolicy = input.retryPolicy;
-  if (input.retryIntervalSeconds != null) {
-    if (!Number.isInteger(input.retryIntervalSeconds) || input.retryIntervalSeconds < 1 || input.retryIntervalSeconds > 86_400) {
-      throw badInput("input.retryIntervalSeconds", "must be between 1 and 86400");
-    }
-    data.retryIntervalSeconds = input.retryIntervalSeconds;
-  }
-  if (input.retryWindowSeconds != null) {
-    if (!Number.isInteger(input.retryWindowSeconds) || input.retryWindowSeconds < 60 || input.retryWindowSeconds > 30 * 86_400) {
-      throw badInput("input.retryWindowSeconds", "must be between 60 and 2592000 (30 days)");
-    }
-    data.retryWindowSeconds = input.retryWindowSeconds;
-  }
-  const eventTypeIds = await resolveSubscriptions(ctx, input, creating);
-  return { data, eventTypeIds };
-}
-
-/**
- * SSRF: a URL whose host is, or resolves to, a private address is refused now (and again at
- * every delivery). A host that does not resolve yet is accepted: its deliveries fail with DNS.
- */
-async function checkTarget(ctx: GatewayContext, url: string): Promise<string> {
-  try {
-    await ctx.targets.check(new URL(url).hostname);
-  } catch (error) {
-    if (error instanceof BlockedTargetError) {
-      throw badInput("input.url", `${error.message} (set HOOKGATE_ALLOW_PRIVATE_TARGETS=true to allow)`);
-    }
-  }
-  return url;
-}
-
-function checkAuth(secrets: SecretBox, auth: SettingsInput["auth"]): Prisma.WebhookUncheckedUpdateInput {
-  const none = { authType: "NONE" as const, authUsername: null, authSecretSealed: null };
-  if (!auth || (auth.basic == null && auth.token == null)) return none;
-  if (auth.basic != null && auth.token != null) throw badInput("input.auth", "give basic or token, not both");
-  if (auth.basic != null) {
-    const { username, password } = auth.basic;
-    if (!username || username.includes(":") || /[\x00-\x1f\x7f]/.test(username) || username.length > 256) {
-      throw badInput("input.auth.basic.username", "must be 1 to 256 characters without ':' or control characters");
-    }
-    if (/[\x00-\x1f\x7f]/.test(password) || password.length > 1024) {
-      throw badInput("input.auth.basic.password", "must be at most 1024 characters without control characters");
-    }
-    return { authType: "BASIC", authUsername: username, authSecretSealed: secrets.seal(password) };
-  }
-  return { authType: "TOKEN", authUsername: null, authSecretSealed: secrets.seal(authorizationFromToken(auth.token!)) };
-}
-
-/** Green API's rule: "Basic X" is sent as Basic X, "Bearer X" or a bare X as Bearer X. */
-export function authorizationFromToken(token: string): string {
-  const trimmed = token.trim();
-  if (!trimmed || trimmed.length > 4096 || /[\x00-\x1f\x7f]/.test(trimmed)) {
-    throw badInput("input.auth.token", "must be 1 to 4096 characters without control characters");
-  }
-  const match = /^(basic|bearer)\s+(\S.*)$/i.exec(trimmed);
-  if (!match) return `Bearer ${trimmed}`;
-  return `${match[1]!.toLowerCase() === "basic" ? "Basic" : "Bearer"} ${match[2]}`;
-}
-
-async function resolveSubscriptions(ctx: GatewayContext, input: SettingsInput, creating: boolean): Promise<number[] | undefined> {
-  if (input.eventIds == null && input.eventNames == null) {
-    if (creating) throw badInput("input.eventIds", "subscribe to at least one event type (eventIds or eventNames)");
-    return undefined;
-  }
-  const ids = parseEventIdFilter(input.eventIds, "input.eventIds") ?? [];
-  const names = [...(input.eventNames ?? [])];
-  const { found, missingIds, missingNames } = await findEventTypes(ctx.prisma, ids, names);
-  if (missingIds.length || missingNames.length) {
-    const field = missingIds.length ? "input.eventIds" : "input.eventNames";
-    const what = [...missingIds.map((id) => `id ${id}`), ...missingNames.map((n) => `"${n}"`)].join(", ");
-    throw gatewayError("NOT_FOUND", `${field}: event types do not exist: ${what}`, { field });
-  }
-  const all = [...new Set(found.map((f) => f.id))];
-  if (!all.length) throw badInput("input.eventIds", "subscribe to at least one event type");
-  return all;
-}
 
 type WebhookRow = Prisma.WebhookGetPayload<object>;
 
@@ -414,19 +292,6 @@ builder.mutationField("updateWebhook", (t) =>
   }),
 );
 
-/**
- * Credentials stay with the origin they were given for: when the URL's origin (scheme, host,
- * port) changes, the stored auth and extra headers (a shared secret often travels in one) are
- * dropped unless the same update gives them again. Otherwise whoever may change the URL (the
- * service) could point the webhook at its own server and receive what the admin set.
- */
-function credentialsLeftBehind(ctx: GatewayContext, currentUrl: string, input: SettingsInput): Prisma.WebhookUncheckedUpdateInput {
-  if (input.url == null || new URL(input.url).origin === new URL(currentUrl).origin) return {};
-  return {
-    ...(input.auth === undefined ? { authType: "NONE" as const, authUsername: null, authSecretSealed: null } : {}),
-    ...(input.requestHeaders == null ? { requestHeadersSealed: ctx.secrets.seal("[]") } : {}),
-  };
-}
 
 const DeleteWebhookPayload = builder.objectRef<{ deletedWebhookId: number }>("DeleteWebhookPayload").implement({
   description: "What was deleted.",
@@ -448,9 +313,6 @@ builder.mutationField("deleteWebhook", (t) =>
   }),
 );
 
-/** How long the replaced secret keeps signing after a rotation, so receivers can switch over. */
-const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
-
 builder.mutationField("rotateWebhookSecret", (t) =>
   t.field({
     type: CreateWebhookPayload,
@@ -462,15 +324,8 @@ builder.mutationField("rotateWebhookSecret", (t) =>
       const id = requireId("webhookId", args.webhookId);
       const current = await ctx.prisma.webhook.findUnique({ where: { id }, select: { signingSecretSealed: true } });
       if (!current) throw notFound(`webhook ${id}`);
-      const signingSecret = newSigningSecret();
-      const webhook = await ctx.prisma.webhook.update({
-        where: { id },
-        data: {
-          signingSecretSealed: ctx.secrets.seal(signingSecret),
-          previousSecretSealed: current.signingSecretSealed,
-          previousSecretExpiresAt: new Date(ctx.clock.now().getTime() + ROTATION_OVERLAP_MS),
-        },
-      });
+      const { signingSecret, data } = rotatedSecret(ctx.secrets, current.signingSecretSealed, ctx.clock.now());
+      const webhook = await ctx.prisma.webhook.update({ where: { id }, data });
       return { webhook, signingSecret };
     },
   }),
