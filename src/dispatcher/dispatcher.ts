@@ -1,47 +1,18 @@
 import type { SecretBox } from "../crypto/secret-box.js";
-import type { Logger } from "../log.js";
-import { isStoreUnavailable, type SqlClient } from "../store/database.js";
-import type { Clock } from "../clock.js";
+import { AttemptRecorder, type AttemptRecorderOptions } from "./attempt-recorder.js";
+import { claimDue, GONE, releaseLeases, type AttemptRecord, type ClaimedDelivery, type ClaimLimits } from "./delivery-queue.js";
 import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sender.js";
-import {
-  claimDue,
-  GONE,
-  recordAttempts,
-  releaseLeases,
-  type AttemptRecord,
-  type AutoDisableRule,
-  type ClaimedDelivery,
-  type ClaimLimits,
-  type DisabledWebhook,
-} from "./delivery-queue.js";
 import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
 import { sign } from "./signature.js";
 import { WebhookConfigCache, type PreparedWebhook } from "./webhook-config.js";
 
-/** How long a finished attempt may wait to be recorded with others in one transaction. */
-const FLUSH_DELAY_MS = 20;
-
-/** Tries to record a batch (a deadlock or a brief outage passes) before leaving it to the leases. */
-const RECORD_TRIES = 3;
-
-/**
- * Batches recorded at once (each on its own connection). Only batches in which every attempt
- * succeeded overlap: a failure changes its webhook's failure streak, which must see the batches
- * before it, so a batch with failures waits for those and holds back the ones after it.
- */
-const PARALLEL_RECORDS = 2;
-
-export interface DispatcherOptions {
-  readonly sql: SqlClient;
+/** The recorder's options (sql, logger, clock, batchSize, autoDisable, onRecordFailed, onRecorded) and the sending's. */
+export interface DispatcherOptions extends AttemptRecorderOptions {
   readonly secrets: SecretBox;
   readonly sender: HttpSender;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly batchSize: number;
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly pollMs: number;
-  readonly autoDisable: AutoDisableRule;
   /**
    * The longest one attempt can take. A claimed delivery waits for a free slot; if its lease would
    * end before an attempt started now could finish, it is given back instead of sent (another
@@ -56,13 +27,6 @@ export interface DispatcherOptions {
    * Default: no cap.
    */
   readonly maxInFlightPerWebhook?: number;
-  /**
-   * Called when attempts could not be stored as they were: stored_without_response (a row the
-   * store refused, kept as RECORD_FAILED) or not_stored (its delivery will be sent again).
-   */
-  readonly onRecordFailed?: (attempts: number, outcome: "stored_without_response" | "not_stored") => void;
-  /** Called after each batch of attempts is stored (live delivery log, metrics). */
-  readonly onRecorded?: (records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]) => void;
 }
 
 /** A claimed delivery waiting for a send slot. */
@@ -98,16 +62,8 @@ export class Dispatcher {
   private readonly perWebhook: number;
   /** Claimed but not sent (shutdown, or a lease too short to finish an attempt): given back. */
   private readonly aborted: ClaimedDelivery[] = [];
-  /** Finished attempts not yet handed to a batch. */
-  private pending: AttemptRecord[] = [];
-  /** Batches waiting their turn to be recorded, in order. */
-  private readonly batches: { records: AttemptRecord[]; allSucceeded: boolean }[] = [];
-  /** Batches being recorded right now. */
-  private readonly recording = new Set<{ records: AttemptRecord[]; allSucceeded: boolean }>();
-  /** Attempts pending, waiting in batches, or being recorded. */
-  private unrecorded = 0;
-  private recordedWaiters: (() => void)[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
+  /** Finished attempts on their way to the store. */
+  private readonly recorder: AttemptRecorder;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -124,6 +80,8 @@ export class Dispatcher {
     );
     this.attemptMs = options.attemptMs ?? options.leaseMs / 2;
     this.perWebhook = options.maxInFlightPerWebhook ?? Infinity;
+    // A recorded batch no longer counts against the claims.
+    this.recorder = new AttemptRecorder(options, () => this.nudge());
   }
 
   start(): void {
@@ -171,7 +129,7 @@ export class Dispatcher {
     clearTimeout(timer);
     for (const f of this.inFlight.values()) f.abort.abort();
     await all();
-    await this.flush();
+    await this.recorder.flush();
     await this.giveBack();
     await this.options.sender.close();
   }
@@ -220,14 +178,7 @@ export class Dispatcher {
     const unrecorded: string[] = [];
     // (In flight past its lease only if the clock jumped: an attempt starts only if it can end in time.)
     for (const f of this.inFlight.values()) if (f.delivery.leaseUntil.getTime() <= now) unrecorded.push(f.delivery.id);
-    if (this.unrecorded) {
-      const expired = (records: readonly AttemptRecord[]) => {
-        for (const r of records) if (r.leaseUntil.getTime() <= now) unrecorded.push(r.deliveryId);
-      };
-      expired(this.pending);
-      for (const b of this.batches) expired(b.records);
-      for (const b of this.recording) expired(b.records);
-    }
+    this.recorder.expiredLeases(now, unrecorded);
     return { fullWebhooks, heldWebhooks, heldSlots, slotsPerWebhook: fill, unrecorded };
   }
 
@@ -240,7 +191,7 @@ export class Dispatcher {
     // Claim in whole batches: topping up one free slot at a time would cost a claim per delivery.
     if (room < Math.min(batchSize, concurrency)) return 0;
     // Finished attempts not yet recorded count too: a slow database slows the claims.
-    if (this.unrecorded >= concurrency + 2 * batchSize) return 0;
+    if (this.recorder.count >= concurrency + 2 * batchSize) return 0;
     return Math.min(batchSize, room);
   }
 
@@ -262,7 +213,7 @@ export class Dispatcher {
         if (!claimed.length) {
           this.idle = true;
           if (this.settledWaiters.length && !this.inFlight.size && !this.queued) {
-            await this.flush();
+            await this.recorder.flush();
             for (const resolve of this.settledWaiters.splice(0)) resolve();
           }
           await this.waitForWake(this.options.pollMs);
@@ -377,7 +328,7 @@ export class Dispatcher {
   /** A send is over: its record (undefined: it crashed, null: aborted by shutdown) goes on, and the slot is free. */
   private finished(delivery: ClaimedDelivery, record: AttemptRecord | null | undefined): void {
     this.inFlight.delete(delivery.id);
-    if (record) this.enqueue(record);
+    if (record) this.recorder.add(record);
     else if (record === null) this.aborted.push(delivery); // aborted by shutdown: given back
     this.slotFreed(delivery.webhookId);
     this.startQueued();
@@ -415,143 +366,6 @@ export class Dispatcher {
     const { nextAttemptAt } = nextAttempt(webhook.retry, attemptNumber, new Date(delivery.createdAtMs), now, retryAfter, this.options.random);
     return nextAttemptAt ? { status: "RETRYING" as const, nextAttemptAt } : { status: "FAILED" as const, nextAttemptAt: null };
   }
-
-  private enqueue(record: AttemptRecord): void {
-    this.pending.push(record);
-    this.unrecorded++;
-    if (this.pending.length >= this.options.batchSize) void this.flush();
-    else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
-  }
-
-  /** Hands what is pending to batches; resolves once every attempt finished so far is recorded (or given up). */
-  private flush(): Promise<void> {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    const { batchSize } = this.options;
-    for (let i = 0; i < this.pending.length; i += batchSize) {
-      const records = this.pending.slice(i, i + batchSize);
-      this.batches.push({ records, allSucceeded: records.every((r) => r.succeeded) });
-    }
-    this.pending = [];
-    this.startBatches();
-    if (!this.unrecorded) return Promise.resolve();
-    return new Promise((resolve) => this.recordedWaiters.push(resolve));
-  }
-
-  private startBatches(): void {
-    while (this.batches.length) {
-      const next = this.batches[0]!;
-      const overlap = next.allSucceeded && [...this.recording].every((b) => b.allSucceeded);
-      if (this.recording.size && (!overlap || this.recording.size >= PARALLEL_RECORDS)) return;
-      this.batches.shift();
-      this.recording.add(next);
-      void this.record(next.records).finally(() => {
-        this.recording.delete(next);
-        this.unrecorded -= next.records.length;
-        this.startBatches();
-        if (!this.unrecorded) for (const resolve of this.recordedWaiters.splice(0)) resolve();
-        this.nudge(); // the recorded attempts no longer count against the claims
-      });
-    }
-  }
-
-  /**
-   * Stores one batch; never throws. A batch the store refuses for what it holds (not for being
-   * unreachable) is split in halves until the rows it refuses are alone: the others are stored
-   * as usual, and a refused one is stored without its response, as RECORD_FAILED, with its
-   * delivery moved on all the same. So one row never takes the others down, and no delivery is
-   * sent again and again with nothing logged. Every record failure is logged and counted.
-   */
-  private async record(batch: AttemptRecord[]): Promise<void> {
-    const error = await this.store(batch);
-    if (error === undefined) return;
-    const { logger } = this.options;
-    if (isStoreUnavailable(error)) {
-      // Not stored: the leases run out and the deliveries are sent again (at-least-once).
-      this.options.onRecordFailed?.(batch.length, "not_stored");
-      logger.error({ err: error, attempts: batch.length }, "recording attempts failed; the deliveries will be sent again");
-      return;
-    }
-    if (batch.length > 1) {
-      logger.warn({ err: error, attempts: batch.length }, "recording attempts failed; recording them in halves to find the row the store refuses");
-      const half = batch.length >> 1;
-      await this.record(batch.slice(0, half));
-      await this.record(batch.slice(half));
-      return;
-    }
-    const refused = batch[0]!;
-    const fallback = withoutResponse(refused, error);
-    const again = await this.store([fallback]);
-    if (again === undefined) {
-      this.options.onRecordFailed?.(1, "stored_without_response");
-      logger.error(
-        { err: error, deliveryId: refused.deliveryId, webhookId: refused.webhookId, attempt: refused.attemptNumber },
-        "recording an attempt failed; stored without its response (RECORD_FAILED)",
-      );
-      return;
-    }
-    this.options.onRecordFailed?.(1, "not_stored");
-    logger.error(
-      { err: again, firstError: error, deliveryId: refused.deliveryId, webhookId: refused.webhookId },
-      "recording an attempt failed, also without its response; the delivery will be sent again",
-    );
-  }
-
-  /** One try (a deadlock or a brief outage passes: a few) at storing a batch; the error when it was not stored. */
-  private async store(batch: AttemptRecord[]): Promise<unknown> {
-    const { sql, clock, autoDisable, logger } = this.options;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
-        for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
-        logAttempts(logger, batch);
-        try {
-          this.options.onRecorded?.(batch, disabled);
-        } catch (error) {
-          logger.warn({ err: error }, "onRecorded failed"); // stored all the same: never recorded twice
-        }
-        return undefined;
-      } catch (error) {
-        // What the rows hold does not change between tries: only a passing condition is tried again.
-        if (attempt >= RECORD_TRIES || !isPassing(error)) return error;
-        logger.warn({ err: error, attempts: batch.length, try: attempt }, "recording attempts failed; trying again");
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
-    }
-  }
-}
-
-/** SQLSTATE classes that pass on their own: connection (08), rollback/deadlock (40), resources (53), operator (57). */
-const PASSING_CLASSES = new Set(["08", "40", "53", "57"]);
-
-function sqlState(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && current && typeof current === "object"; depth++) {
-    const e = current as { code?: unknown; originalCode?: unknown; cause?: unknown };
-    for (const code of [e.code, e.originalCode]) if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
-    current = e.cause;
-  }
-  return undefined;
-}
-
-/** Worth trying the same statement again: the store is away, or the failure was about timing, not data. */
-function isPassing(error: unknown): boolean {
-  if (isStoreUnavailable(error)) return true;
-  const state = sqlState(error);
-  return state !== undefined && PASSING_CLASSES.has(state.slice(0, 2));
-}
-
-/** The attempt as it can still be stored: what was sent and the status, not what came back. */
-function withoutResponse(record: AttemptRecord, error: unknown): AttemptRecord {
-  const reason = error instanceof Error ? error.message : String(error);
-  return Object.assign(Object.create(Object.getPrototypeOf(record) as object) as AttemptRecord, record, {
-    responseHeaders: null,
-    responseBody: null,
-    responseBodyEncoding: null,
-    errorClass: "RECORD_FAILED",
-    // Plain ASCII: the store's own message may quote the bytes it refused.
-    errorMessage: `the response could not be stored (${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 200)}); the attempt is kept without it`,
-  });
 }
 
 /**
@@ -612,27 +426,5 @@ class Attempt implements AttemptRecord {
       "webhook-timestamp": String(this.signatureTimestamp),
       "webhook-signature": this.signature,
     };
-  }
-}
-
-/**
- * One line per delivery that gave up (warn), and with HOOKGATE_LOG_LEVEL=debug one per attempt,
- * each with its delivery id. After recording, so the hot path pays one level check per batch.
- */
-function logAttempts(logger: Logger, batch: readonly AttemptRecord[]): void {
-  const debug = logger.isLevelEnabled("debug");
-  for (const r of batch) {
-    if (r.status !== "FAILED" && !debug) continue;
-    const line = {
-      deliveryId: r.deliveryId,
-      webhookId: r.webhookId,
-      attempt: r.attemptNumber,
-      status: r.status,
-      responseStatus: r.responseStatus,
-      errorClass: r.errorClass,
-      ms: r.durationMs,
-    };
-    if (r.status === "FAILED") logger.warn(line, "delivery failed: its retry schedule is spent");
-    else logger.debug(line, "delivery attempt recorded");
   }
 }
