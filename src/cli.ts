@@ -6,7 +6,7 @@ import { startGateway } from "./server/gateway.js";
 import { systemClock } from "./clock.js";
 import { createPublisher, PublishError } from "./publishing/publisher.js";
 import { PayloadSchemas } from "./publishing/payload-schema.js";
-import { openDatabase, type Database } from "./store/database.js";
+import { describePostgres, openDatabase, type Database } from "./store/database.js";
 import { migrate, MigrationError, pendingMigrations } from "./store/migrator.js";
 import { prepareSchema } from "./store/schema-gate.js";
 import type { DataDirLock } from "./store/data-dir-lock.js";
@@ -109,9 +109,7 @@ async function serve(config: Config, lock: DataDirLock | undefined): Promise<num
 
 /** Which database a command works on, for its first line of output: never the URL's credentials. */
 function describeStore(config: Config): string {
-  if (!config.DATABASE_URL) return `the embedded database in ${config.HOOKGATE_DATA_DIR}`;
-  const url = new URL(config.DATABASE_URL);
-  return `PostgreSQL database ${decodeURIComponent(url.pathname.slice(1)) || "(default)"} on ${url.host || "(local socket)"}`;
+  return config.DATABASE_URL ? describePostgres(config.DATABASE_URL) : `the embedded database in ${config.HOOKGATE_DATA_DIR}`;
 }
 
 async function runMigrate(config: Config): Promise<number> {
