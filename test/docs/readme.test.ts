@@ -9,8 +9,13 @@
 //   - ids are written as a fresh gateway hands them out when the blocks run in order ("1", "2", …);
 //   - a `subscription` block is run over graphql-ws and must deliver an event of a type named in
 //     its `eventNames`, which the test publishes.
+// Every `curl` command of a ```sh block runs too, with the real curl, the test gateway's origin in
+// place of http://127.0.0.1:4000 and the admin token in place of hg_admin_…; the comment line
+// after it (`# {"data": …}`) is the answer it must print.
 // Any GraphQL error fails the test, named after the README line it came from.
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { Kind, parse, type ArgumentNode, type OperationDefinitionNode } from "graphql";
 import type { Client } from "graphql-ws";
@@ -18,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { collect, wsClient } from "../support/live.js";
 import { eventually } from "../support/receiver.js";
+import { needsProgram } from "../support/servers.js";
 import { storeKind } from "../support/store.js";
 
 type Who = "admin" | "service token" | "customer token";
@@ -76,6 +82,35 @@ function readmeBlocks(markdown: string): Block[] {
   return blocks;
 }
 
+interface Curl {
+  /** README line of the command's first line. */
+  readonly line: number;
+  readonly command: string;
+  /** The answer the README shows (the `# …` line after the command), if any. */
+  readonly answer: string | undefined;
+}
+
+/** Every curl command of the README's ```sh blocks (continued lines joined), with its shown answer. */
+function readmeCurls(markdown: string): Curl[] {
+  const lines = markdown.split("\n");
+  const curls: Curl[] = [];
+  let inSh = false;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!.trim();
+    if (l.startsWith("```")) {
+      inSh = !inSh && l === "```sh";
+      continue;
+    }
+    if (!inSh || !l.startsWith("curl ")) continue;
+    const line = i + 1;
+    let command = lines[i]!;
+    while (command.endsWith("\\") && i + 1 < lines.length) command = `${command.slice(0, -1)} ${lines[++i]!.trim()}`;
+    const next = lines[i + 1]?.trim();
+    curls.push({ line, command, answer: next?.startsWith("# ") ? next.slice(2) : undefined });
+  }
+  return curls;
+}
+
 /** The string values of a list argument written as a literal (`eventNames: ["a", "b"]`). */
 function stringList(args: readonly ArgumentNode[] | undefined, name: string): string[] {
   const value = args?.find((a) => a.name.value === name)?.value;
@@ -83,10 +118,15 @@ function stringList(args: readonly ArgumentNode[] | undefined, name: string): st
   return value.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : []));
 }
 
-const blocks = readmeBlocks(readFileSync(README, "utf8"));
+const markdown = readFileSync(README, "utf8");
+const blocks = readmeBlocks(markdown);
+const curls = readmeCurls(markdown);
 
 // The README does not depend on the store: one project is enough.
-describe.runIf(storeKind() === "pglite")("README.md's GraphQL blocks, in order, on a fresh gateway", () => {
+const run = storeKind() === "pglite";
+const withCurl = run && needsProgram("test/docs/readme.test.ts, the README's curl examples", "curl");
+
+describe.runIf(run)("README.md's GraphQL blocks, in order, on a fresh gateway", () => {
   let t: TestGateway;
   const tokens: Partial<Record<Who, string>> = {};
   const clients: Client[] = [];
@@ -101,9 +141,21 @@ describe.runIf(storeKind() === "pglite")("README.md's GraphQL blocks, in order, 
     await t?.close();
   });
 
-  it("finds the README's blocks", () => {
+  it("finds the README's blocks and its first request (curl)", () => {
     expect(blocks.length).toBeGreaterThan(5);
+    expect(curls.length).toBeGreaterThan(0);
   });
+
+  for (const curl of curls) {
+    it.runIf(withCurl)(`README.md:${curl.line} curl prints the answer shown`, async () => {
+      if (!curl.answer) throw new Error(`README.md:${curl.line}: no "# <answer>" line after this curl command`);
+      const origin = new URL(t.gateway.url!).origin;
+      const command = curl.command.replaceAll("http://127.0.0.1:4000", origin).replaceAll("hg_admin_…", t.admin.token!);
+      if (!command.includes(origin)) throw new Error(`README.md:${curl.line}: the command does not call http://127.0.0.1:4000`);
+      const { stdout } = await promisify(execFile)("sh", ["-c", command]);
+      expect(JSON.parse(stdout), `README.md:${curl.line}`).toEqual(JSON.parse(curl.answer));
+    });
+  }
 
   /** The token an operation names, or an error saying what is missing. */
   function tokenFor(op: Operation): string {
