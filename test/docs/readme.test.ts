@@ -204,7 +204,8 @@ describe.runIf(run)("README.md's GraphQL blocks, in order, on a fresh gateway", 
           await eventually(async () => {
             if (received.error) throw new Error(`README.md:${op.line}: ${JSON.stringify(received.error)}`);
             if (received.items.length > 0) return true;
-            await t.admin.raw(`mutation($name: String!) { publishEvent(input: { eventName: $name, payload: { docTest: true } }) { deliveryCount } }`, { name: eventNames[0] });
+            const published = await t.admin.raw(`mutation($name: String!) { publishEvent(input: { eventName: $name, payload: { docTest: true } }) { deliveryCount } }`, { name: eventNames[0] });
+            if (published.errors?.length) throw new Error(`README.md:${op.line}: publishing ${eventNames[0]} failed: ${JSON.stringify(published.errors)}`);
             await new Promise((resolve) => setTimeout(resolve, 100));
             return received.items.length > 0;
           }, 20_000, () => `README.md:${op.line}: nothing received (${JSON.stringify(received.error ?? null)})`);
