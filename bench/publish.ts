@@ -36,6 +36,7 @@ const PAYLOAD = { id: 1, chat_id: 42, message: { text: "a short chat message", f
 const MUTATION = `mutation($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }`;
 const BATCH = `mutation($input: PublishEventsInput!) { publishEvents(input: $input) { results { deliveryCount } } }`;
 
+const ENCRYPTION_KEY = randomBytes(32).toString("base64");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -154,11 +155,13 @@ async function gatewayOn(url: string | undefined, database: Database, role: "api
     HOOKGATE_LOG_LEVEL: "warn",
     HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
     HOOKGATE_ADMIN_TOKEN: adminToken,
-    HOOKGATE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    HOOKGATE_ENCRYPTION_KEY: ENCRYPTION_KEY, // one key for every gateway of the run: they share the store
     HOOKGATE_DATA_DIR: "memory://",
     HOOKGATE_RATE_LIMIT_PUBLISH: "0",
     HOOKGATE_RATE_LIMIT_MUTATIONS: "0",
+    HOOKGATE_RATE_LIMIT_QUERIES: "0",
     HOOKGATE_POLL_MS: "20",
+    HOOKGATE_MIGRATE: "auto", // a fresh database
     ...(url ? { DATABASE_URL: url } : {}),
   });
   return startGateway({ config, database, logger: createLogger("warn"), onAdminTokenCreated: () => undefined });

@@ -171,11 +171,13 @@ export class EventFeed {
   private readonly received = new Map<bigint, FeedEvent>();
   private draining: Promise<void> | undefined;
   private again = false;
+  /** Listeners being registered: no drain starts until they are (see register). */
+  private holds = 0;
   private timer: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
   private retryMs = HORIZON_RETRY_MS;
-  /** Since when events the bus brought have been waiting for the horizon (undefined: none wait). */
-  private waitingSince: number | undefined;
+  /** The first event waiting for the horizon, and since when it has been seen waiting (undefined: none wait). */
+  private waiting: { first: Position; since: number } | undefined;
   private stallLogged = false;
   private closed = false;
   private storeDown = false;
@@ -207,14 +209,23 @@ export class EventFeed {
     }
     // A drain in progress chose its event types before this listener existed: let it finish, so
     // everything after the position returned here is read with this listener's types included.
-    while (this.draining) await this.draining;
-    const head = await this.head();
-    // Nobody listens, so the position may be old: move it to the head. (Only while still nobody
-    // listens: a listener registered meanwhile was promised everything after its position.)
-    if (this.listeners.size === 0 && compare(head, this.position) > 0) this.position = head;
-    while (this.draining) await this.draining;
-    this.listeners.add(listener);
-    return { position: this.position, head };
+    // No new drain starts meanwhile (under a steady stream of messages one would always be
+    // running, and the listener would wait for ever).
+    this.holds++;
+    try {
+      while (this.draining) await this.draining;
+      const head = await this.head();
+      // Nobody listens, so the position may be old: move it to the head. (Only while still nobody
+      // listens: a listener registered meanwhile was promised everything after its position.)
+      if (this.listeners.size === 0 && compare(head, this.position) > 0) this.position = head;
+      this.listeners.add(listener);
+      return { position: this.position, head };
+    } finally {
+      if (--this.holds === 0 && this.again) {
+        this.again = false;
+        this.schedule();
+      }
+    }
   }
 
   /** Removes a listener; call it once its register() has resolved. */
@@ -238,7 +249,7 @@ export class EventFeed {
 
   /** How long events have been waiting for the horizon, in seconds (0 when none wait). */
   horizonLagSeconds(): number {
-    return this.waitingSince === undefined ? 0 : (Date.now() - this.waitingSince) / 1000;
+    return this.waiting === undefined ? 0 : (Date.now() - this.waiting.since) / 1000;
   }
 
   close(): void {
@@ -328,7 +339,7 @@ export class EventFeed {
 
   private schedule(): void {
     if (this.closed) return;
-    if (this.draining) {
+    if (this.draining || this.holds) {
       this.again = true;
       return;
     }
@@ -381,23 +392,42 @@ export class EventFeed {
     if (compare(last, this.position) > 0) this.position = last;
     for (const [id, event] of this.received) if (compare(positionOf(event), this.position) <= 0) this.received.delete(id);
     if (ordered.length) this.emit(ordered);
-    this.watchHorizon();
+    // Events wait for the horizon when the bus brought some that lie above it, or (the bus may
+    // have brought none: a resume, another process's publishes with Redis down) the store holds some.
+    this.watchHorizon(positions.length === PAGE ? undefined : (this.firstReceived() ?? (await this.firstStoredAbove(horizon, types))));
+  }
+
+  /** The first (by position) event the bus brought that is not emitted yet. */
+  private firstReceived(): Position | undefined {
+    let first: Position | undefined;
+    for (const event of this.received.values()) {
+      const at = positionOf(event);
+      if (!first || compare(at, first) < 0) first = at;
+    }
+    return first;
   }
 
   /**
-   * Events the bus brought that are still above the horizon wait for a transaction somewhere on
-   * this database (or, where the cluster-wide horizon is used, anywhere on the server). Look again soon, measure the wait, and
-   * say once per stall which session holds it back.
+   * Events above the horizon wait for a transaction somewhere on this database (or, where the
+   * cluster-wide horizon is used, anywhere on the server). `first` is the first of them (by
+   * position): the bus's, or else the store's (the bus may have brought none: a resume, another
+   * process's publishes while Redis is down). Its wait is measured from when it was first seen
+   * waiting: while publishing goes on normally the first waiting event changes from one look to
+   * the next, and only a transaction that stays open keeps the same one waiting. Look again soon,
+   * and say once per stall which session holds it back.
    */
-  private watchHorizon(): void {
-    if (!this.received.size) {
-      this.waitingSince = undefined;
+  private watchHorizon(first: Position | undefined): void {
+    if (!first) {
+      this.waiting = undefined;
       this.stallLogged = false;
       this.retryMs = HORIZON_RETRY_MS;
       return;
     }
     const now = Date.now();
-    this.waitingSince ??= now;
+    if (!this.waiting || compare(this.waiting.first, first) !== 0) {
+      this.waiting = { first, since: now };
+      this.stallLogged = false;
+    }
     if (!this.retry && !this.closed) {
       this.retry = setTimeout(() => {
         this.retry = undefined;
@@ -406,7 +436,7 @@ export class EventFeed {
       this.retry.unref();
       this.retryMs = Math.min(this.retryMs * 2, this.options.pollMs);
     }
-    if (!this.stallLogged && now - this.waitingSince >= (this.options.horizonWarnMs ?? 5_000)) {
+    if (!this.stallLogged && now - this.waiting.since >= (this.options.horizonWarnMs ?? 5_000)) {
       this.stallLogged = true;
       this.logHolder().catch(() => undefined);
     }
@@ -447,6 +477,21 @@ export class EventFeed {
       params,
     );
     return rows.map((r) => ({ tx: BigInt(r.tx), id: BigInt(r.id) }));
+  }
+
+  /** The first stored event of these types at or above the horizon, if any (one index probe). */
+  private async firstStoredAbove(horizon: bigint, types: number[] | "all"): Promise<Position | undefined> {
+    const params: unknown[] = [horizon.toString()];
+    let where = `${TX} >= $1::bigint`;
+    if (types !== "all") {
+      params.push(types);
+      where += ` AND e.event_type_id = ANY($2::int[])`;
+    }
+    const [row] = await this.options.sql.query<{ tx: string; id: string }>(
+      `SELECT ${TX}::text AS tx, e.id::text AS id FROM events e WHERE ${where} ORDER BY ${TX}, e.id LIMIT 1`,
+      params,
+    );
+    return row ? { tx: BigInt(row.tx), id: BigInt(row.id) } : undefined;
   }
 
   private async loadEvents(ids: bigint[]): Promise<Map<bigint, FeedEvent>> {

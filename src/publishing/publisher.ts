@@ -24,6 +24,8 @@ export interface PublishedEvent {
   readonly duplicate: boolean;
   /** Deliveries written for this event (0 for a duplicate). */
   readonly deliveryCount: number;
+  /** The event as stored, when this request stored it (not for a duplicate): no need to read it back. */
+  readonly stored?: StoredEvent;
 }
 
 /** A request that cannot be published; `index` points into the batch. */
@@ -215,12 +217,13 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
     if (unread.length) throw new Error(`idempotency key "${unread[0]!.k}" conflicts but its event cannot be read`);
 
     const stored: StoredEvent[] = [];
+    const storedByIndex = new Map<number, StoredEvent>();
     let deliveries = 0;
     for (const i of sent) {
       const row = byIndex.get(i)!;
       if (!row.stored) continue;
       deliveries += row.webhook_ids.length;
-      stored.push({
+      const event: StoredEvent = {
         id: BigInt(row.id!),
         txId: row.tx_id === null ? null : BigInt(row.tx_id),
         eventTypeId: Number(row.type_id),
@@ -232,7 +235,9 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
         createdAt: now,
         webhookIds: row.webhook_ids.map(Number),
         serviceIds: row.service_ids.map(Number),
-      });
+      };
+      stored.push(event);
+      storedByIndex.set(i, event);
     }
     if (stored.length) after(stored, deliveries > 0);
     const results = requests.map((r, i): PublishedEvent => {
@@ -243,6 +248,7 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
         eventId: BigInt(row.stored ? row.id! : row.existing_id!),
         duplicate: !isNew,
         deliveryCount: isNew ? row.webhook_ids.length : 0,
+        ...(isNew ? { stored: storedByIndex.get(i)! } : {}),
       };
     });
     return { stale: [] as number[], results, rows, byIndex };

@@ -1,6 +1,6 @@
 import { visibleEventsWhere } from "../auth/event-visibility.js";
 import { encodeCursor, positionOf } from "../live/position.js";
-import { PublishError, type PublishRequest } from "../publishing/publisher.js";
+import { PublishError, type PublishedEvent, type PublishRequest } from "../publishing/publisher.js";
 import { contextRateLimitKey } from "../auth/rate-limits.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
@@ -106,14 +106,16 @@ type PublishEventArgs = {
 };
 
 const PublishEventPayload = builder
-  .objectRef<{ eventId: bigint; duplicate: boolean; deliveryCount: number }>("PublishEventPayload")
+  .objectRef<PublishedEvent>("PublishEventPayload")
   .implement({
     description: "The result of publishing one event.",
     fields: (t) => ({
       event: t.prismaField({
         type: "Event",
         description: "The stored event (for a duplicate, the event first published with the key).",
-        resolve: (query, p, _args, ctx) => ctx.prisma.event.findUniqueOrThrow({ ...query, where: { id: p.eventId } }),
+        // A new event is answered from what the publish statement returned (relations asked for
+        // are loaded by Pothos); a duplicate's first event is read.
+        resolve: (query, p, _args, ctx) => (p.stored ? (p.stored as never) : ctx.prisma.event.findUniqueOrThrow({ ...query, where: { id: p.eventId } })),
       }),
       duplicate: t.exposeBoolean("duplicate", { description: "The idempotency key was seen before; nothing new was stored." }),
       deliveryCount: t.exposeInt("deliveryCount", { description: "Webhook deliveries this publish created." }),
@@ -167,7 +169,7 @@ const PublishEventsInput = builder.inputType("PublishEventsInput", {
 });
 
 const PublishEventsPayload = builder
-  .objectRef<{ results: { eventId: bigint; duplicate: boolean; deliveryCount: number }[] }>("PublishEventsPayload")
+  .objectRef<{ results: PublishedEvent[] }>("PublishEventsPayload")
   .implement({
     description: "What a batch publish stored.",
     fields: (t) => ({

@@ -21,13 +21,16 @@ query FirstLook {
   events(first: 5) { edges { node { id eventName createdAt payload } } }
 }
 
-# Follow events live (websocket), e.g. in a second tab:
+# Follow events live (Server-Sent Events, with the same headers), e.g. in a second tab:
 # subscription { eventPublished { id eventName payload createdAt } }
 `;
 
 export const graphiqlOptions: GraphiQLOptions = {
   title: "Hookgate",
-  subscriptionsProtocol: "WS",
+  // Server-Sent Events: GraphiQL sends the headers tab with each HTTP request, SSE included. Over
+  // its websocket it would send them only inside each subscribe message, never in connection_init,
+  // where the gateway reads the token (so every subscription was refused with 4403).
+  subscriptionsProtocol: "SSE",
   defaultQuery: DEFAULT_QUERY,
   headers: JSON.stringify({ Authorization: "Bearer …" }, null, 2),
   // The headers tab open, so the token's place is in sight.

@@ -4,6 +4,7 @@ import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PreparedStatements } from "./pglite-prepared.js";
 import { ConfigError } from "../config.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 
@@ -12,8 +13,9 @@ export type { PrismaClient };
 /** Plain SQL next to Prisma: the migrator and the dispatcher's claim query need it. */
 export interface SqlQuery {
   /**
-   * `name` makes it a prepared statement, parsed once per connection (PostgreSQL; PGlite has one
-   * connection and ignores it): for the dispatcher's hot statements. One name, one text.
+   * `name` makes it a prepared statement, parsed and planned once per connection (PostgreSQL's
+   * protocol; on PGlite an SQL PREPARE, see pglite-prepared.ts): for the hot statements
+   * (publishing, claiming, recording). One name, one text.
    */
   query<R = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<R[]>;
 }
@@ -92,8 +94,10 @@ async function openPglite(dataDir: string): Promise<Database> {
     throw new ConfigError(`HOOKGATE_DATA_DIR ${dataDir} cannot hold the embedded database: ${dataDirProblem(error)}`);
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  const prepared = new PreparedStatements(lite);
   const sql: SqlClient = {
-    query: async (text, params) => (await lite.query(text, params)).rows as never,
+    query: async (text, params, name) =>
+      ((name ? await prepared.query(name, text, params) : undefined) ?? (await lite.query(text, params)).rows) as never,
     exec: async (script) => {
       await lite.exec(script);
     },

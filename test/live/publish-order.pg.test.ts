@@ -80,14 +80,16 @@ describe("publishing without a lock shared by all publishers (PostgreSQL, two pr
     await eventually(() => during.every((id) => receiver.requests.some((r) => r.headers["webhook-id"] === id)), 20_000);
     // Live subscribers wait: the open transaction's event may still come before them.
     expect(sub.items).toEqual([]);
-    // Not asserted: hookgate_live_horizon_wait_seconds stayed 0 here in the merged build while the events waited (an open defect, in the closing note).
+    // …and the wait shows in the metric.
+    await eventually(async () => (await metric(b, "hookgate_live_horizon_wait_seconds")) > 0, 10_000);
 
     await held.query("COMMIT");
     await waitForItems(sub, 11, 20_000);
     const check = await session();
     const order = (
       await check.query(
-        `SELECT id::text FROM events WHERE event_name = $1 AND id <> $2::bigint ORDER BY coalesce(tx_id, 0), id`,
+        // (e.id: a bare "id" would name the output column, the text, and sort "10" before "9".)
+        `SELECT e.id::text AS id FROM events e WHERE e.event_name = $1 AND e.id <> $2::bigint ORDER BY coalesce(e.tx_id, 0), e.id`,
         [type.name, marker],
       )
     ).rows.map((r: { id: string }) => r.id);

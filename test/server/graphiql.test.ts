@@ -1,15 +1,15 @@
 // GraphiQL as a new user meets it, in a real headless Chromium (Debian's, driven by playwright-core;
 // no browser is downloaded): the page renders from the gateway alone (no request leaves
 // 127.0.0.1, so it works offline), shows the default query and the headers hint, runs a query
-// and runs a query with a token typed into the headers tab. (A subscription's live event in the
-// page is not covered yet: see the report of issue 13.)
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+// runs a query with a token typed into the headers tab, and runs a subscription whose events,
+// published through the API, appear in the response pane.
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PublishEventDocument } from "../generated/graphql.js";
+import { launchBrowser, type TestBrowser } from "../support/browser.js";
+import { createEventType } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { chromiumPath, needsChromium } from "../support/servers.js";
+import { needsChromium } from "../support/servers.js";
 import { storeKind } from "../support/store.js";
 
 // The page does not depend on the store: one project is enough.
@@ -17,9 +17,8 @@ const run = storeKind() === "pglite" && needsChromium("test/server/graphiql.test
 
 describe.runIf(run)("GraphiQL in a headless browser", () => {
   let t: TestGateway;
-  let context: BrowserContext;
+  let browser: TestBrowser;
   let page: Page;
-  let profile: string;
   const requested: string[] = [];
 
   beforeAll(async () => {
@@ -27,29 +26,14 @@ describe.runIf(run)("GraphiQL in a headless browser", () => {
   });
 
   beforeAll(async () => {
-    profile = mkdtempSync(join(tmpdir(), "hookgate-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath(),
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchBrowser();
+    page = browser.context.pages()[0] ?? (await browser.newPage());
     page.on("request", (request) => requested.push(request.url()));
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await t?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
   });
 
   /** Replaces the whole text of the Monaco editor inside `selector` (insertText: no auto-closed brackets). */
@@ -81,9 +65,32 @@ describe.runIf(run)("GraphiQL in a headless browser", () => {
     await replaceEditorText(HEADERS_EDITOR, JSON.stringify({ Authorization: `Bearer ${token}` }));
     await replaceEditorText(QUERY_EDITOR, "{ me { kind } }");
     await expect.poll(() => text(QUERY_EDITOR), { timeout: 30_000 }).toContain("{ me { kind } }");
-    // GraphiQL reads the operation name from the editor a moment after it changes; a run before
-    // that asks for the default query's "FirstLook" and fails in the page without a request. Run
-    // again after such a failure only (a second click while a request runs would cancel it).
+    await runUntilResponseShows('"kind": "ADMIN"');
+  });
+
+  it("runs a subscription: events published through the API appear in the response pane", async () => {
+    const type = await createEventType(t);
+    const subscription = `subscription { eventPublished(eventNames: ["${type.name}"]) { id eventName payload } }`;
+    await replaceEditorText(HEADERS_EDITOR, JSON.stringify({ Authorization: `Bearer ${t.admin.token!}` }));
+    await replaceEditorText(QUERY_EDITOR, subscription);
+    await expect.poll(() => text(QUERY_EDITOR), { timeout: 30_000 }).toContain(subscription);
+    // When the server has registered the page's subscription is not observable from here: each
+    // poll publishes one more event until one is shown.
+    let n = 0;
+    await runUntilResponseShows('"marker": "graphiql-live-', async () => {
+      await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { marker: `graphiql-live-${++n}` } } });
+    });
+    expect(await response()).toContain(`"eventName": "${type.name}"`);
+  });
+
+  /**
+   * Runs the editor's operation and waits until the response pane shows `expected`, calling
+   * `eachPoll` (if given) on every look. GraphiQL reads the operation name from the editor a moment
+   * after it changes; a run before that asks for the previous document's operation and fails in
+   * the page without a request. Run again after such a failure only (a second click while an
+   * operation runs would cancel it).
+   */
+  async function runUntilResponseShows(expected: string, eachPoll?: () => Promise<void>): Promise<void> {
     let runs = 0;
     await expect
       .poll(
@@ -92,11 +99,13 @@ describe.runIf(run)("GraphiQL in a headless browser", () => {
           if (runs === 0 || shown.includes("Cannot infer operation")) {
             runs++;
             await page.locator(".graphiql-execute-button").click();
+          } else {
+            await eachPoll?.();
           }
           return shown;
         },
         { timeout: 30_000 },
       )
-      .toContain('"kind": "ADMIN"');
-  });
+      .toContain(expected);
+  }
 });

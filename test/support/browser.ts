@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { createRequire } from "node:module";
+import { chromiumPath } from "./servers.js";
 
-/** Debian's chromium; playwright-core never downloads a browser here. */
-export const CHROMIUM = "/usr/bin/chromium";
+/** Debian's chromium (or CHROMIUM_PATH); playwright-core never downloads a browser here. */
+export const CHROMIUM = chromiumPath();
 
 /**
  * Whether the browser tests can run: without chromium they are skipped with one line saying
@@ -60,7 +61,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
     },
     close: async () => {
       await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

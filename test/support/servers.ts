@@ -71,6 +71,11 @@ function onPath(program: string): boolean {
   return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
 }
 
+/** A program on PATH (curl, for the README's shell examples). */
+export function needsProgram(what: string, program: string): boolean {
+  return verdict(onPath(program), what, `${program} is not on PATH (apt-get install ${program})`);
+}
+
 /** redis-server and PostgreSQL's initdb/postgres (Debian layout), for the drills' private servers. */
 export function needsServerBinaries(what: string, which: readonly ("redis" | "postgres")[]): boolean {
   const missing: string[] = [];
