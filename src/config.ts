@@ -160,7 +160,7 @@ const settings = {
   },
   HOOKGATE_RATE_LIMIT_CONNECTIONS: {
     schema: wholeNumber.default(60),
-    doc: { default: "60", description: "New websocket connections and SSE subscriptions one token (or client address) may open per minute; 0: no limit." },
+    doc: { default: "60", description: "New websocket connections, SSE subscriptions and SSE stream reservations (PUT /graphql/stream) one token (or client address) may open per minute; 0: no limit." },
   },
   HOOKGATE_RATE_LIMIT_QUERIES: {
     schema: wholeNumber.default(1_200),
