@@ -48,8 +48,7 @@ export function createSubscriptionSlots(max: number): SubscriptionSlots {
  * websocket subscriptions take the fan-out path, which websocket.ts limits): each new one counts
  * against HOOKGATE_RATE_LIMIT_CONNECTIONS before its stream is opened, and holds one of its
  * token's slots from the moment its stream exists until it ends, however it ends (the client
- * goes away, the server ends it, an error). A refusal carries `data: null`: graphql-sse's handler
- * (/graphql/stream) takes a result without a data key for something else and answers 400.
+ * goes away, the server ends it, an error).
  */
 export function sseSubscriptionLimits(slots: SubscriptionSlots): Plugin<GatewayContext> {
   return {
@@ -62,7 +61,7 @@ export function sseSubscriptionLimits(slots: SubscriptionSlots): Plugin<GatewayC
         await ctx.rateLimits.consume(key, "connection");
       } catch (error) {
         if (!(error instanceof Error) || !("extensions" in error)) throw error;
-        setResultAndStopExecution({ data: null, errors: [error as GraphQLError] });
+        setResultAndStopExecution({ errors: [error as GraphQLError] });
         return undefined;
       }
       return {
@@ -70,7 +69,7 @@ export function sseSubscriptionLimits(slots: SubscriptionSlots): Plugin<GatewayC
           if (!isAsyncIterable(result)) return undefined; // refused before it started: nothing held
           if (!slots.take(key)) {
             void (result as AsyncIterableIterator<unknown>).return?.();
-            setResult({ data: null, errors: [slots.refusal()] });
+            setResult({ errors: [slots.refusal()] });
             return undefined;
           }
           return { onEnd: () => slots.give(key) };

@@ -38,7 +38,7 @@ export function createGatewayYoga(services: GatewayServices, slots: Subscription
       sseSubscriptionLimits(slots),
       boundResponseSize(schema),
       // graphql-sse's protocol (single connection mode too) at /graphql/stream.
-      ...graphqlSseStreams(services),
+      graphqlSseStreams(services),
     ],
     context: async (initial): Promise<GatewayContext> => {
       // A websocket operation: its connection was authenticated once, in connection_init.

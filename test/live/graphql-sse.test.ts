@@ -38,7 +38,7 @@ describe("graphql-sse", () => {
   };
 
   beforeAll(async () => {
-    t = await startTestGateway({ HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN: "2" });
+    t = await startTestGateway({ HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN: "2", HOOKGATE_MAX_QUERY_ALIASES: "3" });
     type = await createEventType(t);
     streamUrl = t.gateway.url!.replace(/\/graphql$/, "/graphql/stream");
   });
@@ -111,6 +111,24 @@ describe("graphql-sse", () => {
   });
 
   it.each([
+    ["a syntax error", "subscription {", "GRAPHQL_PARSE_FAILED", /Syntax Error/],
+    ["an unknown field", "subscription { nope }", "GRAPHQL_VALIDATION_FAILED", /nope/],
+    ["a query limit", "subscription { eventPublished { a: id b: id c: id d: id } }", "GRAPHQL_VALIDATION_FAILED", /alias/i],
+  ])("single connection mode: %s is HTTP 400 with the GraphQL error and its code; nothing runs", async (_what, query, code, message) => {
+    const reserve = await fetch(streamUrl, { method: "PUT", headers: { authorization: `Bearer ${t.admin.token}` } });
+    const headers = { authorization: `Bearer ${t.admin.token}`, "x-graphql-event-stream-token": await reserve.text() };
+    const response = await fetch(streamUrl, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ query, extensions: { operationId: "1" } }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]!.extensions).toEqual({ code });
+    expect(body.errors[0]!.message).toMatch(message);
+  });
+
+  it.each([
     ["/graphql (yoga's own)", () => t.gateway.url!],
     ["/graphql/stream", () => streamUrl],
   ])("distinct connections mode on %s still works", async (_name, url) => {
@@ -119,5 +137,25 @@ describe("graphql-sse", () => {
     const id = await publish({ distinct: 1 });
     expect((await waitForItems(sub, 1)).map((e) => e.id)).toEqual([id]);
     sub.stop();
+  });
+});
+
+describe("graphql-sse stream reservations", () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway({ HOOKGATE_RATE_LIMIT_CONNECTIONS: "2" });
+  });
+  afterAll(async () => t?.close());
+
+  it("count against HOOKGATE_RATE_LIMIT_CONNECTIONS: one past it is HTTP 429 RATE_LIMITED with Retry-After", async () => {
+    const url = t.gateway.url!.replace(/\/graphql$/, "/graphql/stream");
+    const reserve = () => fetch(url, { method: "PUT", headers: { authorization: `Bearer ${t.admin.token}` } });
+    for (let i = 0; i < 2; i++) expect((await reserve()).status).toBe(201);
+    const refused = await reserve();
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    const body = (await refused.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe("RATE_LIMITED");
+    expect(body.errors[0]!.message).toContain("HOOKGATE_RATE_LIMIT_CONNECTIONS");
   });
 });
