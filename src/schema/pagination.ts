@@ -84,8 +84,8 @@ export interface IdConnection<T> {
  * them (either, both or neither), then `first` takes from the start of that range or `last` from
  * its end (not both: BAD_USER_INPUT). `first: 0` / `last: 0` give an empty page whose pageInfo
  * still says whether the range holds items. hasNextPage with `first` (hasPreviousPage with
- * `last`) says whether the range held more than the page; otherwise it says whether items lie
- * beyond `before` (before `after`). `rows(id, order, take)` reads the list's rows whose id lies
+ * `last`) says whether the range held more than the page; otherwise it says whether the list has
+ * items at or beyond `before`'s (at or before `after`'s): what paging on from this page would find. `rows(id, order, take)` reads the list's rows whose id lies
  * in `id`, ordered by id, at most `take` of them. Cursors are @pothos/plugin-prisma's, so
  * cursors handed out before stay valid.
  */
@@ -120,10 +120,10 @@ export async function idConnection<T extends { id: bigint }>(
 
 /**
  * The prisma selection (select with the nested relations) for the nodes of the connection `info`
- * resolves, so a page and what its nodes select load in one query.
+ * resolves, the one t.prismaConnection makes, so a page and what its nodes select load in one
+ * query. Typed as nothing in particular, so a findMany spreading it is typed with whole rows, as
+ * Pothos types a prisma object's nodes.
  */
-// The same selection t.prismaConnection makes. Typed as nothing in particular, so a findMany
-// spreading it is typed with whole rows, as Pothos types a prisma object's nodes.
 export async function connectionNodeQuery(ctx: GatewayContext, info: GraphQLResolveInfo, typeName: string): Promise<object> {
   const query = await queryFromInfo({
     context: ctx,
