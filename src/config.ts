@@ -178,6 +178,14 @@ const settings = {
     schema: wholeNumber.default(200),
     doc: { default: "200", description: "Most live subscriptions one token may hold open at once on one gateway process, websocket and SSE together; 0: no limit." },
   },
+  HOOKGATE_SSE_RESERVATION_TIMEOUT_MS: {
+    schema: positiveInt().default(30_000),
+    doc: {
+      default: "30000",
+      description:
+        "How long a stream reserved on /graphql/stream (graphql-sse single connection mode, PUT) waits to be opened (GET) before it is dropped with its operations.",
+    },
+  },
   HOOKGATE_MAX_GRAPHQL_RESPONSE_BYTES: {
     schema: positiveInt().default(32 * 1024 * 1024),
     doc: {

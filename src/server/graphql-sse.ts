@@ -21,7 +21,8 @@ const TOKEN_HEADER = "x-graphql-event-stream-token";
  * made it: its stream token is bound to the reserving token's rate-limit key, so the stream token
  * alone (without that bearer token) neither opens the stream nor adds operations to it.
  * Reservations live in this process's memory: a load balancer must send every request of one
- * stream to the same gateway process.
+ * stream to the same gateway process. One not opened within HOOKGATE_SSE_RESERVATION_TIMEOUT_MS
+ * is dropped with whatever operations it holds (and their subscription slots).
  *
  * The glue is @graphql-yoga/plugin-graphql-sse's, with what it gets wrong put right: a syntax
  * error there is an HTTP 500 carrying a stack trace, an invalid document (or a result without
@@ -31,11 +32,38 @@ const TOKEN_HEADER = "x-graphql-event-stream-token";
 export function graphqlSseStreams(services: GatewayServices): Plugin<GatewayContext> {
   const serverContexts = new WeakMap<Request, { req?: IncomingMessage }>();
   let handler: (request: Request) => Promise<Response>;
+  /** Reserved streams not opened yet, with the timer that drops them. */
+  const unopened = new Map<string, NodeJS.Timeout>();
+  /** The requests this module makes itself to drop a stream. */
+  const own = new WeakSet<Request>();
+  const drop = async (token: string, url: string) => {
+    unopened.delete(token);
+    // graphql-sse keeps its streams to itself: open the stream and hang up, which disposes it.
+    const hangUp = new AbortController();
+    const request = new Request(url, { headers: { accept: "text/event-stream", [TOKEN_HEADER]: token }, signal: hangUp.signal });
+    own.add(request);
+    await handler(request);
+    hangUp.abort();
+  };
+  const authenticate = async (req: Parameters<typeof streamToken>[2] & { raw: Request }) => {
+    if (own.has(req.raw)) return req.headers.get(TOKEN_HEADER);
+    const token = await streamToken(services, serverContexts.get(req.raw)?.req, req);
+    if (typeof token !== "string") return token;
+    if (req.method === "PUT") {
+      const url = req.url;
+      const expire = () => drop(token, url).catch((err: unknown) => services.logger.warn({ err }, "dropping an unopened SSE stream failed"));
+      unopened.set(token, setTimeout(expire, services.config.HOOKGATE_SSE_RESERVATION_TIMEOUT_MS).unref());
+    } else if (req.method === "GET") {
+      clearTimeout(unopened.get(token));
+      unopened.delete(token);
+    }
+    return token;
+  };
   return {
     onYogaInit({ yoga }) {
       handler = createHandler(
         {
-          authenticate: (req) => streamToken(services, serverContexts.get(req.raw)?.req, req),
+          authenticate,
           async onSubscribe(req, params) {
             const enveloped = yoga.getEnveloped({ ...serverContexts.get(req.raw), request: req.raw, params });
             let document: DocumentNode;
@@ -56,8 +84,11 @@ export function graphqlSseStreams(services: GatewayServices): Plugin<GatewayCont
             };
             const subscription = getOperationAST(document, params.operationName)?.operation === "subscription";
             const result = (await (subscription ? enveloped.subscribe(args) : enveloped.execute(args))) as ExecutionResult | AsyncIterable<ExecutionResult>;
-            // graphql-sse takes an object without `data` for execution arguments of its own.
-            return Symbol.asyncIterator in result || "data" in result ? result : { data: null, ...result };
+            if (Symbol.asyncIterator in result) return result;
+            // A refusal before execution: graphql-sse takes an object without `data` for execution
+            // arguments of its own; yoga's note of the HTTP status is not for the client.
+            const errors = result.errors?.map((e) => (e instanceof GraphQLError ? forClient(e) : e));
+            return { data: null, ...result, ...(errors ? { errors } : {}) } as ExecutionResult;
           },
         },
         yoga.fetchAPI,
@@ -105,10 +136,13 @@ async function streamToken(
 
 /** GraphQL's own errors, with the code yoga gives them on /graphql where they have none. */
 function withCode(errors: readonly GraphQLError[], code: string): object[] {
-  return errors.map((e) => {
-    const { http: _status, ...extensions } = e.extensions; // yoga's own note for its status code
-    return { ...e.toJSON(), extensions: { code, ...extensions } };
-  });
+  return errors.map((e) => forClient(e, code));
+}
+
+/** An error as a client sees it: without yoga's note of the HTTP status (`extensions.http`). */
+function forClient(error: GraphQLError, code?: string): object {
+  const { http: _status, ...extensions } = error.extensions;
+  return { ...error.toJSON(), extensions: { ...(code ? { code } : {}), ...extensions } };
 }
 
 /** An HTTP answer with GraphQL errors, as graphql-sse's handler takes one. */

@@ -141,16 +141,58 @@ describe("graphql-sse", () => {
 });
 
 describe("graphql-sse stream reservations", () => {
+  const CONNECTIONS = 10;
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ HOOKGATE_RATE_LIMIT_CONNECTIONS: "2" });
+    t = await startTestGateway({
+      HOOKGATE_RATE_LIMIT_CONNECTIONS: String(CONNECTIONS),
+      HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN: "1",
+      HOOKGATE_SSE_RESERVATION_TIMEOUT_MS: "500",
+    });
   });
   afterAll(async () => t?.close());
+  let type: { id: string; name: string } | undefined;
+  const eventType = async () => (type ??= await createEventType(t));
+
+  const url = () => t.gateway.url!.replace(/\/graphql$/, "/graphql/stream");
+  const reserve = () => fetch(url(), { method: "PUT", headers: { authorization: `Bearer ${t.admin.token}` } });
+
+  it("one never opened is dropped after HOOKGATE_SSE_RESERVATION_TIMEOUT_MS, with its operations and their slots", async () => {
+    const streamToken = await (await reserve()).text();
+    const headers = { authorization: `Bearer ${t.admin.token}`, "x-graphql-event-stream-token": streamToken };
+    const post = await fetch(url(), {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: JSON.stringify({ query: "subscription { eventPublished { id } }", extensions: { operationId: "1" } }),
+    });
+    expect(post.status).toBe(202);
+    // The stream is gone once the timeout passes: graphql-sse answers 404 for it (ending an
+    // operation it does not hold asks only whether the stream exists).
+    await eventually(async () => {
+      const probe = await fetch(`${url()}?operationId=none`, { method: "DELETE", headers });
+      await probe.body?.cancel();
+      return probe.status === 404 ? true : undefined;
+    }, 10_000);
+    // Its subscription gives back the token's only slot (as the stream is disposed, just after).
+    // Not lazy: one reservation for every try below.
+    const c = createClient({ url: url(), singleConnection: true, lazy: false, retryAttempts: 0, headers: { authorization: `Bearer ${t.admin.token}` } });
+    const { name } = await eventType();
+    await eventually(async () => {
+      const sub = collect(c, "subscription { eventPublished { id } }");
+      const outcome = await eventually(async () => {
+        await t.admin.ok(PublishEventDocument, { input: { eventName: name, payload: {} } });
+        return sub.items.length > 0 ? "live" : sub.error ? "refused" : undefined;
+      }, 5_000);
+      sub.stop();
+      return outcome === "live" ? true : undefined;
+    }, 10_000);
+    c.dispose();
+  });
 
   it("count against HOOKGATE_RATE_LIMIT_CONNECTIONS: one past it is HTTP 429 RATE_LIMITED with Retry-After", async () => {
-    const url = t.gateway.url!.replace(/\/graphql$/, "/graphql/stream");
-    const reserve = () => fetch(url, { method: "PUT", headers: { authorization: `Bearer ${t.admin.token}` } });
-    for (let i = 0; i < 2; i++) expect((await reserve()).status).toBe(201);
+    const { token } = await createService(t);
+    const reserve = () => fetch(url(), { method: "PUT", headers: { authorization: `Bearer ${token}` } });
+    for (let i = 0; i < CONNECTIONS; i++) expect((await reserve()).status).toBe(201);
     const refused = await reserve();
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
