@@ -101,8 +101,8 @@ builder.queryField("webhookLogs", (t) =>
             : {}),
         };
         const query = await connectionNodeQuery(ctx, info, "Delivery");
-        return idConnection(ctx, args, (id, order, take) =>
-          ctx.prisma.delivery.findMany({ ...query, where: { AND: [filter, { id }] }, orderBy: { id: order }, take }),
+        return idConnection(ctx, args, (id, order, take, idsOnly) =>
+          ctx.prisma.delivery.findMany({ ...(idsOnly ? { select: { id: true } } : query), where: { AND: [filter, { id }] }, orderBy: { id: order }, take }),
         );
       },
     },

@@ -69,8 +69,8 @@ builder.queryField("events", (t) =>
           ],
         };
         const query = await connectionNodeQuery(ctx, info, "Event");
-        return idConnection(ctx, args, (id, order, take) =>
-          ctx.prisma.event.findMany({ ...query, where: { AND: [filter, { id }] }, orderBy: { id: order }, take }),
+        return idConnection(ctx, args, (id, order, take, idsOnly) =>
+          ctx.prisma.event.findMany({ ...(idsOnly ? { select: { id: true } } : query), where: { AND: [filter, { id }] }, orderBy: { id: order }, take }),
         );
       },
     },

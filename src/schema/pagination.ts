@@ -85,14 +85,15 @@ export interface IdConnection<T> {
  * its end (not both: BAD_USER_INPUT). `first: 0` / `last: 0` give an empty page whose pageInfo
  * still says whether the range holds items. hasNextPage with `first` (hasPreviousPage with
  * `last`) says whether the range held more than the page; otherwise it says whether the list has
- * items at or beyond `before`'s (at or before `after`'s): what paging on from this page would find. `rows(id, order, take)` reads the list's rows whose id lies
- * in `id`, ordered by id, at most `take` of them. Cursors are @pothos/plugin-prisma's, so
- * cursors handed out before stay valid.
+ * items at or beyond `before`'s (at or before `after`'s): what paging on from this page would
+ * find. `rows(id, order, take, idsOnly)` reads the list's rows whose id lies in `id`, ordered by
+ * id, at most `take` of them (only their ids when idsOnly). Cursors are @pothos/plugin-prisma's,
+ * so cursors handed out before stay valid.
  */
 export async function idConnection<T extends { id: bigint }>(
   ctx: GatewayContext,
   args: ConnectionArgs,
-  rows: (id: IdRange, order: "asc" | "desc", take: number) => Promise<T[]>,
+  rows: (id: IdRange, order: "asc" | "desc", take: number, idsOnly: boolean) => Promise<T[]>,
 ): Promise<IdConnection<T>> {
   if (args.first != null && args.last != null) {
     throw gatewayError("BAD_USER_INPUT", "first, last: give one of them, not both", { field: "last", arguments: ["first", "last"] });
@@ -103,13 +104,15 @@ export async function idConnection<T extends { id: bigint }>(
   const before = args.before != null ? idCursor(args.before, "before") : undefined;
   // Newest first: after a cursor means a smaller id, before it a larger one.
   const range: IdRange = { ...(after !== undefined ? { lt: after } : {}), ...(before !== undefined ? { gt: before } : {}) };
-  const found = await rows(range, fromEnd ? "asc" : "desc", size + 1);
+  const found = await rows(range, fromEnd ? "asc" : "desc", size + 1, false);
+  // Whether the list has a row in `id`, looking from the cursor outwards.
+  const any = (id: IdRange, order: "asc" | "desc") => rows(id, order, 1, true).then((r) => r.length > 0);
   const more = found.length > size;
   const page = found.slice(0, size);
   if (fromEnd) page.reverse();
   const [hasPreviousPage, hasNextPage] = await Promise.all([
-    fromEnd ? more : after !== undefined && rows({ gte: after }, "asc", 1).then((r) => r.length > 0),
-    fromEnd ? before !== undefined && rows({ lte: before }, "desc", 1).then((r) => r.length > 0) : more,
+    fromEnd ? more : after !== undefined && any({ gte: after }, "asc"),
+    fromEnd ? before !== undefined && any({ lte: before }, "desc") : more,
   ]);
   const edges = page.map((node) => ({ cursor: formatPrismaCursor(node, "id"), node }));
   return {
