@@ -160,7 +160,7 @@ const settings = {
   },
   HOOKGATE_RATE_LIMIT_CONNECTIONS: {
     schema: wholeNumber.default(60),
-    doc: { default: "60", description: "New websocket connections and SSE subscriptions one token (or client address) may open per minute; 0: no limit." },
+    doc: { default: "60", description: "New websocket connections, SSE subscriptions and SSE stream reservations (PUT /graphql/stream) one token (or client address) may open per minute; 0: no limit." },
   },
   HOOKGATE_RATE_LIMIT_QUERIES: {
     schema: wholeNumber.default(1_200),
@@ -177,6 +177,14 @@ const settings = {
   HOOKGATE_MAX_SUBSCRIPTIONS_PER_TOKEN: {
     schema: wholeNumber.default(200),
     doc: { default: "200", description: "Most live subscriptions one token may hold open at once on one gateway process, websocket and SSE together; 0: no limit." },
+  },
+  HOOKGATE_SSE_RESERVATION_TIMEOUT_MS: {
+    schema: positiveInt().default(30_000),
+    doc: {
+      default: "30000",
+      description:
+        "How long a stream reserved on /graphql/stream (graphql-sse single connection mode, PUT) waits to be opened (GET) before it is dropped with its operations.",
+    },
   },
   HOOKGATE_MAX_GRAPHQL_RESPONSE_BYTES: {
     schema: positiveInt().default(32 * 1024 * 1024),

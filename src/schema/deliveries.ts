@@ -4,7 +4,7 @@ import type { Prisma } from "../store/generated/prisma/client.js";
 import { badInput, conflict, notFound } from "../errors.js";
 import { requireWebhook } from "./lookups.js";
 import { requireBigId, requireId } from "./ids.js";
-import { checkIdCursor, connectionSize } from "./pagination.js";
+import { connectionNodeQuery, idConnection } from "./pagination.js";
 import { PublishError } from "../publishing/publisher.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
@@ -78,10 +78,9 @@ export const Delivery = builder.prismaObject("Delivery", {
 });
 
 builder.queryField("webhookLogs", (t) =>
-  t.prismaConnection(
+  t.connection(
     {
-      type: "Delivery",
-      cursor: "id",
+      type: Delivery,
       description: "A webhook's deliveries with every attempt, newest first: the admin, or the owning service.",
       args: {
         webhookId: t.arg.id({ required: true, description: "The webhook whose deliveries to list." }),
@@ -90,25 +89,20 @@ builder.queryField("webhookLogs", (t) =>
         until: t.arg({ type: "DateTime", description: "Only deliveries created before." }),
       },
       authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
-      maxSize: (_args, ctx) => ctx.config.HOOKGATE_MAX_PAGE_SIZE,
-      defaultSize: 20,
-      resolve: async (query, _root, args, ctx) => {
-        if (args.first != null) connectionSize(ctx, args.first);
-        if (args.last != null) connectionSize(ctx, args.last, "last");
-        checkIdCursor(query, args);
+      resolve: async (_root, args, ctx, info) => {
         const webhookId = requireId("webhookId", args.webhookId);
         await requireWebhook(ctx.prisma, webhookId);
-        return ctx.prisma.delivery.findMany({
-          ...query,
-          where: {
-            webhookId,
-            ...(args.status ? { status: args.status } : {}),
-            ...(args.since || args.until
-              ? { createdAt: { ...(args.since ? { gte: args.since } : {}), ...(args.until ? { lt: args.until } : {}) } }
-              : {}),
-          },
-          orderBy: { id: "desc" },
-        });
+        const filter: Prisma.DeliveryWhereInput = {
+          webhookId,
+          ...(args.status ? { status: args.status } : {}),
+          ...(args.since || args.until
+            ? { createdAt: { ...(args.since ? { gte: args.since } : {}), ...(args.until ? { lt: args.until } : {}) } }
+            : {}),
+        };
+        const query = await connectionNodeQuery(ctx, info, "Delivery");
+        return idConnection(ctx, args, (id, order, take, idsOnly) =>
+          ctx.prisma.delivery.findMany({ ...(idsOnly ? { select: { id: true } } : query), where: { AND: [filter, { id }] }, orderBy: { id: order }, take }),
+        );
       },
     },
     { description: "A page of a webhook's deliveries, newest first." },

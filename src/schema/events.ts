@@ -7,7 +7,7 @@ import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
 import { badInput, gatewayError } from "../errors.js";
 import { requireId } from "./ids.js";
-import { checkIdCursor, connectionSize } from "./pagination.js";
+import { connectionNodeQuery, idConnection } from "./pagination.js";
 
 export const Event = builder.prismaObject("Event", {
   description: "One published occurrence of an event type, stored durably.",
@@ -41,10 +41,9 @@ export const Event = builder.prismaObject("Event", {
 });
 
 builder.queryField("events", (t) =>
-  t.prismaConnection(
+  t.connection(
     {
-      type: "Event",
-      cursor: "id",
+      type: Event,
       description: "Stored events the caller may see, newest first.",
       authScopes: { authenticated: true },
       args: {
@@ -53,13 +52,8 @@ builder.queryField("events", (t) =>
         since: t.arg({ type: "DateTime", description: "Created at or after." }),
         until: t.arg({ type: "DateTime", description: "Created before." }),
       },
-      maxSize: (_args, ctx) => ctx.config.HOOKGATE_MAX_PAGE_SIZE,
-      defaultSize: 20,
-      resolve: (query, _root, args, ctx) => {
-        if (args.first != null) connectionSize(ctx, args.first);
-        if (args.last != null) connectionSize(ctx, args.last, "last");
-        checkIdCursor(query, args);
-        const where: Prisma.EventWhereInput = {
+      resolve: async (_root, args, ctx, info) => {
+        const filter: Prisma.EventWhereInput = {
           AND: [
             visibleEventsWhere(ctx.principal!),
             args.eventNames ? { eventType: { name: { in: [...args.eventNames] } } } : {},
@@ -67,7 +61,10 @@ builder.queryField("events", (t) =>
             args.since || args.until ? { createdAt: { ...(args.since ? { gte: args.since } : {}), ...(args.until ? { lt: args.until } : {}) } } : {},
           ],
         };
-        return ctx.prisma.event.findMany({ ...query, where, orderBy: { id: "desc" } });
+        const query = await connectionNodeQuery(ctx, info, "Event");
+        return idConnection(ctx, args, (id, order, take, idsOnly) =>
+          ctx.prisma.event.findMany({ ...(idsOnly ? { select: { id: true } } : query), where: { AND: [filter, { id }] }, orderBy: { id: order }, take }),
+        );
       },
     },
     { description: "A page of events, newest first." },

@@ -7,6 +7,7 @@ import { gatewayError } from "../errors.js";
 import { isStoreUnavailable } from "../store/database.js";
 import { authenticatedAs } from "./authenticate.js";
 import { graphiqlOptions, renderOfflineGraphiQL } from "./graphiql.js";
+import { graphqlSseStreams } from "./graphql-sse.js";
 import { queryLimits } from "./query-limits.js";
 import { disableIntrospection } from "./introspection.js";
 import { operationRateLimit } from "./rate-limits.js";
@@ -36,6 +37,8 @@ export function createGatewayYoga(services: GatewayServices, slots: Subscription
       operationRateLimit(),
       sseSubscriptionLimits(slots),
       boundResponseSize(schema),
+      // graphql-sse's protocol (single connection mode too) at /graphql/stream.
+      graphqlSseStreams(services),
     ],
     context: async (initial): Promise<GatewayContext> => {
       // A websocket operation: its connection was authenticated once, in connection_init.

@@ -1,5 +1,9 @@
+import { execFile } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
@@ -9,6 +13,8 @@ import { ConfigError } from "../config.js";
 import { PrismaClient } from "./generated/prisma/client.js";
 
 export type { PrismaClient };
+
+const execFileAsync = promisify(execFile);
 
 /** Plain SQL next to Prisma: the migrator and the dispatcher's claim query need it. */
 export interface SqlQuery {
@@ -76,6 +82,34 @@ const PGLITE_OPTIONS: PGliteOptions = {
   postgresqlconf: ["shared_buffers=16MB", "work_mem=2MB", "maintenance_work_mem=16MB", "temp_buffers=2MB", "wal_buffers=1MB"],
 };
 
+/**
+ * Creates a new cluster at `location` in a child process. initdb grows PGlite's WASM heap to
+ * about 700 MB; an instance closed in this process gives it back only when the garbage collector
+ * happens to run, which an idle gateway may not do for hours.
+ */
+async function createCluster(location: string): Promise<void> {
+  const code = `try {
+    const { PGlite } = await import(process.argv[1]);
+    await (await PGlite.create(process.argv[2], JSON.parse(process.argv[3]))).close();
+  } catch (error) {
+    process.stderr.write(JSON.stringify({ code: error.code, message: error.message }));
+    process.exit(1);
+  }`;
+  const entry = pathToFileURL(createRequire(import.meta.url).resolve("@electric-sql/pglite")).href;
+  try {
+    await execFileAsync(process.execPath, ["--input-type=module", "-e", code, entry, location, JSON.stringify(PGLITE_OPTIONS)]);
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "");
+    let reported: { code?: string; message?: string } | undefined;
+    try {
+      reported = JSON.parse(stderr) as { code?: string; message?: string };
+    } catch {
+      // not the child's report (it could not start): the error as it is
+    }
+    throw Object.assign(new Error(reported?.message ?? firstLine(stderr) ?? (error as Error).message), { code: reported?.code });
+  }
+}
+
 async function openPglite(dataDir: string): Promise<Database> {
   // PGlite gets a folder of its own, so the data directory can hold other files (the encryption key).
   const location = dataDir.startsWith("memory://") ? dataDir : join(dataDir, "pglite");
@@ -86,9 +120,7 @@ async function openPglite(dataDir: string): Promise<Database> {
       // mkdir succeeds on an existing directory the process may not write to (PGlite would fail later, with a stack).
       accessSync(location, constants.W_OK);
     }
-    // initdb (first start) grows the WASM heap to about 700 MB, which it keeps: create the
-    // cluster in an instance of its own, let it go, and open the database in a fresh one.
-    if (location !== dataDir && !existsSync(join(location, "PG_VERSION"))) await (await PGlite.create(location, PGLITE_OPTIONS)).close();
+    if (location !== dataDir && !existsSync(join(location, "PG_VERSION"))) await createCluster(location);
     lite = await PGlite.create(location, PGLITE_OPTIONS);
   } catch (error) {
     throw new ConfigError(`HOOKGATE_DATA_DIR ${dataDir} cannot hold the embedded database: ${dataDirProblem(error)}`);

@@ -429,20 +429,16 @@ describe("page sizes and cursors", () => {
     ],
   ];
 
-  it.each(connections)("%s(first: 1000) and (first: 0) -> BAD_USER_INPUT on first", async (_name, query, variables) => {
-    for (const first of [1000, 101, 0]) {
-      expectRejected(await t.admin.raw(query, { ...variables(), first }), "BAD_USER_INPUT", "first", /must be between 1 and 100/);
+  it.each(connections)("%s(first: 1000) and (first: -1) -> BAD_USER_INPUT on first", async (_name, query, variables) => {
+    for (const first of [1000, 101, -1]) {
+      expectRejected(await t.admin.raw(query, { ...variables(), first }), "BAD_USER_INPUT", "first", /must be between 0 and 100/);
     }
     const ok = await t.admin.raw(query, { ...variables(), first: 100 });
     expect(ok.errors).toBeUndefined();
   });
 
-  it.each(connections)("%s(first: -1) -> BAD_USER_INPUT", async (_name, query, variables) => {
-    expectRejected(await t.admin.raw(query, { ...variables(), first: -1 }), "BAD_USER_INPUT", undefined, /"first" must be a non-negative integer/);
-  });
-
   it("events(last: 1000) -> BAD_USER_INPUT on last", async () => {
-    expectRejected(await t.admin.raw(connections[0]![1], { last: 1000 }), "BAD_USER_INPUT", "last", /must be between 1 and 100/);
+    expectRejected(await t.admin.raw(connections[0]![1], { last: 1000 }), "BAD_USER_INPUT", "last", /must be between 0 and 100/);
   });
 
   const forged = (text: string) => Buffer.from(text).toString("base64");
@@ -454,9 +450,9 @@ describe("page sizes and cursors", () => {
     connections.flatMap(([name, query, variables]) =>
       malformed.flatMap(([what, cursor]) => (["after", "before"] as const).map((arg) => [name, arg, what, query, variables, cursor] as const)),
     ),
-  )("%s(%s: %s) -> BAD_USER_INPUT about the cursor", async (_name, arg, _what, query, variables, cursor) => {
+  )("%s(%s: %s) -> BAD_USER_INPUT naming the argument", async (_name, arg, _what, query, variables, cursor) => {
     const result = await t.admin.raw(query, { ...variables(), [arg]: cursor });
-    expectRejected(result, "BAD_USER_INPUT", undefined, /invalid cursor/i);
+    expectRejected(result, "BAD_USER_INPUT", arg, "is not a cursor of this list");
   });
 
   // Well-formed cursors that cannot point into an id-ordered list.

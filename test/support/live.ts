@@ -29,18 +29,27 @@ export function wsClient(graphqlUrl: string, token: string | undefined, extra: {
   });
 }
 
-/** Subscribes and collects `field` of every result. */
+/** What collect needs of a client: graphql-ws's and graphql-sse's both have it. */
+export interface Subscriber {
+  subscribe(
+    payload: { query: string; variables?: Record<string, unknown> },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each client types its results its own way
+    sink: { next(result: any): void; error(error: unknown): void; complete(): void },
+  ): () => void;
+}
+
+/** Subscribes and collects `field` of every result (a graphql-ws or a graphql-sse client). */
 export function collect<T = Record<string, unknown>>(
-  client: Client,
+  client: Subscriber,
   query: string,
   variables: Record<string, unknown> = {},
   field = "eventPublished",
 ): Received<T> {
   const received: Received<T> = { items: [], completed: false, stop: () => undefined };
-  const stop = client.subscribe<Record<string, T>>(
+  const stop = client.subscribe(
     { query, variables },
     {
-      next: (result) => {
+      next: (result: { data?: Record<string, T> | null; errors?: unknown }) => {
         if (result.errors) received.error = result.errors as never;
         else if (result.data) received.items.push(result.data[field]!);
       },
