@@ -69,7 +69,10 @@ function refusedPart(normalised: string): string | undefined {
   return undefined;
 }
 
-/** The SQL condition a webhook's filter adds to routing, on `payload` (jsonb) and `filter` (text); null filter: true. */
+/**
+ * The SQL condition a filter adds, on `payload` (jsonb) and `filter` (text): true for a null
+ * filter, without evaluating `payload` (OR's left side first).
+ */
 export function payloadFilterSql(payload: string, filter: string): string {
   return `(${filter} IS NULL OR ${payload} @@ ${filter}::jsonpath)`;
 }

@@ -39,8 +39,9 @@ export interface PublishRow {
  * Who receives an event. "route" is the routing rule: an event of type T about customer C goes
  * to every active webhook subscribed to T on which C is registered; with no customer, to every
  * active webhook subscribed to T; and when the webhook has a payload filter, only if the event's
- * payload satisfies it (payload-filter.ts: `payload @@ filter`, evaluated only for webhooks that
- * have one). "webhook" is a test event: the one webhook $3, whatever it subscribes to (its filter
+ * payload satisfies it (payload-filter.ts: `payload @@ filter`). Only a webhook with a filter
+ * evaluates it: its payload is looked up in `fresh` then (OR evaluates left to right), so the
+ * statement carries no payload through `stored` for webhooks without one. "webhook" is a test event: the one webhook $3, whatever it subscribes to (its filter
  * does not apply: a test event is sent to see the webhook work).
  */
 const ROUTING = {
@@ -52,7 +53,7 @@ const ROUTING = {
     WHERE w.is_active
       AND (s.customer_id IS NULL
            OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))
-      AND ${payloadFilterSql("s.payload", "w.payload_filter")}`,
+      AND ${payloadFilterSql("(SELECT f.p FROM fresh f WHERE f.id = s.id)::jsonb", "w.payload_filter")}`,
   webhook: `
     SELECT s.id AS event_id, w.id AS webhook_id, w.service_id
     FROM stored s JOIN webhooks w ON w.id = $3::int`,
@@ -79,7 +80,7 @@ WITH input AS MATERIALIZED (
   INSERT INTO events (id, event_type_id, event_name, customer_id, payload, payload_text, idempotency_key, created_at)
   SELECT id, type_id, type_name, customer_id, p::jsonb, p, k, $2::timestamptz FROM fresh ORDER BY i
   ON CONFLICT (idempotency_key) DO NOTHING
-  RETURNING id, tx_id, event_type_id, customer_id, payload
+  RETURNING id, tx_id, event_type_id, customer_id
 ), routed AS MATERIALIZED (${ROUTING[routing]}
 ), queued AS (
   INSERT INTO deliveries (event_id, webhook_id, next_attempt_at, created_at, updated_at)
