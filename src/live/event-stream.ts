@@ -1,6 +1,7 @@
 import { canSeeEvent, routedToSql, visibleEventsSql } from "../auth/event-visibility.js";
 import type { Principal } from "../auth/principal.js";
 import { gatewayError } from "../errors.js";
+import { payloadFilterSql } from "../publishing/payload-filter.js";
 import type { SqlClient } from "../store/database.js";
 import { loadEventRows, type EventFeed, type FeedEvent, type FeedListener } from "./event-feed.js";
 import { compare, encodeCursor, positionOf, TX, type Position } from "./position.js";
@@ -13,6 +14,12 @@ export interface EventFilter {
   readonly customerId?: number;
   readonly webhookId?: number;
   readonly serviceId?: number;
+  /**
+   * A payload filter (publishing/payload-filter.ts, already checked): PostgreSQL evaluates it, for
+   * replayed events in the replay query and for live ones in one query per batch, so a stream
+   * and routing answer alike. Without one, no query is made.
+   */
+  readonly payloadFilter?: string;
 }
 
 /** An event as a subscription yields it: a stored Event row (routing is only known for live ones). */
@@ -28,6 +35,8 @@ const REPLAY_PAGE = 500;
  */
 export class EventStream implements AsyncIterableIterator<StreamEvent> {
   private readonly queue: FeedEvent[] = [];
+  /** With a payload filter: live events that passed the other conditions, before PostgreSQL checks their payloads. */
+  private unchecked: FeedEvent[] = [];
   private head = 0;
   private wake: (() => void) | undefined;
   private registered = false;
@@ -93,6 +102,13 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
           this.last = at;
           return { done: false, value: event };
         }
+        if (this.unchecked.length) {
+          const batch = this.unchecked;
+          this.unchecked = [];
+          const kept = await keepMatchingPayloads(this.sql, this.filter.payloadFilter!, batch);
+          if (!this.finished && !this.failure) this.queue.push(...kept);
+          continue;
+        }
         await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } catch (error) {
@@ -114,7 +130,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
    */
   private push(events: readonly FeedEvent[]): void {
     if (this.finished || this.failure) return;
-    if (this.queue.length - this.head >= this.maxBuffered) {
+    if (this.queue.length - this.head + this.unchecked.length >= this.maxBuffered) {
       const cursor = encodeCursor(this.clusterId, this.last);
       this.failure = gatewayError(
         "SLOW_CONSUMER",
@@ -123,12 +139,13 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
       );
       this.queue.length = 0;
       this.head = 0;
+      this.unchecked = [];
       this.feed.unregister(this.listener);
     } else {
       let added = false;
       for (const event of events) {
         if (matches(this.filter, event)) {
-          this.queue.push(event);
+          (this.filter.payloadFilter === undefined ? this.queue : this.unchecked).push(event);
           added = true;
         }
       }
@@ -159,6 +176,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
     this.finished = true;
     this.onEnd();
     this.queue.length = 0;
+    this.unchecked = [];
     if (this.registered) this.feed.unregister(this.listener);
     const wake = this.wake;
     this.wake = undefined;
@@ -166,7 +184,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
   }
 }
 
-/** The live form of the filter replayPage applies to the store. */
+/** The live form of the filter replayPage applies to the store (but the payload filter: keepMatchingPayloads). */
 export function matches(filter: EventFilter, event: FeedEvent): boolean {
   if (!canSeeEvent(filter.principal, event)) return false;
   if (filter.customerId !== undefined && event.customerId !== filter.customerId) return false;
@@ -192,6 +210,7 @@ async function replayPage(sql: SqlClient, filter: EventFilter, from: Position, t
   if (filter.customerId !== undefined) and.push(`e.customer_id = ${param(filter.customerId)}::int`);
   if (filter.webhookId !== undefined) and.push(routedToSql("d.webhook_id", param(filter.webhookId)));
   if (filter.serviceId !== undefined) and.push(routedToSql("w.service_id", param(filter.serviceId)));
+  if (filter.payloadFilter !== undefined) and.push(payloadFilterSql("e.payload", `${param(filter.payloadFilter)}::text`));
   const ids = await sql.query<{ id: string }>(
     `SELECT e.id::text AS id FROM events e WHERE ${and.join(" AND ")} ORDER BY ${TX}, e.id LIMIT ${REPLAY_PAGE}`,
     params,
@@ -199,4 +218,16 @@ async function replayPage(sql: SqlClient, filter: EventFilter, from: Position, t
   if (!ids.length) return [];
   const events = await loadEventRows(sql, ids.map((r) => BigInt(r.id)));
   return events.sort((a, b) => compare(positionOf(a), positionOf(b)));
+}
+
+/**
+ * The live events whose payload satisfies the filter, in order: one query, the same operator and
+ * the same jsonb the publish statement routes with (each payload's stored text, cast to jsonb).
+ */
+async function keepMatchingPayloads(sql: SqlClient, filter: string, events: readonly FeedEvent[]): Promise<FeedEvent[]> {
+  const rows = await sql.query<{ i: number }>(
+    `SELECT (x.n - 1)::int AS i FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(p, n) WHERE ${payloadFilterSql("x.p", "$2::text")} ORDER BY x.n`,
+    [`[${events.map((e) => e.payloadText).join(",")}]`, filter],
+  );
+  return rows.map((r) => events[r.i]!);
 }

@@ -1,3 +1,5 @@
+import { payloadFilterSql } from "./payload-filter.js";
+
 /**
  * The publish path in one statement: resolve event types and customers, draw ids, insert the
  * events (ON CONFLICT on the idempotency key: nothing), route them, insert their deliveries
@@ -36,8 +38,11 @@ export interface PublishRow {
 /**
  * Who receives an event. "route" is the routing rule: an event of type T about customer C goes
  * to every active webhook subscribed to T on which C is registered; with no customer, to every
- * active webhook subscribed to T. (Payload filters, when they come, are one more condition
- * here.) "webhook" is a test event: the one webhook $3, whatever it subscribes to.
+ * active webhook subscribed to T; and when the webhook has a payload filter, only if the event's
+ * payload satisfies it (payload-filter.ts: `payload @@ filter`). Only a webhook with a filter
+ * evaluates it: its payload is looked up in `fresh` then (OR evaluates left to right), so the
+ * statement carries no payload through `stored` for webhooks without one. "webhook" is a test event: the one webhook $3, whatever it subscribes to (its filter
+ * does not apply: a test event is sent to see the webhook work).
  */
 const ROUTING = {
   route: `
@@ -47,7 +52,8 @@ const ROUTING = {
     JOIN webhooks w ON w.id = wet.webhook_id
     WHERE w.is_active
       AND (s.customer_id IS NULL
-           OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))`,
+           OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))
+      AND ${payloadFilterSql("(SELECT f.p FROM fresh f WHERE f.id = s.id)::jsonb", "w.payload_filter")}`,
   webhook: `
     SELECT s.id AS event_id, w.id AS webhook_id, w.service_id
     FROM stored s JOIN webhooks w ON w.id = $3::int`,

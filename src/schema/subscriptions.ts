@@ -8,6 +8,7 @@ import { requireId } from "./ids.js";
 import { findEventTypes, requireWebhook } from "./lookups.js";
 import { decodeAfter, START, type Position } from "../live/position.js";
 import { ownsWebhook } from "./ownership.js";
+import { payloadFilterInput } from "./webhook-settings.js";
 
 builder.subscriptionType({
   description: "Live feeds over graphql-ws (subprotocol graphql-transport-ws) or Server-Sent Events, on /graphql.",
@@ -24,6 +25,10 @@ builder.subscriptionField("eventPublished", (t) =>
       serviceId: t.arg.id({ description: "Only events routed to this service's webhooks." }),
       webhookId: t.arg.id({ description: "Only events routed to this webhook." }),
       customerId: t.arg.id({ description: "Only events about this customer." }),
+      payloadFilter: t.arg.string({
+        description:
+          "Only events whose payload satisfies this SQL/JSON path predicate: the syntax and limits of a webhook's payloadFilter, evaluated by the same operator (also on the events replayed after `after`).",
+      }),
       after: t.arg.id({
         description:
           "Resume: first every stored event after this point, then live ones. An Event's `cursor` (preferred: it stays valid when the event itself is deleted), or an event id.",
@@ -77,6 +82,7 @@ interface EventArgs {
   serviceId?: string | number | null;
   webhookId?: string | number | null;
   customerId?: string | number | null;
+  payloadFilter?: string | null;
 }
 
 /** The subscription's filter; naming another tenant's service or webhook is FORBIDDEN. */
@@ -103,7 +109,8 @@ async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventF
     if (missingNames.length) throw gatewayError("NOT_FOUND", `event type "${missingNames[0]}" does not exist`, { field: "eventNames" });
     types = new Set(found.map((f) => f.id));
   }
-  return { principal, types, serviceId, webhookId, customerId };
+  const payloadFilter = args.payloadFilter != null ? await payloadFilterInput(ctx.prisma, "payloadFilter", args.payloadFilter) : undefined;
+  return { principal, types, serviceId, webhookId, customerId, payloadFilter };
 }
 
 /**

@@ -2,6 +2,7 @@ import { newSigningSecret } from "../auth/tokens.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { BlockedTargetError } from "../dispatcher/target-guard.js";
 import { badInput, gatewayError } from "../errors.js";
+import { checkPayloadFilter, PARSE_JSONPATH_SQL, type JsonpathParser } from "../publishing/payload-filter.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import type { GatewayContext } from "./context.js";
 import { parseEventIdFilter } from "./ids.js";
@@ -29,6 +30,8 @@ export type SettingsInput = {
   retryPolicy?: "EXPONENTIAL" | "FIXED" | null;
   retryIntervalSeconds?: number | null;
   retryWindowSeconds?: number | null;
+  /** Absent: unchanged; null: removed. */
+  payloadFilter?: string | null;
 };
 
 export interface CheckedSettings {
@@ -65,8 +68,35 @@ export async function checkSettings(ctx: SettingsDeps, input: SettingsInput, cre
     }
     data.retryWindowSeconds = input.retryWindowSeconds;
   }
+  if (input.payloadFilter !== undefined) {
+    data.payloadFilter = input.payloadFilter === null ? null : await payloadFilterInput(ctx.prisma, "input.payloadFilter", input.payloadFilter);
+  }
   const eventTypeIds = await resolveSubscriptions(ctx, input, creating);
   return { data, eventTypeIds };
+}
+
+/** A payload filter as an argument gives it (a webhook's, a subscription's): checked, or BAD_USER_INPUT naming `field`. */
+export function payloadFilterInput(prisma: SettingsDeps["prisma"], field: string, text: string): Promise<string> {
+  return checkPayloadFilter(jsonpathParser(prisma), field, text);
+}
+
+/** PostgreSQL's jsonpath parser, through the store: its message, without the driver's wrapping, on a syntax error. */
+function jsonpathParser(prisma: SettingsDeps["prisma"]): JsonpathParser {
+  return async (text) => {
+    try {
+      const rows = await prisma.$queryRawUnsafe<{ path: string }[]>(PARSE_JSONPATH_SQL, text);
+      return rows[0]!.path;
+    } catch (error) {
+      throw new Error(postgresMessage(error));
+    }
+  };
+}
+
+/** The database's own message inside a Prisma driver-adapter error. */
+function postgresMessage(error: unknown): string {
+  const e = error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: string; message?: string } } }; message?: string };
+  const cause = e.meta?.driverAdapterError?.cause;
+  return cause?.originalMessage ?? cause?.message ?? String(e.message ?? error).split("\n").pop()!;
 }
 
 /**

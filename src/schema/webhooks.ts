@@ -104,6 +104,11 @@ export const Webhook = builder.prismaObject("Webhook", {
     retryPolicy: t.expose("retryPolicy", { type: RetryPolicy, authScopes: ownerOnly, description: `The schedule of retries after a failed attempt. ${OWNER_ONLY}` }),
     retryIntervalSeconds: t.exposeInt("retryIntervalSeconds", { authScopes: ownerOnly, description: `FIXED: seconds between attempts. ${OWNER_ONLY}` }),
     retryWindowSeconds: t.exposeInt("retryWindowSeconds", { authScopes: ownerOnly, description: `FIXED: how long, from the first attempt, retries go on. ${OWNER_ONLY}` }),
+    payloadFilter: t.exposeString("payloadFilter", {
+      nullable: true,
+      authScopes: ownerOnly,
+      description: `The SQL/JSON path predicate an event's payload must satisfy to be routed here; null: every event of its types. ${OWNER_ONLY}`,
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the webhook was created." }),
     updatedAt: t.expose("updatedAt", { type: "DateTime", authScopes: ownerOnly, description: `When the webhook was last changed. ${OWNER_ONLY}` }),
   }),
@@ -194,6 +199,10 @@ const webhookSettingsFields = (t: PothosInputFieldBuilder) => ({
   retryPolicy: t.field({ type: RetryPolicy, description: "The schedule of retries (default EXPONENTIAL)." }),
   retryIntervalSeconds: t.int({ description: "FIXED: seconds between attempts (default 60)." }),
   retryWindowSeconds: t.int({ description: "FIXED: how long to keep retrying (default 86400, 24 h)." }),
+  payloadFilter: t.string({
+    description:
+      'Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters.',
+  }),
 });
 
 type PothosInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];

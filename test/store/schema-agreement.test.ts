@@ -341,6 +341,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       retryIntervalSeconds: 2_147_483_647,
       retryWindowSeconds: 123_456,
       openToCustomers: false,
+      payloadFilter: `$.a == "ünïcode \\"quoted\\""`,
       createdAt: at(9),
       updatedAt: at(10),
     },

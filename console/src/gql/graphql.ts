@@ -46,6 +46,8 @@ export type CreateWebhookInput = {
   isActive?: boolean | null | undefined;
   /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
   openToCustomers?: boolean | null | undefined;
+  /** Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters. */
+  payloadFilter?: string | null | undefined;
   /** Extra headers sent with every call. */
   requestHeaders?: Array<HttpHeaderInput> | null | undefined;
   /** The HTTP method of the calls (default POST). */
@@ -156,6 +158,8 @@ export type UpdateWebhookInput = {
   isActive?: boolean | null | undefined;
   /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
   openToCustomers?: boolean | null | undefined;
+  /** Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters. */
+  payloadFilter?: string | null | undefined;
   /** Extra headers sent with every call. */
   requestHeaders?: Array<HttpHeaderInput> | null | undefined;
   /** The HTTP method of the calls (default POST). */
