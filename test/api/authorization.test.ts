@@ -155,6 +155,7 @@ describe("without a token", () => {
     apiTokens: () => ({ query: `{ apiTokens { id } }` }),
     createApiToken: () => ({ query: `mutation { createApiToken(input: { label: "anon" }) { token } }` }),
     revokeApiToken: () => ({ query: `mutation { revokeApiToken(tokenId: "1") { id } }` }),
+    createPortalSession: () => ({ query: `mutation($s: ID) { createPortalSession(input: { serviceId: $s }) { token } }`, variables: { s: serviceA.id } }),
     webhookCustomers: () => ({ query: `query($id: ID!) { webhookCustomers(webhookId: $id) { totalCount } }`, variables: { id: webhookA } }),
     webhookEvents: () => ({ query: `{ webhookEvents { totalCount } }` }),
     webhookLogs: () => ({ query: `query($id: ID!) { webhookLogs(webhookId: $id) { edges { node { id } } } }`, variables: { id: webhookA } }),
