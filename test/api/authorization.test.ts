@@ -178,6 +178,10 @@ describe("without a token", () => {
       variables: { name: typeA.name },
     }),
     registerWebhook: () => ({ query: `mutation($id: ID!) { registerWebhook(input: { webhookId: $id }) { createdAt } }`, variables: { id: webhookA } }),
+    replayPreview: () => ({
+      query: `query($id: ID!) { replayPreview(webhookId: $id, since: "2000-01-01T00:00:00Z") { count } }`,
+      variables: { id: webhookA },
+    }),
     replayWebhook: () => ({
       query: `mutation($id: ID!) { replayWebhook(webhookId: $id, since: "2000-01-01T00:00:00Z") { queued } }`,
       variables: { id: webhookA },

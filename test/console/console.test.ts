@@ -31,7 +31,7 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     gw = await startTestGateway();
     origin = new URL(gw.gateway.url!).origin;
     ok = await startReceiver(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"received":true}' }));
-    flaky = await startReceiver(() => ({ status: 500, headers: { "content-type": "text/html" }, body: "<h1>down</h1>" }));
+    flaky = await startReceiver(() => ({ status: 500, headers: { "content-type": "text/html" }, body: '<h1>down</h1><img src="x" onerror="window.__pwned = 1"><script>window.__pwned = 2</script>' }));
     browser = await launchBrowser();
     page = await browser.newPage();
     page.on("console", (message) => {
@@ -130,7 +130,10 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     // The receiver's HTML error page is shown as text, never rendered.
     await delivery.getByRole("button", { name: /^#\d+$/ }).click();
     await waitForText(page.getByLabel("Response body").first(), "<h1>down</h1>");
+    await waitForText(page.getByLabel("Response body").first(), "<script>window.__pwned = 2</script>");
     await waitForCount(page.getByRole("heading", { name: "down" }), 0);
+    await waitForCount(page.getByLabel("Response body").first().locator("img, script"), 0);
+    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
 
     flaky.reply(() => ({ status: 204 }));
     await delivery.getByRole("button", { name: /^Retry delivery/ }).click();
