@@ -143,6 +143,17 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     }, 15_000);
     const logs = await gw.admin.ok(WebhookLogsDocument, { webhookId });
     expect(logs.webhookLogs.edges[0]?.node.status).toBe("SUCCEEDED");
+
+    // A replay shows the count it will queue before it is confirmed (replayPreview).
+    const replayForm = page.getByRole("form", { name: "Replay" });
+    await waitForText(replayForm.getByTestId("replay-preview"), "Choose a time");
+    await replayForm.getByLabel("Since").fill("2000-01-01T00:00");
+    await waitForText(replayForm.getByTestId("replay-preview"), "This replay will queue 0 deliveries.");
+    await replayForm.getByLabel("Only failed deliveries").uncheck();
+    await waitForText(replayForm.getByTestId("replay-preview"), "This replay will queue 1 delivery.");
+    await replayForm.getByRole("button", { name: "Replay 1 delivery" }).click();
+    await waitForText(page.getByRole("status").last(), "1 deliveries queued again.");
+    expect((await gw.admin.ok(WebhookLogsDocument, { webhookId })).webhookLogs.edges).toHaveLength(2);
   });
 
   it("shows a service only its own webhooks", async () => {

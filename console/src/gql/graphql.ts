@@ -312,6 +312,15 @@ export type AttemptTailSubscriptionVariables = Exact<{
 
 export type AttemptTailSubscription = { deliveryAttempted: { id: string, attemptNumber: number, startedAt: string, durationMs: number, requestUrl: string, requestMethod: string, requestHeaders: unknown, requestBody: string, responseStatus: number | null, responseHeaders: unknown, responseBody: string | null, errorClass: string | null, errorMessage: string | null, succeeded: boolean } };
 
+export type ReplayPreviewQueryVariables = Exact<{
+  webhookId: string;
+  since: string;
+  onlyFailed?: boolean | null | undefined;
+}>;
+
+
+export type ReplayPreviewQuery = { replayPreview: { count: number, limit: number } };
+
 export type ConsoleEventFragment = { id: string, eventName: string, createdAt: string, payload: unknown, customer: { id: string, name: string } | null };
 
 export type RecentEventsQueryVariables = Exact<{
@@ -787,6 +796,14 @@ export const AttemptTailDocument = new TypedDocumentString(`
   errorMessage
   succeeded
 }`) as unknown as TypedDocumentString<AttemptTailSubscription, AttemptTailSubscriptionVariables>;
+export const ReplayPreviewDocument = new TypedDocumentString(`
+    query ReplayPreview($webhookId: ID!, $since: DateTime!, $onlyFailed: Boolean) {
+  replayPreview(webhookId: $webhookId, since: $since, onlyFailed: $onlyFailed) {
+    count
+    limit
+  }
+}
+    `) as unknown as TypedDocumentString<ReplayPreviewQuery, ReplayPreviewQueryVariables>;
 export const RecentEventsDocument = new TypedDocumentString(`
     query RecentEvents($first: Int, $after: String, $customerId: ID) {
   events(first: $first, after: $after, customerId: $customerId) {
