@@ -44,6 +44,43 @@ const addressList = z
     return entries as readonly string[];
   });
 
+/** CSP frame-ancestors sources: 'none', 'self', or origins (a scheme, a host with an optional leading *., a port). */
+const frameAncestors = z
+  .string()
+  .default("'none'")
+  .transform((value, ctx) => {
+    const entries = value.split(",").map((e) => e.trim()).filter(Boolean);
+    if (!entries.length) return ["'none'"] as readonly string[];
+    for (const entry of entries) {
+      const ok = entry === "'self'" || entry === "'none'" || /^https?:\/\/(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/.test(entry);
+      if (!ok || (entry === "'none'" && entries.length > 1)) {
+        ctx.addIssue({ code: "custom", message: `must be 'none', or a comma-separated list of 'self' and origins like https://app.example.com ("${entry}" is not one)` });
+        return z.NEVER;
+      }
+    }
+    return entries as readonly string[];
+  });
+
+/** An http(s) base address, kept without a trailing slash. */
+const publicUrl = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === "") return undefined;
+    let url: URL;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be an http(s) URL like https://hooks.example.com" });
+      return z.NEVER;
+    }
+    if (!/^https?:$/.test(url.protocol) || url.username || url.password || url.search || url.hash) {
+      ctx.addIssue({ code: "custom", message: "must be an http(s) URL like https://hooks.example.com, without credentials, query or fragment" });
+      return z.NEVER;
+    }
+    return url.href.replace(/\/+$/, "");
+  });
+
 const settings = {
   HOOKGATE_CONFIG_FILE: {
     schema: z.string().min(1).optional(),
@@ -352,6 +389,22 @@ const settings = {
   HOOKGATE_GRAPHIQL: {
     schema: bool.default(true),
     doc: { default: "true", description: "Serve GraphiQL on GET /graphql." },
+  },
+  HOOKGATE_CONSOLE_FRAME_ANCESTORS: {
+    schema: frameAncestors,
+    doc: {
+      default: "'none'",
+      description:
+        "Who may embed the console (/console) in a frame: a comma-separated list of origins (https://app.example.com, https://*.example.com) or 'self', sent as Content-Security-Policy frame-ancestors. 'none': no one.",
+    },
+  },
+  HOOKGATE_PUBLIC_URL: {
+    schema: publicUrl,
+    doc: {
+      default: "(unset: the request's Host)",
+      description:
+        "The gateway's address as browsers reach it (https://hooks.example.com), for the console links createPortalSession returns; unset, they are built from the request's Host header.",
+    },
   },
 } as const;
 

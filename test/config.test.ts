@@ -31,6 +31,9 @@ describe("loadConfig with a bad value", () => {
     [{ HOOKGATE_PORT: "80.5" }, "HOOKGATE_PORT", /must be a whole number/],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL", /must start with postgresql:\/\//],
     [{ HOOKGATE_GRAPHIQL: "maybe" }, "HOOKGATE_GRAPHIQL", /must be true or false/],
+    [{ HOOKGATE_CONSOLE_FRAME_ANCESTORS: "https://a.example; script-src *" }, "HOOKGATE_CONSOLE_FRAME_ANCESTORS", /not one/],
+    [{ HOOKGATE_CONSOLE_FRAME_ANCESTORS: "'none', https://a.example" }, "HOOKGATE_CONSOLE_FRAME_ANCESTORS", /not one/],
+    [{ HOOKGATE_PUBLIC_URL: "ftp://hooks.example" }, "HOOKGATE_PUBLIC_URL", /http\(s\) URL/],
     [{ HOOKGATE_ALLOW_PRIVATE_TARGETS: "TRUE!" }, "HOOKGATE_ALLOW_PRIVATE_TARGETS", /must be true or false/],
     [{ HOOKGATE_ENCRYPTION_KEY: "short" }, "HOOKGATE_ENCRYPTION_KEY", /must be 32 bytes in base64/],
     [{ DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/x" }, "HOOKGATE_ENCRYPTION_KEY", /is required with DATABASE_URL/],
@@ -149,6 +152,8 @@ describe("loadConfig defaults", () => {
     HOOKGATE_LIVE_POLL_MS: 1_000,
     HOOKGATE_LOG_LEVEL: "info",
     HOOKGATE_GRAPHIQL: true,
+    HOOKGATE_CONSOLE_FRAME_ANCESTORS: ["'none'"],
+    HOOKGATE_PUBLIC_URL: undefined,
   };
 
   it("takes PORT (the platform convention) when HOOKGATE_PORT is not set; HOOKGATE_PORT wins when both are", () => {

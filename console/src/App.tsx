@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import { ApiContext } from "./api/hooks";
 import type { Api } from "./api/client";
 import { navigate, usePath } from "./router";
-import { signIn, storedToken, storeToken, type Me } from "./session";
+import { sessionEndNotice, signIn, storedToken, storeToken, takeFragmentToken, type Me } from "./session";
 import { Link, Loading } from "./ui/common";
 import { SignIn } from "./views/SignIn";
 import { ConnectionBadge } from "./views/ConnectionBadge";
@@ -20,6 +20,10 @@ interface Session {
   me: Me;
 }
 
+/** A portal link's token (read once, at load) replaces a stored one. */
+const fragmentToken = takeFragmentToken();
+if (fragmentToken) storeToken(fragmentToken);
+
 export function App() {
   const [session, setSession] = useState<Session | undefined>();
   const [restoring, setRestoring] = useState(() => storedToken() !== undefined);
@@ -35,11 +39,22 @@ export function App() {
       },
       (error: Error) => {
         storeToken(undefined);
-        setRestoreError(`Your saved session no longer works: ${error.message}`);
+        setRestoreError(/expired/i.test(error.message) ? sessionEndNotice(error.message) : `Your saved session no longer works: ${error.message}`);
         setRestoring(false);
       },
     );
   }, []);
+
+  // The gateway stopped taking the token (a portal session expired, a token was revoked): back to sign-in, saying why.
+  useEffect(() => {
+    if (!session) return;
+    return session.api.onSessionEnd((message) => {
+      session.api.close();
+      storeToken(undefined);
+      setRestoreError(sessionEndNotice(message));
+      setSession(undefined);
+    });
+  }, [session]);
 
   const signOut = () => {
     session?.api.close();
@@ -55,6 +70,7 @@ export function App() {
         notice={restoreError}
         onSignedIn={(token, s) => {
           storeToken(token);
+          setRestoreError(undefined);
           setSession(s);
         }}
       />
@@ -70,7 +86,12 @@ export function App() {
 function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const path = usePath();
   const nav = navigation(me);
-  const who = me.kind === "ADMIN" ? "Admin" : me.kind === "SERVICE" ? `Service: ${me.service?.title ?? ""}` : `Customer: ${me.customer?.name ?? ""}`;
+  const who =
+    me.kind === "ADMIN"
+      ? "Admin"
+      : me.kind === "SERVICE"
+        ? `Service: ${me.service?.title ?? ""}`
+        : `Customer: ${me.customer?.name ?? ""}${me.scopeService ? ` (via ${me.scopeService.title})` : ""}`;
   return (
     <>
       <a className="skip" href="#content">Skip to content</a>
@@ -90,6 +111,11 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         <div className="who">
           <ConnectionBadge />
           <span>{who}</span>
+          {me.expiresAt ? (
+            <span className="muted" data-testid="session-expiry">
+              Session until {new Date(me.expiresAt).toLocaleString()}
+            </span>
+          ) : null}
           <button type="button" className="secondary" onClick={onSignOut}>
             Sign out
           </button>

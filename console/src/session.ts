@@ -3,7 +3,10 @@ import { MeDocument, type MeQuery } from "./gql/graphql";
 
 export type Me = MeQuery["me"];
 
-/** The token lives in sessionStorage: it goes when the tab closes, and is never in a URL. */
+/**
+ * The token lives in sessionStorage: it goes when the tab closes, and is never in a URL (a portal
+ * link's token is taken out of the address bar at once, see takeFragmentToken).
+ */
 const KEY = "hookgate.token";
 
 export function storedToken(): string | undefined {
@@ -21,6 +24,28 @@ export function storeToken(token: string | undefined): void {
   } catch {
     // storage disabled: the session lasts as long as the page
   }
+}
+
+/**
+ * A portal link's token: /console/#session=<token>. The fragment never reaches a server; it is
+ * removed from the address bar (and so from history and bookmarks) as soon as it is read.
+ */
+export function takeFragmentToken(): string | undefined {
+  const match = /(?:^#|&)session=([^&]+)/.exec(location.hash);
+  if (!match) return undefined;
+  history.replaceState(history.state, "", location.pathname + location.search);
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What to tell the user when the gateway stops taking the token. */
+export function sessionEndNotice(message: string): string {
+  return /expired/i.test(message)
+    ? "Your session has expired. Open a new portal link, or sign in with a token."
+    : `Your session ended: ${message}`;
 }
 
 /** Asks the gateway who the token is; an invalid token rejects with the API's UNAUTHENTICATED. */

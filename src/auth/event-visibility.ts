@@ -2,7 +2,8 @@ import type { Prisma } from "../store/generated/prisma/client.js";
 import type { Principal } from "./principal.js";
 
 /**
- * Who may see an event: the admin every one, a customer those about itself, a service those
+ * Who may see an event: the admin every one, a customer those about itself (a customer session
+ * a service minted: only those also routed to that service's webhooks), a service those
  * routed to one of its webhooks (a delivery to it exists). Stated once, in the three forms it is
  * applied in: a Prisma filter (the events query), an SQL condition on `events e` (a live
  * subscription's replay of stored events) and a check of one event in memory (live events, whose
@@ -12,7 +13,10 @@ import type { Principal } from "./principal.js";
 /** The events query's filter. */
 export function visibleEventsWhere(p: Principal): Prisma.EventWhereInput {
   if (p.kind === "admin") return {};
-  if (p.kind === "customer") return { customerId: p.customerId };
+  if (p.kind === "customer") {
+    if (p.scopeServiceId === undefined) return { customerId: p.customerId };
+    return { customerId: p.customerId, deliveries: { some: { webhook: { serviceId: p.scopeServiceId } } } };
+  }
   return { deliveries: { some: { webhook: { serviceId: p.serviceId } } } };
 }
 
@@ -21,7 +25,10 @@ export function visibleEventsWhere(p: Principal): Prisma.EventWhereInput {
  * its placeholder.
  */
 export function visibleEventsSql(p: Principal, param: (value: unknown) => string): string | undefined {
-  if (p.kind === "customer") return `e.customer_id = ${param(p.customerId)}::int`;
+  if (p.kind === "customer") {
+    const own = `e.customer_id = ${param(p.customerId)}::int`;
+    return p.scopeServiceId === undefined ? own : `${own} AND ${routedToSql("w.service_id", param(p.scopeServiceId))}`;
+  }
   if (p.kind === "service") return routedToSql("w.service_id", param(p.serviceId));
   return undefined;
 }
@@ -42,7 +49,9 @@ export interface RoutedEvent {
 
 /** The check of one live event. */
 export function canSeeEvent(p: Principal, event: RoutedEvent): boolean {
-  if (p.kind === "customer") return event.customerId === p.customerId;
+  if (p.kind === "customer") {
+    return event.customerId === p.customerId && (p.scopeServiceId === undefined || event.serviceIds.includes(p.scopeServiceId));
+  }
   if (p.kind === "service") return event.serviceIds.includes(p.serviceId);
   return true;
 }

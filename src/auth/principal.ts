@@ -9,11 +9,31 @@ import type { PrismaClient } from "../store/database.js";
  */
 export type Principal =
   | { readonly kind: "admin" }
-  | { readonly kind: "service"; readonly serviceId: number; readonly tokenId?: number }
-  | { readonly kind: "customer"; readonly customerId: number; readonly tokenId?: number };
+  | { readonly kind: "service"; readonly serviceId: number; readonly tokenId?: number; readonly expiresAt?: Date }
+  | {
+      readonly kind: "customer";
+      readonly customerId: number;
+      readonly tokenId?: number;
+      readonly expiresAt?: Date;
+      /** A portal session a service minted: the customer sees only what concerns this service. */
+      readonly scopeServiceId?: number;
+    };
+
+/** A portal session: a token that expires (minted by createPortalSession). */
+export function isSession(p: Principal): boolean {
+  return p.kind !== "admin" && p.expiresAt !== undefined;
+}
 
 export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
+}
+
+/** A portal session past its expiry: refused like any invalid token, with a message saying why. */
+export class ExpiredSessionError extends InvalidTokenError {
+  override name = "ExpiredSessionError";
+  constructor(readonly expiresAt: Date) {
+    super(`the session expired at ${expiresAt.toISOString()}; open a new portal link`);
+  }
 }
 
 export interface PrincipalResolver {
@@ -65,13 +85,18 @@ export function createPrincipalResolver(
   const fromApiTokens = async (hash: string): Promise<Principal | "revoked" | undefined> => {
     const row = await prisma.apiToken.findUnique({
       where: { tokenHash: hash },
-      select: { id: true, serviceId: true, customerId: true, revokedAt: true, lastUsedAt: true },
+      select: { id: true, serviceId: true, customerId: true, revokedAt: true, lastUsedAt: true, expiresAt: true, scopeServiceId: true },
     });
     if (!row) return undefined;
     if (row.revokedAt) return "revoked";
+    if (row.expiresAt && row.expiresAt.getTime() <= clock.now().getTime()) throw new ExpiredSessionError(row.expiresAt);
     touch(row.id, row.lastUsedAt);
-    if (row.serviceId !== null) return { kind: "service", serviceId: row.serviceId, tokenId: row.id };
-    if (row.customerId !== null) return { kind: "customer", customerId: row.customerId, tokenId: row.id };
+    const expiry = row.expiresAt ? { expiresAt: row.expiresAt } : {};
+    if (row.serviceId !== null) return { kind: "service", serviceId: row.serviceId, tokenId: row.id, ...expiry };
+    if (row.customerId !== null) {
+      const scope = row.scopeServiceId !== null ? { scopeServiceId: row.scopeServiceId } : {};
+      return { kind: "customer", customerId: row.customerId, tokenId: row.id, ...expiry, ...scope };
+    }
     return "revoked";
   };
 

@@ -1,3 +1,4 @@
+import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import type { PrismaClient } from "../store/database.js";
 
@@ -8,14 +9,19 @@ import type { PrismaClient } from "../store/database.js";
  * bus message) means a revocation is never missed, whatever happened to Redis; the delay is at
  * most one interval plus one query.
  */
+export type TokenEnd = "revoked" | "expired";
+
 export interface RevocationWatch {
-  /** Calls onRevoked once when token `tokenId` is found revoked; the returned function stops watching. */
-  watch(tokenId: number, onRevoked: () => void): () => void;
+  /**
+   * Calls onRevoked once when token `tokenId` is found revoked, or past its expiry (a portal
+   * session); the returned function stops watching.
+   */
+  watch(tokenId: number, onRevoked: (why: TokenEnd) => void): () => void;
   close(): void;
 }
 
-export function createRevocationWatch(prisma: PrismaClient, intervalMs: number, logger: Logger): RevocationWatch {
-  const watchers = new Map<number, Set<() => void>>();
+export function createRevocationWatch(prisma: PrismaClient, intervalMs: number, logger: Logger, clock: Clock): RevocationWatch {
+  const watchers = new Map<number, Set<(why: TokenEnd) => void>>();
   let timer: NodeJS.Timeout | undefined;
   let checking = false;
 
@@ -23,14 +29,14 @@ export function createRevocationWatch(prisma: PrismaClient, intervalMs: number, 
     if (checking || !watchers.size) return;
     checking = true;
     try {
-      const revoked = await prisma.apiToken.findMany({
-        where: { id: { in: [...watchers.keys()] }, revokedAt: { not: null } },
-        select: { id: true },
+      const ended = await prisma.apiToken.findMany({
+        where: { id: { in: [...watchers.keys()] }, OR: [{ revokedAt: { not: null } }, { expiresAt: { lte: clock.now() } }] },
+        select: { id: true, revokedAt: true },
       });
-      for (const { id } of revoked) {
+      for (const { id, revokedAt } of ended) {
         const callbacks = watchers.get(id);
         watchers.delete(id);
-        for (const callback of callbacks ?? []) callback();
+        for (const callback of callbacks ?? []) callback(revokedAt ? "revoked" : "expired");
       }
     } catch (error) {
       // The store is away: try again next interval (the streams' own reads fail meanwhile too).

@@ -84,6 +84,11 @@ export interface Publisher {
   sendTest(webhookId: number, request: PublishRequest): Promise<{ eventId: bigint; deliveryId: bigint }>;
   /** Queues a new delivery of every event a webhook was sent since a time; null when the webhook does not exist. */
   replay(request: ReplayRequest): Promise<{ url: string; queued: number } | null>;
+  /**
+   * How many deliveries replay() with these arguments would queue now (the same selection, read
+   * only); null when the webhook does not exist. Refused as replay() is for a pruned since.
+   */
+  replayCount(request: Omit<ReplayRequest, "maxDeliveries">): Promise<number | null>;
   /** Deliveries were made due by a write of their own (retryDelivery, a webhook switched on). */
   deliveriesQueued(): void;
 }
@@ -263,15 +268,7 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
       return { eventId: results[0]!.eventId, deliveryId: BigInt(byIndex.get(0)!.first_delivery_id!) };
     },
     async replay({ webhookId, since, onlyFailed, maxDeliveries }) {
-      const pruned = await prunedUntil(sql);
-      if (pruned && since.getTime() <= pruned.getTime()) {
-        // A replay from there would be silently partial: say so instead.
-        throw new PublishError(
-          0,
-          "since",
-          `events published up to ${pruned.toISOString()} have been deleted by retention (HOOKGATE_RETENTION_DAYS); replay from a later time`,
-        );
-      }
+      await refusePruned(since);
       const now = options.clock.now();
       const max = Math.min(maxDeliveries ?? REPLAY_UNBOUNDED, REPLAY_UNBOUNDED);
       const [row] = await sql.query<{ url: string | null; found: number; queued: number }>(REPLAY, [
@@ -292,19 +289,39 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
       if (row.queued) after([], true);
       return { url: row.url, queued: Number(row.queued) };
     },
+    async replayCount({ webhookId, since, onlyFailed }) {
+      await refusePruned(since);
+      const [row] = await sql.query<{ url: string | null; found: number }>(REPLAY_COUNT, [webhookId, since.toISOString(), onlyFailed]);
+      if (!row || row.url === null) return null;
+      return Number(row.found);
+    },
     deliveriesQueued() {
       after([], true);
     },
   };
+
+  /** A replay from a time retention has deleted events up to would be silently partial: say so instead. */
+  async function refusePruned(since: Date): Promise<void> {
+    const pruned = await prunedUntil(sql);
+    if (pruned && since.getTime() <= pruned.getTime()) {
+      throw new PublishError(
+        0,
+        "since",
+        `events published up to ${pruned.toISOString()} have been deleted by retention (HOOKGATE_RETENTION_DAYS); replay from a later time`,
+      );
+    }
+  }
 }
 
 // One statement: the replay is all queued, or none of it is; and one that would queue more than
 // $5 deliveries queues nothing (it reads at most one event past the limit to know).
-const REPLAY = `
-WITH src AS (
+/** What a replay sends again ($1 webhook, $2 since, $3 only failed): each event once. */
+const REPLAY_SOURCE = `
   SELECT DISTINCT d.event_id FROM deliveries d
   WHERE d.webhook_id = $1 AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = $1)
-    AND d.created_at >= $2::timestamptz AND (NOT $3::boolean OR d.status = 'FAILED')
+    AND d.created_at >= $2::timestamptz AND (NOT $3::boolean OR d.status = 'FAILED')`;
+const REPLAY = `
+WITH src AS (${REPLAY_SOURCE}
   LIMIT $5::int + 1
 ), queued AS (
   INSERT INTO deliveries (event_id, webhook_id, status, next_attempt_at, created_at, updated_at)
@@ -314,6 +331,9 @@ WITH src AS (
 )
 SELECT (SELECT url FROM webhooks WHERE id = $1) AS url, (SELECT count(*)::int FROM src) AS found, (SELECT count(*)::int FROM queued) AS queued`;
 const REPLAY_UNBOUNDED = 2_147_483_646;
+/** The count replayCount answers: REPLAY's selection, read only. */
+const REPLAY_COUNT = `
+SELECT (SELECT url FROM webhooks WHERE id = $1) AS url, (SELECT count(*)::int FROM (${REPLAY_SOURCE}) src) AS found`;
 
 /**
  * Checks one request and returns its payload's JSON text: the payloadJson string as given, or

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { adoptLegacyToken, REVOKED_PREFIX } from "../auth/principal.js";
+import { adoptLegacyToken, isSession, REVOKED_PREFIX } from "../auth/principal.js";
 import { hashToken, newToken } from "../auth/tokens.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
-import { badInput, notFound } from "../errors.js";
+import { badInput, gatewayError, notFound } from "../errors.js";
 import { requireId } from "./ids.js";
 import { checkText } from "./validation.js";
 
@@ -26,6 +26,15 @@ export const ApiToken = builder.prismaObject("ApiToken", {
       nullable: true,
       description: "When the token last authenticated a request, to the minute (written at most once a minute); null if never.",
     }),
+    expiresAt: t.expose("expiresAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When a portal session (createPortalSession) expires; null for a token valid until revoked.",
+    }),
+    scopeServiceId: t.exposeID("scopeServiceId", {
+      nullable: true,
+      description: "For a customer session a service minted: that service, the only one whose webhooks and events the session reaches.",
+    }),
     revokedAt: t.expose("revokedAt", {
       type: "DateTime",
       nullable: true,
@@ -38,6 +47,8 @@ type Owner = { serviceId: number } | { customerId: number };
 
 /** Whose tokens: the one named, or the caller's own. */
 function ownerOf(ctx: GatewayContext, args: { serviceId?: string | number | null; customerId?: string | number | null }, at: string): Owner {
+  // A session stays short-lived: it cannot reach or make longer-lived tokens.
+  if (isSession(ctx.principal!)) throw gatewayError("FORBIDDEN", "a portal session cannot list or create API tokens");
   if (args.serviceId != null && args.customerId != null) throw badInput(`${at}serviceId`, "give serviceId or customerId, not both");
   if (args.serviceId != null) return { serviceId: requireId(`${at}serviceId`, args.serviceId) };
   if (args.customerId != null) return { customerId: requireId(`${at}customerId`, args.customerId) };

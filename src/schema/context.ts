@@ -45,4 +45,6 @@ export interface GatewayContext extends GatewayServices {
    * address); without one, the principal's kind and id.
    */
   readonly rateLimitKey?: string;
+  /** scheme://host[:port] the request came to (its Host header, when well-formed). */
+  readonly requestOrigin?: string;
 }

@@ -169,6 +169,42 @@ builder.mutationField("replayWebhook", (t) =>
   }),
 );
 
+const ReplayPreview = builder.objectRef<{ count: number; limit: number }>("ReplayPreview").implement({
+  description: "What replayWebhook with the same arguments would queue now.",
+  fields: (t) => ({
+    count: t.exposeInt("count", { description: "How many deliveries it would queue (one per event), as of now." }),
+    limit: t.exposeInt("limit", {
+      description: "HOOKGATE_MAX_REPLAY_DELIVERIES: a replay that would queue more than this queues nothing and is refused.",
+    }),
+  }),
+});
+
+builder.queryField("replayPreview", (t) =>
+  t.field({
+    type: ReplayPreview,
+    description:
+      "Counts what replayWebhook with these arguments would queue, without queuing anything, so a client can show the count before the replay is confirmed: the admin, or the owning service.",
+    args: {
+      webhookId: t.arg.id({ required: true, description: "The webhook a replay would send the events to again." }),
+      since: t.arg({ type: "DateTime", required: true, description: "Events first delivered to it at or after this time." }),
+      onlyFailed: t.arg.boolean({ defaultValue: false, description: "Only events whose delivery FAILED." }),
+    },
+    authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
+    resolve: async (_root, args, ctx) => {
+      const webhookId = requireId("webhookId", args.webhookId);
+      let count;
+      try {
+        count = await ctx.publisher.replayCount({ webhookId, since: args.since, onlyFailed: Boolean(args.onlyFailed) });
+      } catch (error) {
+        if (error instanceof PublishError) throw badInput(error.field, error.message);
+        throw error;
+      }
+      if (count === null) throw notFound(`webhook ${webhookId}`);
+      return { count, limit: ctx.config.HOOKGATE_MAX_REPLAY_DELIVERIES };
+    },
+  }),
+);
+
 builder.mutationField("sendTestEvent", (t) =>
   t.prismaField({
     type: "Delivery",

@@ -12,6 +12,7 @@ import "./me.js";
 import "./subscriptions.js";
 import "./stats.js";
 import "./api-tokens.js";
+import "./portal-sessions.js";
 
 let schema: GraphQLSchema | undefined;
 

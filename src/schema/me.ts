@@ -13,6 +13,8 @@ interface MeShape {
   kind: "ADMIN" | "SERVICE" | "CUSTOMER";
   serviceId: number | null;
   customerId: number | null;
+  expiresAt: Date | null;
+  scopeServiceId: number | null;
 }
 
 const Me = builder.objectRef<MeShape>("Me").implement({
@@ -33,6 +35,19 @@ const Me = builder.objectRef<MeShape>("Me").implement({
       resolve: (query, m, _args, ctx) =>
         m.customerId === null ? null : ctx.prisma.customer.findUnique({ ...query, where: { id: m.customerId } }),
     }),
+    expiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the token expires, for a portal session (createPortalSession); null for a token valid until revoked.",
+      resolve: (m) => m.expiresAt,
+    }),
+    scopeService: t.prismaField({
+      type: "Service",
+      nullable: true,
+      description: "For a customer session a service minted: that service, the only one whose webhooks and events the session sees; null otherwise.",
+      resolve: (query, m, _args, ctx) =>
+        m.scopeServiceId === null ? null : ctx.prisma.service.findUnique({ ...query, where: { id: m.scopeServiceId } }),
+    }),
   }),
 });
 
@@ -47,6 +62,8 @@ builder.queryField("me", (t) =>
         kind: p.kind === "admin" ? "ADMIN" : p.kind === "service" ? "SERVICE" : "CUSTOMER",
         serviceId: p.kind === "service" ? p.serviceId : null,
         customerId: p.kind === "customer" ? p.customerId : null,
+        expiresAt: p.kind === "admin" ? null : (p.expiresAt ?? null),
+        scopeServiceId: p.kind === "customer" ? (p.scopeServiceId ?? null) : null,
       };
     },
   }),

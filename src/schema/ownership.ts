@@ -1,4 +1,4 @@
-import type { Principal } from "../auth/principal.js";
+import { isSession, type Principal } from "../auth/principal.js";
 import type { PrismaClient } from "../store/database.js";
 import { parseId } from "./ids.js";
 
@@ -25,11 +25,14 @@ export async function ownsDelivery(prisma: PrismaClient, serviceId: number, id: 
   return delivery?.webhook.serviceId === serviceId;
 }
 
-/** True when the API token exists and belongs to this service or customer. */
+/** True when the API token exists and belongs to this service or customer (a service: also a customer session it minted; a portal session: only itself). */
 export async function ownsApiToken(prisma: PrismaClient, principal: Principal, id: string | number): Promise<boolean> {
   const tokenId = parseId(id);
   if (tokenId === undefined) return false;
-  const row = await prisma.apiToken.findUnique({ where: { id: tokenId }, select: { serviceId: true, customerId: true } });
+  const row = await prisma.apiToken.findUnique({ where: { id: tokenId }, select: { serviceId: true, customerId: true, scopeServiceId: true } });
   if (!row) return false;
-  return principal.kind === "service" ? row.serviceId === principal.serviceId : principal.kind === "customer" && row.customerId === principal.customerId;
+  // A portal session may revoke itself (sign out), and no other token.
+  if (isSession(principal)) return principal.kind !== "admin" && principal.tokenId === tokenId;
+  // A service owns the customer sessions it minted too.
+  return principal.kind === "service" ? row.serviceId === principal.serviceId || row.scopeServiceId === principal.serviceId : principal.kind === "customer" && row.customerId === principal.customerId;
 }

@@ -2,7 +2,7 @@ import { builder } from "./builder.js";
 import { notFound } from "../errors.js";
 import { requireId } from "./ids.js";
 import { pageArgs, paginate } from "./pagination.js";
-import { WebhookPage } from "./webhooks.js";
+import { visibleWebhooks, WebhookPage } from "./webhooks.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 
 export const Registration = builder.prismaObject("Registration", {
@@ -24,8 +24,11 @@ builder.queryField("registeredWebhooks", (t) =>
       const p = ctx.principal!;
       const customerId = p.kind === "customer" ? p.customerId : 0;
       const where: Prisma.WebhookWhereInput = {
-        registrations: { some: { customerId } },
-        ...(args.serviceId ? { serviceId: requireId("serviceId", args.serviceId) } : {}),
+        AND: [
+          visibleWebhooks(ctx),
+          { registrations: { some: { customerId } } },
+          args.serviceId ? { serviceId: requireId("serviceId", args.serviceId) } : {},
+        ],
       };
       return paginate(
         ctx,
@@ -54,8 +57,10 @@ builder.mutationField("registerWebhook", (t) =>
       const customerId = p.kind === "customer" ? p.customerId : 0;
       const webhookId = requireId("input.webhookId", input.webhookId);
       // Closed and missing answer the same, so ids cannot be probed.
-      const webhook = await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { openToCustomers: true } });
+      const webhook = await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { openToCustomers: true, serviceId: true } });
       if (!webhook?.openToCustomers) throw notFound(`webhook ${webhookId}`);
+      // A customer session a service minted reaches that service's webhooks only.
+      if (p.kind === "customer" && p.scopeServiceId !== undefined && webhook.serviceId !== p.scopeServiceId) throw notFound(`webhook ${webhookId}`);
       return ctx.prisma.registration.upsert({
         ...query,
         where: { webhookId_customerId: { webhookId, customerId } },
@@ -93,7 +98,9 @@ builder.mutationField("unregisterWebhook", (t) =>
     resolve: async (_root, { input }, ctx) => {
       const webhookId = requireId("input.webhookId", input.webhookId);
       const customerId = requireId("input.customerId", input.customerId);
-      const { count } = await ctx.prisma.registration.deleteMany({ where: { webhookId, customerId } });
+      const p = ctx.principal!;
+      const scope = p.kind === "customer" && p.scopeServiceId !== undefined ? { webhook: { serviceId: p.scopeServiceId } } : {};
+      const { count } = await ctx.prisma.registration.deleteMany({ where: { webhookId, customerId, ...scope } });
       if (!count) throw notFound(`a registration of customer ${customerId} on webhook ${webhookId}`);
       return { webhookId, customerId };
     },

@@ -114,7 +114,8 @@ async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventF
 }
 
 /**
- * Ends the stream with UNAUTHENTICATED when the token that opened it is revoked (checked by
+ * Ends the stream with UNAUTHENTICATED when the token that opened it is revoked or, a portal
+ * session, expires (checked by
  * every gateway every HOOKGATE_LIVE_POLL_MS): over SSE the client gets that error and the stream
  * ends; a websocket connection with that token is closed with 4403 besides (websocket.ts).
  */
@@ -126,8 +127,15 @@ function endOnRevocation<T>(ctx: GatewayContext, source: AsyncIterable<T>): Asyn
   let revoke: (error: Error) => void = () => undefined;
   const revoked = new Promise<never>((_resolve, reject) => (revoke = reject));
   revoked.catch(() => undefined);
-  const unwatch = ctx.tokens.watch(tokenId, () =>
-    revoke(gatewayError("UNAUTHENTICATED", "the token of this subscription was revoked; subscribe again with a valid token")),
+  const unwatch = ctx.tokens.watch(tokenId, (why) =>
+    revoke(
+      gatewayError(
+        "UNAUTHENTICATED",
+        why === "expired"
+          ? "the session of this subscription expired; open a new portal link"
+          : "the token of this subscription was revoked; subscribe again with a valid token",
+      ),
+    ),
   );
   const stop = async (): Promise<void> => {
     unwatch();

@@ -120,12 +120,14 @@ function openHeaders(secrets: SecretBox, sealed: string): HeaderInput[] {
   return JSON.parse(secrets.open(sealed)) as HeaderInput[];
 }
 
-/** The webhooks a caller may list: all (admin), its own (service), those it is registered on (customer). */
+/** The webhooks a caller may list: all (admin), its own (service), those it is registered on (customer; of the minting service only, for a customer session). */
 export function visibleWebhooks(ctx: GatewayContext): Prisma.WebhookWhereInput {
   const p = ctx.principal!;
   if (p.kind === "admin") return {};
   if (p.kind === "service") return { serviceId: p.serviceId };
-  return { registrations: { some: { customerId: p.customerId } } };
+  const registered = { registrations: { some: { customerId: p.customerId } } };
+  // A customer session a service minted sees that service's webhooks only.
+  return p.scopeServiceId === undefined ? registered : { ...registered, serviceId: p.scopeServiceId };
 }
 
 

@@ -70,9 +70,9 @@ function loadAssets(dir: string): Assets | undefined {
 /**
  * Content-Security-Policy: scripts, styles, images and connections from this origin only (plus
  * the websocket to this same host, which CSP's 'self' does not cover in every browser); no
- * plugins, no <base>, not framed. Receiver responses are shown as text, never as markup.
+ * plugins, no <base>; framed only by HOOKGATE_CONSOLE_FRAME_ANCESTORS (default: by no one). Receiver responses are shown as text, never as markup.
  */
-function contentSecurityPolicy(host: string | undefined): string {
+function contentSecurityPolicy(host: string | undefined, frameAncestors: readonly string[]): string {
   // The Host header is the client's word: only a plain host[:port] goes into the header.
   const self = host && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? ` ws://${host} wss://${host}` : "";
   return [
@@ -84,13 +84,17 @@ function contentSecurityPolicy(host: string | undefined): string {
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
+    // HOOKGATE_CONSOLE_FRAME_ANCESTORS: the platforms that embed the console (validated origins).
+    `frame-ancestors ${frameAncestors.join(" ")}`,
   ].join("; ");
 }
 
 export interface ConsoleHandler {
-  /** Answers a request for /console or /console/…; the caller routes only those here. */
-  serve(req: IncomingMessage, res: ServerResponse, path: string): void;
+  /**
+   * Answers a request for /console or /console/…; the caller routes only those here.
+   * frameAncestors: who may frame it (HOOKGATE_CONSOLE_FRAME_ANCESTORS).
+   */
+  serve(req: IncomingMessage, res: ServerResponse, path: string, frameAncestors?: readonly string[]): void;
 }
 
 /**
@@ -101,7 +105,7 @@ export interface ConsoleHandler {
 export function createConsoleHandler(dir: string = CONSOLE_DIST): ConsoleHandler {
   let assets: Assets | undefined;
   return {
-    serve(req, res, path) {
+    serve(req, res, path, frameAncestors = ["'none'"]) {
       if (req.method !== "GET" && req.method !== "HEAD") {
         return void res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain" }).end("use GET\n");
       }
@@ -125,7 +129,7 @@ export function createConsoleHandler(dir: string = CONSOLE_DIST): ConsoleHandler
         vary: "accept-encoding",
         "x-content-type-options": "nosniff",
         "referrer-policy": "no-referrer",
-        "content-security-policy": contentSecurityPolicy(req.headers.host),
+        "content-security-policy": contentSecurityPolicy(req.headers.host, frameAncestors),
       };
       if (req.headers["if-none-match"] === asset.etag) return void res.writeHead(304, headers).end();
       const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));

@@ -169,7 +169,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     rateLimits,
     live,
-    tokens: createRevocationWatch(database.prisma, config.HOOKGATE_LIVE_POLL_MS, logger),
+    tokens: createRevocationWatch(database.prisma, config.HOOKGATE_LIVE_POLL_MS, logger, clock),
   };
 
   let websockets: { close(): Promise<void> } | undefined;

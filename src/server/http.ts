@@ -58,7 +58,9 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
     return serveMetrics({ config: deps.services.config, metrics: deps.services.metrics, principals: deps.principals }, req, res);
   }
   // The console's pages are public (they hold no data); everything it shows comes through the API.
-  if (path === "/console" || path?.startsWith("/console/")) return consolePages.serve(req, res, path);
+  if (path === "/console" || path?.startsWith("/console/")) {
+    return consolePages.serve(req, res, path, deps.services.config.HOOKGATE_CONSOLE_FRAME_ANCESTORS);
+  }
   // Everything else goes to yoga (which also answers /graphql/ and other spellings): token first.
   if (!(await authenticateRequest(req, res, deps))) return;
   if (req.method !== "GET" && req.method !== "HEAD") {

@@ -3,7 +3,7 @@ import { CloseCode, type ExecutionResult } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { getOperationAST, GraphQLError } from "graphql";
 import { WebSocketServer } from "ws";
-import { InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
+import { ExpiredSessionError, InvalidTokenError, type Principal, type PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
 import { gatewayError } from "../errors.js";
 import type { ClientAddress } from "./client-address.js";
@@ -82,12 +82,17 @@ export function attachWebsocketServer(
           principal = await principals.resolve(authorization);
         } catch (error) {
           if (!(error instanceof InvalidTokenError)) throw error;
+          // An expired session says so (the close reason), so a console can tell its user.
+          if (error instanceof ExpiredSessionError) {
+            ctx.extra.socket.close(CloseCode.Forbidden, "UNAUTHENTICATED: the session expired");
+            return false;
+          }
         }
         if (!principal) return false; // graphql-ws closes with 4403 Forbidden
         // A revoked token's connection is closed (4403), which ends its subscriptions too.
         const tokenId = principal.kind === "admin" ? undefined : principal.tokenId;
         const socket = ctx.extra.socket;
-        const unwatch = tokenId === undefined ? undefined : services.tokens.watch(tokenId, () => socket.close(CloseCode.Forbidden, "token revoked"));
+        const unwatch = tokenId === undefined ? undefined : services.tokens.watch(tokenId, (why) => socket.close(CloseCode.Forbidden, why === "expired" ? "session expired" : "token revoked"));
         Object.assign(state(ctx.extra), { principal, rateLimitKey: key, unwatch });
         metrics.websocketConnections.inc();
         return true;

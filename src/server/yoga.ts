@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import { GraphQLError } from "graphql";
 import type { Principal } from "../auth/principal.js";
@@ -43,7 +44,8 @@ export function createGatewayYoga(services: GatewayServices, slots: Subscription
     context: async (initial): Promise<GatewayContext> => {
       // A websocket operation: its connection was authenticated once, in connection_init.
       const socket = (initial as Partial<WebsocketContext>).websocket;
-      if (socket) return { ...services, principal: socket.principal, rateLimitKey: socket.rateLimitKey };
+      const requestOrigin = originOf((initial as { req?: IncomingMessage }).req);
+      if (socket) return { ...services, principal: socket.principal, rateLimitKey: socket.rateLimitKey, requestOrigin };
       // Over HTTP the token was checked before the request's body was read (authenticate.ts).
       const authenticated = authenticatedAs(initial.req);
       if (!authenticated) throw gatewayError("UNAUTHENTICATED", "this request needs Authorization: Bearer <token>");
@@ -53,10 +55,19 @@ export function createGatewayYoga(services: GatewayServices, slots: Subscription
         logger: requestLogger(services.logger),
         rateLimitKey: authenticated.rateLimitKey,
         principal: authenticated.principal,
+        requestOrigin,
       };
     },
     maskedErrors: { maskError: (error, message) => maskGatewayError(services, error, message) },
   });
+}
+
+/** The origin a request was sent to, from its Host header (only a plain host[:port]). */
+function originOf(req: IncomingMessage | undefined): string | undefined {
+  const host = req?.headers.host;
+  if (!host || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return undefined;
+  const encrypted = (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+  return `${encrypted ? "https" : "http"}://${host}`;
 }
 
 /**

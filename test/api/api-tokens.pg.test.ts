@@ -12,7 +12,7 @@ import { startGateway, type Gateway } from "../../src/server/gateway.js";
 import { GraphQLClient } from "../support/client.js";
 import { createCustomer, createService } from "../support/fixtures.js";
 import { tableResolver } from "../support/gateway.js";
-import { collect, EVENT_PUBLISHED, wsClient } from "../support/live.js";
+import { collect, EVENT_PUBLISHED, sseSubscribe, wsClient } from "../support/live.js";
 import { eventually } from "../support/receiver.js";
 import { createPostgresDatabase } from "../support/store.js";
 
@@ -96,24 +96,8 @@ describe("API tokens", () => {
     let closed: { code: number; reason: string } | undefined;
     const client = wsClient(b.url!, token, { onClosed: (code, reason) => (closed = { code, reason }) });
     const ws = collect(client, EVENT_PUBLISHED, {});
-    const controller = new AbortController();
-    const sse = await fetch(b.url!, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: EVENT_PUBLISHED, variables: {} }),
-      signal: controller.signal,
-    });
+    const sse = await sseSubscribe(b.url!, token, EVENT_PUBLISHED);
     expect(sse.status).toBe(200);
-    let sseText = "";
-    const sseDone = (async () => {
-      const reader = sse.body!.getReader();
-      const decoder = new TextDecoder();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        sseText += decoder.decode(value, { stream: true });
-      }
-    })().catch(() => undefined);
     // Both are open and subscribed before the revocation.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(closed).toBeUndefined();
@@ -121,13 +105,13 @@ describe("API tokens", () => {
     const revokedAt = Date.now();
     expect((await on(a).admin.raw(REVOKE, { id: apiToken.id })).errors).toBeUndefined();
     await eventually(() => closed ?? undefined, 10_000);
-    await eventually(() => (sseText.includes("UNAUTHENTICATED") ? true : undefined), 10_000);
+    await eventually(() => (sse.text().includes("UNAUTHENTICATED") ? true : undefined), 10_000);
     const tookMs = Date.now() - revokedAt;
     expect(closed!.code).toBe(4403);
-    expect(sseText).toContain("revoked");
+    expect(sse.text()).toContain("revoked");
     expect(tookMs).toBeLessThan(5 * POLL_MS + 2_000);
-    controller.abort();
-    await sseDone;
+    sse.abort();
+    await sse.done;
     ws.stop();
     await client.dispose();
   });

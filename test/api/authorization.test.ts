@@ -155,6 +155,7 @@ describe("without a token", () => {
     apiTokens: () => ({ query: `{ apiTokens { id } }` }),
     createApiToken: () => ({ query: `mutation { createApiToken(input: { label: "anon" }) { token } }` }),
     revokeApiToken: () => ({ query: `mutation { revokeApiToken(tokenId: "1") { id } }` }),
+    createPortalSession: () => ({ query: `mutation($s: ID) { createPortalSession(input: { serviceId: $s }) { token } }`, variables: { s: serviceA.id } }),
     webhookCustomers: () => ({ query: `query($id: ID!) { webhookCustomers(webhookId: $id) { totalCount } }`, variables: { id: webhookA } }),
     webhookEvents: () => ({ query: `{ webhookEvents { totalCount } }` }),
     webhookLogs: () => ({ query: `query($id: ID!) { webhookLogs(webhookId: $id) { edges { node { id } } } }`, variables: { id: webhookA } }),
@@ -177,6 +178,10 @@ describe("without a token", () => {
       variables: { name: typeA.name },
     }),
     registerWebhook: () => ({ query: `mutation($id: ID!) { registerWebhook(input: { webhookId: $id }) { createdAt } }`, variables: { id: webhookA } }),
+    replayPreview: () => ({
+      query: `query($id: ID!) { replayPreview(webhookId: $id, since: "2000-01-01T00:00:00Z") { count } }`,
+      variables: { id: webhookA },
+    }),
     replayWebhook: () => ({
       query: `mutation($id: ID!) { replayWebhook(webhookId: $id, since: "2000-01-01T00:00:00Z") { queued } }`,
       variables: { id: webhookA },

@@ -430,6 +430,8 @@ describe("every mutation with a token of the wrong kind", () => {
     // tokenId 1 is service A's first token (created first); createApiToken names both a service
     // and a customer, which only the admin may.
     revokeApiToken: ["admin", "serviceA"],
+    // The admin, or service A for itself or a customer registered on its webhooks; service B for A is FORBIDDEN.
+    createPortalSession: ["admin", "serviceA"],
   };
 
   let mutations: Field[] = [];

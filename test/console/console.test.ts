@@ -31,7 +31,7 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     gw = await startTestGateway();
     origin = new URL(gw.gateway.url!).origin;
     ok = await startReceiver(() => ({ status: 200, headers: { "content-type": "application/json" }, body: '{"received":true}' }));
-    flaky = await startReceiver(() => ({ status: 500, headers: { "content-type": "text/html" }, body: "<h1>down</h1>" }));
+    flaky = await startReceiver(() => ({ status: 500, headers: { "content-type": "text/html" }, body: '<h1>down</h1><img src="x" onerror="window.__pwned = 1"><script>window.__pwned = 2</script>' }));
     browser = await launchBrowser();
     page = await browser.newPage();
     page.on("console", (message) => {
@@ -130,7 +130,10 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     // The receiver's HTML error page is shown as text, never rendered.
     await delivery.getByRole("button", { name: /^#\d+$/ }).click();
     await waitForText(page.getByLabel("Response body").first(), "<h1>down</h1>");
+    await waitForText(page.getByLabel("Response body").first(), "<script>window.__pwned = 2</script>");
     await waitForCount(page.getByRole("heading", { name: "down" }), 0);
+    await waitForCount(page.getByLabel("Response body").first().locator("img, script"), 0);
+    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
 
     flaky.reply(() => ({ status: 204 }));
     await delivery.getByRole("button", { name: /^Retry delivery/ }).click();
@@ -140,6 +143,17 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     }, 15_000);
     const logs = await gw.admin.ok(WebhookLogsDocument, { webhookId });
     expect(logs.webhookLogs.edges[0]?.node.status).toBe("SUCCEEDED");
+
+    // A replay shows the count it will queue before it is confirmed (replayPreview).
+    const replayForm = page.getByRole("form", { name: "Replay" });
+    await waitForText(replayForm.getByTestId("replay-preview"), "Choose a time");
+    await replayForm.getByLabel("Since").fill("2000-01-01T00:00");
+    await waitForText(replayForm.getByTestId("replay-preview"), "This replay will queue 0 deliveries.");
+    await replayForm.getByLabel("Only failed deliveries").uncheck();
+    await waitForText(replayForm.getByTestId("replay-preview"), "This replay will queue 1 delivery.");
+    await replayForm.getByRole("button", { name: "Replay 1 delivery" }).click();
+    await waitForText(page.getByRole("status").last(), "1 deliveries queued again.");
+    expect((await gw.admin.ok(WebhookLogsDocument, { webhookId })).webhookLogs.edges).toHaveLength(2);
   });
 
   it("shows a service only its own webhooks", async () => {

@@ -319,6 +319,8 @@ describe(`every field of every model survives a round trip through the Prisma cl
       createdAt: at(20),
       lastUsedAt: at(21),
       revokedAt: at(22),
+      expiresAt: at(23),
+      scopeServiceId: 7002,
     },
     Webhook: {
       id: 7005,

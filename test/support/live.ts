@@ -92,3 +92,33 @@ export interface LiveEvent {
   readonly payload: unknown;
   readonly createdAt: string;
 }
+
+/** A subscription over SSE (POST, accept: text/event-stream): what arrived so far, as text. */
+export interface SseStream {
+  readonly status: number;
+  text(): string;
+  /** Settles when the stream ends (or is aborted). */
+  readonly done: Promise<void>;
+  abort(): void;
+}
+
+export async function sseSubscribe(graphqlUrl: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<SseStream> {
+  const controller = new AbortController();
+  const response = await fetch(graphqlUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+    signal: controller.signal,
+  });
+  let text = "";
+  const done = (async () => {
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done: ended, value } = await reader.read();
+      if (ended) return;
+      text += decoder.decode(value, { stream: true });
+    }
+  })().catch(() => undefined);
+  return { status: response.status, text: () => text, done, abort: () => controller.abort() };
+}

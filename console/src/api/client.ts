@@ -37,6 +37,8 @@ export class Api {
   private readonly listeners = new Set<(state: ConnectionState) => void>();
   /** Called after every reconnect (not the first connect): live views backfill what they missed. */
   private readonly reconnectListeners = new Set<() => void>();
+  /** Called when the gateway no longer takes the token (a portal session expired, a token revoked). */
+  private readonly endListeners = new Set<(message: string) => void>();
 
   constructor(private readonly token: string) {}
 
@@ -62,6 +64,7 @@ export class Api {
       throw new ApiError(`The gateway answered ${response.status} without a GraphQL result.`, "HTTP", undefined);
     }
     const error = toError(payload);
+    if (error?.code === "UNAUTHENTICATED") this.ended(error.message);
     if (error) throw error;
     if (!payload.data) throw new ApiError("The gateway returned no data.", "HTTP", undefined);
     return payload.data;
@@ -109,6 +112,16 @@ export class Api {
     return () => this.reconnectListeners.delete(listener);
   }
 
+  /** Listens for the end of the session: the gateway refused the token (expired, revoked). */
+  onSessionEnd(listener: (message: string) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  private ended(message: string): void {
+    for (const listener of this.endListeners) listener(message);
+  }
+
   close(): void {
     void this.ws?.dispose();
     this.ws = undefined;
@@ -133,7 +146,8 @@ export class Api {
       // A gateway restart or a network change must not end the live views: keep trying, with
       // graphql-ws's randomised backoff, and tell the views to backfill once back.
       retryAttempts: Number.POSITIVE_INFINITY,
-      shouldRetry: () => true,
+      // Except when the gateway refused the token (4403: expired or revoked): the session is over.
+      shouldRetry: (event) => (event as CloseEvent | undefined)?.code !== 4403,
       on: {
         connecting: () => this.setState(this.everConnected ? "reconnecting" : "connecting"),
         connected: () => {
@@ -143,7 +157,15 @@ export class Api {
           if (again) for (const listener of this.reconnectListeners) listener();
         },
         // Lazy: the socket closes when the last live view goes; that is not a lost connection.
-        closed: () => this.setState(this.active > 0 ? "reconnecting" : "closed"),
+        closed: (event) => {
+          const close = event as CloseEvent | undefined;
+          if (close?.code === 4403) {
+            this.setState("closed");
+            this.ended(close.reason || "the gateway refused this token");
+            return;
+          }
+          this.setState(this.active > 0 ? "reconnecting" : "closed");
+        },
       },
     });
     return this.ws;

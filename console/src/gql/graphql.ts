@@ -316,6 +316,15 @@ export type AttemptTailSubscriptionVariables = Exact<{
 
 export type AttemptTailSubscription = { deliveryAttempted: { id: string, attemptNumber: number, startedAt: string, durationMs: number, requestUrl: string, requestMethod: string, requestHeaders: unknown, requestBody: string, responseStatus: number | null, responseHeaders: unknown, responseBody: string | null, errorClass: string | null, errorMessage: string | null, succeeded: boolean } };
 
+export type ReplayPreviewQueryVariables = Exact<{
+  webhookId: string;
+  since: string;
+  onlyFailed?: boolean | null | undefined;
+}>;
+
+
+export type ReplayPreviewQuery = { replayPreview: { count: number, limit: number } };
+
 export type ConsoleEventFragment = { id: string, eventName: string, createdAt: string, payload: unknown, customer: { id: string, name: string } | null };
 
 export type RecentEventsQueryVariables = Exact<{
@@ -339,7 +348,7 @@ export type EventTailSubscription = { eventPublished: { id: string, eventName: s
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MeQuery = { me: { kind: PrincipalKind, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null } };
+export type MeQuery = { me: { kind: PrincipalKind, expiresAt: string | null, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null, scopeService: { id: string, title: string } | null } };
 
 export type ConsoleWebhookFragment = { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> };
 
@@ -791,6 +800,14 @@ export const AttemptTailDocument = new TypedDocumentString(`
   errorMessage
   succeeded
 }`) as unknown as TypedDocumentString<AttemptTailSubscription, AttemptTailSubscriptionVariables>;
+export const ReplayPreviewDocument = new TypedDocumentString(`
+    query ReplayPreview($webhookId: ID!, $since: DateTime!, $onlyFailed: Boolean) {
+  replayPreview(webhookId: $webhookId, since: $since, onlyFailed: $onlyFailed) {
+    count
+    limit
+  }
+}
+    `) as unknown as TypedDocumentString<ReplayPreviewQuery, ReplayPreviewQueryVariables>;
 export const RecentEventsDocument = new TypedDocumentString(`
     query RecentEvents($first: Int, $after: String, $customerId: ID) {
   events(first: $first, after: $after, customerId: $customerId) {
@@ -843,6 +860,11 @@ export const MeDocument = new TypedDocumentString(`
       id
       name
       externalId
+    }
+    expiresAt
+    scopeService {
+      id
+      title
     }
   }
 }

@@ -1,6 +1,6 @@
 import { useId, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "../api/hooks";
-import { DeliveriesDocument, ReplayDocument, RetryDocument, type DeliveryStatus } from "../gql/graphql";
+import { DeliveriesDocument, ReplayDocument, ReplayPreviewDocument, RetryDocument, type DeliveryStatus } from "../gql/graphql";
 import { Empty, ErrorNote, Loading, StatusBadge, ago, time } from "../ui/common";
 import { AttemptView } from "./AttemptView";
 
@@ -33,6 +33,11 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
   const [replaySince, setReplaySince] = useState("");
   const [onlyFailed, setOnlyFailed] = useState(true);
   const [note, setNote] = useState<string | undefined>();
+  // The count a replay would queue, shown before it is confirmed (and asked again after each replay).
+  const replayFrom = toIso(replaySince);
+  const preview = useQuery(ReplayPreviewDocument, { webhookId, since: replayFrom ?? "", onlyFailed }, { skip: !replayFrom });
+  const previewCount = replayFrom ? preview.data?.replayPreview.count : undefined;
+  const tooMany = preview.data && replayFrom ? preview.data.replayPreview.count > preview.data.replayPreview.limit : false;
   const edges = list.data?.webhookLogs.edges ?? [];
   const submitReplay = async (event: FormEvent) => {
     event.preventDefault();
@@ -42,6 +47,7 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
     if (r) {
       setNote(`${r.replayWebhook.queued} deliveries queued again.`);
       list.reload();
+      preview.reload();
     }
   };
   return (
@@ -144,9 +150,20 @@ export function Deliveries({ webhookId }: { webhookId: string }) {
           <label className="check">
             <input type="checkbox" checked={onlyFailed} onChange={(e) => setOnlyFailed(e.target.checked)} /> Only failed deliveries
           </label>
-          <button type="submit" disabled={replay.busy}>Replay</button>
+          <button type="submit" disabled={replay.busy || !replayFrom || previewCount === undefined || previewCount === 0 || tooMany}>
+            {previewCount === undefined ? "Replay" : `Replay ${previewCount} ${previewCount === 1 ? "delivery" : "deliveries"}`}
+          </button>
         </div>
-        <ErrorNote error={replay.error} />
+        <p className="muted" data-testid="replay-preview" aria-live="polite">
+          {!replayFrom
+            ? "Choose a time to see how many deliveries a replay would queue."
+            : previewCount === undefined
+              ? "Counting…"
+              : tooMany
+                ? `${previewCount} deliveries: more than one replay may queue (${preview.data!.replayPreview.limit}); choose a later time, or only failed ones.`
+                : `This replay will queue ${previewCount} ${previewCount === 1 ? "delivery" : "deliveries"}.`}
+        </p>
+        <ErrorNote error={preview.error ?? replay.error} />
       </form>
       <p role="status" className="ok">{note}</p>
     </>
