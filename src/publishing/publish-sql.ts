@@ -8,7 +8,8 @@
  *
  * $1 is the batch as JSON: i (index in the request), n (type name) or t (type id), c (customer
  * id) or x (external id), p (payload JSON text), k (idempotency key), v (the version of the event
- * type's payload schema the payload was checked against). $2 is the time stamped on the rows.
+ * type's payload schema the payload was checked against), o (the owner service of an operational
+ * event, else null). $2 is the time stamped on the rows.
  * Nothing is written unless every request resolves and was checked against its type's current
  * schema (the `fresh` CTE is empty then), so the caller can report the first that did not, or
  * check again with the current schema.
@@ -36,16 +37,20 @@ export interface PublishRow {
 /**
  * Who receives an event. "route" is the routing rule: an event of type T about customer C goes
  * to every active webhook subscribed to T on which C is registered; with no customer, to every
- * active webhook subscribed to T. (Payload filters, when they come, are one more condition
- * here.) "webhook" is a test event: the one webhook $3, whatever it subscribes to.
+ * active webhook subscribed to T. An operational event (a hookgate.* type, published by Hookgate
+ * with its owner `o`: README, "Operational events") goes only to the owner's webhooks: never to
+ * another service subscribed to the same type. (Payload filters, when they come, are one more
+ * condition here.) "webhook" is a test event: the one webhook $3, whatever it subscribes to.
  */
 const ROUTING = {
   route: `
     SELECT s.id AS event_id, w.id AS webhook_id, w.service_id
     FROM stored s
+    JOIN fresh f ON f.id = s.id
     JOIN webhook_event_types wet ON wet.event_type_id = s.event_type_id
     JOIN webhooks w ON w.id = wet.webhook_id
     WHERE w.is_active
+      AND (f.o IS NULL OR w.service_id = f.o)
       AND (s.customer_id IS NULL
            OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))`,
   webhook: `
@@ -56,9 +61,9 @@ const ROUTING = {
 function statement(routing: keyof typeof ROUTING): string {
   return `
 WITH input AS MATERIALIZED (
-  SELECT * FROM json_to_recordset($1::json) AS r(i int, n text, t int, c int, x text, p text, k text, v int)
+  SELECT * FROM json_to_recordset($1::json) AS r(i int, n text, t int, c int, x text, p text, k text, v int, o int)
 ), resolved AS MATERIALIZED (
-  SELECT input.i, input.p, input.k, input.v, et.id AS type_id, et.name AS type_name, et.json_schema_version AS schema_version,
+  SELECT input.i, input.p, input.k, input.v, input.o, et.id AS type_id, et.name AS type_name, et.json_schema_version AS schema_version,
          (input.c IS NOT NULL OR input.x IS NOT NULL) AS wants_customer, cu.id AS customer_id
   FROM input
   LEFT JOIN event_types et ON et.id = coalesce(input.t, (SELECT t2.id FROM event_types t2 WHERE t2.name = input.n))

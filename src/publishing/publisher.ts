@@ -16,6 +16,20 @@ export interface PublishRequest {
   /** The payload as JSON text, stored and delivered byte for byte; or give payload. */
   readonly payloadJson?: string | null;
   readonly idempotencyKey?: string | null;
+  /**
+   * Only for Hookgate's own operational events (type names in RESERVED_PREFIX, never from the
+   * API): the service that owns the webhook concerned. The event is routed to that service's
+   * webhooks only (see publish-sql.ts); without it a reserved type is refused.
+   */
+  readonly ownerServiceId?: number | null;
+}
+
+/** Event types whose names start with this are Hookgate's own (README, "Operational events"). */
+export const RESERVED_PREFIX = "hookgate.";
+
+/** Whether an event type name is in Hookgate's reserved namespace. */
+export function isReservedEventName(name: string): boolean {
+  return name.toLowerCase().startsWith(RESERVED_PREFIX);
 }
 
 export interface PublishedEvent {
@@ -126,6 +140,16 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
         versions.push(null); // no such type: the statement says so
         continue;
       }
+      if ((r.ownerServiceId == null) === isReservedEventName(type.name)) {
+        const field = r.eventName != null ? "eventName" : "eventTypeId";
+        throw new PublishError(
+          i,
+          field,
+          r.ownerServiceId == null
+            ? `event type "${type.name}" is reserved for Hookgate's operational events; only Hookgate publishes it`
+            : `an owner service is only given with Hookgate's operational events`,
+        );
+      }
       if (type.schemaText !== null) {
         const value = r.payloadJson != null ? JSON.parse(texts[i]!) : r.payload;
         const problem = options.schemas.problem(type.id, type.schemaText, value);
@@ -174,7 +198,7 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
     });
     const input = sent.map((i) => {
       const r = requests[i]!;
-      return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i], k: r.idempotencyKey ?? null, v: versions[i] };
+      return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i], k: r.idempotencyKey ?? null, v: versions[i], o: r.ownerServiceId ?? null };
     });
     const statement = publishStatement(webhookId === undefined ? "route" : "webhook");
     const params: unknown[] = [JSON.stringify(input), now.toISOString()];
