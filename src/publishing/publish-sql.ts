@@ -37,20 +37,30 @@ export interface PublishRow {
 /**
  * Who receives an event. "route" is the routing rule: an event of type T about customer C goes
  * to every active webhook subscribed to T on which C is registered; with no customer, to every
- * active webhook subscribed to T. An operational event (a hookgate.* type, published by Hookgate
- * with its owner `o`: README, "Operational events") goes only to the owner's webhooks: never to
- * another service subscribed to the same type. (Payload filters, when they come, are one more
- * condition here.) "webhook" is a test event: the one webhook $3, whatever it subscribes to.
+ * active webhook subscribed to T. (Payload filters, when they come, are one more condition
+ * here.) "owned" is the same rule for Hookgate's operational events (hookgate.* types, published
+ * by Hookgate with their owner `o`: README, "Operational events"), plus one condition: only the
+ * owner's webhooks, never another service subscribed to the same type; a statement of its own,
+ * so publishing any other event pays nothing for it. "webhook" is a test event: the one webhook
+ * $3, whatever it subscribes to.
  */
 const ROUTING = {
   route: `
+    SELECT s.id AS event_id, w.id AS webhook_id, w.service_id
+    FROM stored s
+    JOIN webhook_event_types wet ON wet.event_type_id = s.event_type_id
+    JOIN webhooks w ON w.id = wet.webhook_id
+    WHERE w.is_active
+      AND (s.customer_id IS NULL
+           OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))`,
+  owned: `
     SELECT s.id AS event_id, w.id AS webhook_id, w.service_id
     FROM stored s
     JOIN fresh f ON f.id = s.id
     JOIN webhook_event_types wet ON wet.event_type_id = s.event_type_id
     JOIN webhooks w ON w.id = wet.webhook_id
     WHERE w.is_active
-      AND (f.o IS NULL OR w.service_id = f.o)
+      AND w.service_id = f.o
       AND (s.customer_id IS NULL
            OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))`,
   webhook: `
@@ -101,6 +111,7 @@ ORDER BY r.i`;
 
 const STATEMENTS = {
   route: { name: "hookgate_publish", text: statement("route") },
+  owned: { name: "hookgate_publish_owned", text: statement("owned") },
   webhook: { name: "hookgate_publish_test", text: statement("webhook") },
 } as const;
 

@@ -168,6 +168,10 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
   }
 
   async function store(requests: readonly PublishRequest[], webhookId: number | undefined, tries = 1): ReturnType<typeof storeOnce> {
+    const owners = requests.filter((r) => r.ownerServiceId != null).length;
+    if (owners && (owners < requests.length || webhookId !== undefined)) {
+      throw new Error("operational events are published in batches of their own, never as test events");
+    }
     const texts = requests.map((r, i) => checkRequest(r, i, options.maxPayloadBytes));
     const versions = await checkSchemas(requests, texts);
     const outcome = await storeOnce(requests, webhookId, texts, versions);
@@ -200,7 +204,9 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
       const r = requests[i]!;
       return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i], k: r.idempotencyKey ?? null, v: versions[i], o: r.ownerServiceId ?? null };
     });
-    const statement = publishStatement(webhookId === undefined ? "route" : "webhook");
+    // Operational events (each with its owner, checked in checkSchemas) are routed to their owner only.
+    const owned = requests[0]!.ownerServiceId != null;
+    const statement = publishStatement(webhookId !== undefined ? "webhook" : owned ? "owned" : "route");
     const params: unknown[] = [JSON.stringify(input), now.toISOString()];
     if (webhookId !== undefined) params.push(webhookId);
     const rows = await sql.query<PublishRow>(statement.text, params, statement.name);
