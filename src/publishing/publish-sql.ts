@@ -10,7 +10,8 @@ import { payloadFilterSql } from "./payload-filter.js";
  *
  * $1 is the batch as JSON: i (index in the request), n (type name) or t (type id), c (customer
  * id) or x (external id), p (payload JSON text), k (idempotency key), v (the version of the event
- * type's payload schema the payload was checked against). $2 is the time stamped on the rows.
+ * type's payload schema the payload was checked against), o (the owner service of an operational
+ * event, else null). $2 is the time stamped on the rows.
  * Nothing is written unless every request resolves and was checked against its type's current
  * schema (the `fresh` CTE is empty then), so the caller can report the first that did not, or
  * check again with the current schema.
@@ -41,8 +42,12 @@ export interface PublishRow {
  * active webhook subscribed to T; and when the webhook has a payload filter, only if the event's
  * payload satisfies it (payload-filter.ts: `payload @@ filter`). Only a webhook with a filter
  * evaluates it: its payload is looked up in `fresh` then (OR evaluates left to right), so the
- * statement carries no payload through `stored` for webhooks without one. "webhook" is a test event: the one webhook $3, whatever it subscribes to (its filter
- * does not apply: a test event is sent to see the webhook work).
+ * statement carries no payload through `stored` for webhooks without one. "owned" is the same
+ * rule for Hookgate's operational events (hookgate.* types, published by Hookgate with their
+ * owner `o`: README, "Operational events"), plus one condition: only the owner's webhooks, never
+ * another service subscribed to the same type; a statement of its own, so publishing any other
+ * event pays nothing for it. "webhook" is a test event: the one webhook $3, whatever it
+ * subscribes to (its filter does not apply: a test event is sent to see the webhook work).
  */
 const ROUTING = {
   route: `
@@ -54,6 +59,17 @@ const ROUTING = {
       AND (s.customer_id IS NULL
            OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))
       AND ${payloadFilterSql("(SELECT f.p FROM fresh f WHERE f.id = s.id)::jsonb", "w.payload_filter")}`,
+  owned: `
+    SELECT s.id AS event_id, w.id AS webhook_id, w.service_id
+    FROM stored s
+    JOIN fresh f ON f.id = s.id
+    JOIN webhook_event_types wet ON wet.event_type_id = s.event_type_id
+    JOIN webhooks w ON w.id = wet.webhook_id
+    WHERE w.is_active
+      AND w.service_id = f.o
+      AND (s.customer_id IS NULL
+           OR EXISTS (SELECT 1 FROM registrations g WHERE g.webhook_id = w.id AND g.customer_id = s.customer_id))
+      AND ${payloadFilterSql("f.p::jsonb", "w.payload_filter")}`,
   webhook: `
     SELECT s.id AS event_id, w.id AS webhook_id, w.service_id
     FROM stored s JOIN webhooks w ON w.id = $3::int`,
@@ -62,9 +78,9 @@ const ROUTING = {
 function statement(routing: keyof typeof ROUTING): string {
   return `
 WITH input AS MATERIALIZED (
-  SELECT * FROM json_to_recordset($1::json) AS r(i int, n text, t int, c int, x text, p text, k text, v int)
+  SELECT * FROM json_to_recordset($1::json) AS r(i int, n text, t int, c int, x text, p text, k text, v int, o int)
 ), resolved AS MATERIALIZED (
-  SELECT input.i, input.p, input.k, input.v, et.id AS type_id, et.name AS type_name, et.json_schema_version AS schema_version,
+  SELECT input.i, input.p, input.k, input.v, input.o, et.id AS type_id, et.name AS type_name, et.json_schema_version AS schema_version,
          (input.c IS NOT NULL OR input.x IS NOT NULL) AS wants_customer, cu.id AS customer_id
   FROM input
   LEFT JOIN event_types et ON et.id = coalesce(input.t, (SELECT t2.id FROM event_types t2 WHERE t2.name = input.n))
@@ -102,6 +118,7 @@ ORDER BY r.i`;
 
 const STATEMENTS = {
   route: { name: "hookgate_publish", text: statement("route") },
+  owned: { name: "hookgate_publish_owned", text: statement("owned") },
   webhook: { name: "hookgate_publish_test", text: statement("webhook") },
 } as const;
 

@@ -16,6 +16,20 @@ export interface PublishRequest {
   /** The payload as JSON text, stored and delivered byte for byte; or give payload. */
   readonly payloadJson?: string | null;
   readonly idempotencyKey?: string | null;
+  /**
+   * Only for Hookgate's own operational events (type names in RESERVED_PREFIX, never from the
+   * API): the service that owns the webhook concerned. The event is routed to that service's
+   * webhooks only (see publish-sql.ts); without it a reserved type is refused.
+   */
+  readonly ownerServiceId?: number | null;
+}
+
+/** Event types whose names start with this are Hookgate's own (README, "Operational events"). */
+export const RESERVED_PREFIX = "hookgate.";
+
+/** Whether an event type name is in Hookgate's reserved namespace. */
+export function isReservedEventName(name: string): boolean {
+  return name.toLowerCase().startsWith(RESERVED_PREFIX);
 }
 
 export interface PublishedEvent {
@@ -131,6 +145,16 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
         versions.push(null); // no such type: the statement says so
         continue;
       }
+      if ((r.ownerServiceId == null) === isReservedEventName(type.name)) {
+        const field = r.eventName != null ? "eventName" : "eventTypeId";
+        throw new PublishError(
+          i,
+          field,
+          r.ownerServiceId == null
+            ? `event type "${type.name}" is reserved for Hookgate's operational events; only Hookgate publishes it`
+            : `an owner service is only given with Hookgate's operational events`,
+        );
+      }
       if (type.schemaText !== null) {
         const value = r.payloadJson != null ? JSON.parse(texts[i]!) : r.payload;
         const problem = options.schemas.problem(type.id, type.schemaText, value);
@@ -149,6 +173,10 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
   }
 
   async function store(requests: readonly PublishRequest[], webhookId: number | undefined, tries = 1): ReturnType<typeof storeOnce> {
+    const owners = requests.filter((r) => r.ownerServiceId != null).length;
+    if (owners && (owners < requests.length || webhookId !== undefined)) {
+      throw new Error("operational events are published in batches of their own, never as test events");
+    }
     const texts = requests.map((r, i) => checkRequest(r, i, options.maxPayloadBytes));
     const versions = await checkSchemas(requests, texts);
     const outcome = await storeOnce(requests, webhookId, texts, versions);
@@ -179,9 +207,11 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
     });
     const input = sent.map((i) => {
       const r = requests[i]!;
-      return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i], k: r.idempotencyKey ?? null, v: versions[i] };
+      return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i], k: r.idempotencyKey ?? null, v: versions[i], o: r.ownerServiceId ?? null };
     });
-    const statement = publishStatement(webhookId === undefined ? "route" : "webhook");
+    // Operational events (each with its owner, checked in checkSchemas) are routed to their owner only.
+    const owned = requests[0]!.ownerServiceId != null;
+    const statement = publishStatement(webhookId !== undefined ? "webhook" : owned ? "owned" : "route");
     const params: unknown[] = [JSON.stringify(input), now.toISOString()];
     if (webhookId !== undefined) params.push(webhookId);
     const rows = await sql.query<PublishRow>(statement.text, params, statement.name);

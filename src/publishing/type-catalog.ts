@@ -3,6 +3,7 @@ import type { SqlQuery } from "../store/database.js";
 /** What the publisher knows of an event type before publishing: its payload schema, and the schema's version. */
 export interface CatalogEntry {
   readonly id: number;
+  readonly name: string;
   readonly version: number;
   /** The JSON Schema as text; null: any payload. */
   readonly schemaText: string | null;
@@ -47,7 +48,7 @@ export class EventTypeCatalog {
         LOOKUP.name,
       );
       for (const row of rows) {
-        const entry: CatalogEntry = { id: Number(row.id), version: Number(row.version), schemaText: row.schema };
+        const entry: CatalogEntry = { id: Number(row.id), name: row.name, version: Number(row.version), schemaText: row.schema };
         this.byName.set(row.name, entry);
         this.byId.set(entry.id, entry);
       }

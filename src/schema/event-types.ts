@@ -4,11 +4,13 @@ import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkEventTypeName, checkText } from "./validation.js";
 import { Prisma } from "../store/generated/prisma/client.js";
 import { PayloadSchemas } from "../publishing/payload-schema.js";
+import { isReservedEventName, RESERVED_PREFIX } from "../publishing/publisher.js";
 import type { GatewayContext } from "./context.js";
 import { requireId } from "./ids.js";
 
 export const EventType = builder.prismaObject("EventType", {
-  description: "A kind of event in the global catalog: what webhooks subscribe to and events are published as.",
+  description:
+    "A kind of event in the global catalog: what webhooks subscribe to and events are published as. Types named hookgate.* are Hookgate's own operational events (negative ids; they cannot be created, changed or published through the API).",
   fields: (t) => ({
     id: t.exposeID("id", { description: "The event type's id (webhooks subscribe by id or name)." }),
     name: t.exposeString("name", { description: "The unique name events are published under, e.g. CHAT_RECEIVED_MESSAGE or sms." }),
@@ -45,7 +47,10 @@ builder.queryField("webhookEvents", (t) =>
 const CreateEventTypeInput = builder.inputType("CreateEventTypeInput", {
   description: "A new event type.",
   fields: (t) => ({
-    name: t.string({ required: true, description: "A unique name: a letter, then letters, digits, _ . : - (at most 128 characters)." }),
+    name: t.string({
+      required: true,
+      description: "A unique name: a letter, then letters, digits, _ . : - (at most 128 characters); names starting with hookgate. are reserved.",
+    }),
     description: t.string({ description: "What the event means, up to 2000 characters." }),
     sampleData: t.field({ type: "JSON", description: "A sample payload; defaults to {}." }),
     scopes: t.stringList({ description: "Permissions a receiver needs, each 1 to 200 characters." }),
@@ -92,6 +97,9 @@ builder.mutationField("createEventType", (t) =>
     args: { input: t.arg({ type: CreateEventTypeInput, required: true, description: "The event type to add." }) },
     resolve: async (query, _root, { input }, ctx) => {
       const name = checkEventTypeName("input.name", input.name);
+      if (isReservedEventName(name)) {
+        throw badInput("input.name", `"${name}": names starting with "${RESERVED_PREFIX}" are reserved for Hookgate's operational events`);
+      }
       const scopes = (input.scopes ?? []).map((s, i) => checkText(`input.scopes[${i}]`, s, { min: 1, max: 200 }));
       const sampleData = input.sampleData ?? {};
       if (sampleData === null) throw badInput("input.sampleData", "must not be null");
@@ -126,8 +134,11 @@ builder.mutationField("updateEventType", (t) =>
     },
     resolve: async (query, _root, { eventTypeId, input }, ctx) => {
       const id = requireId("eventTypeId", eventTypeId);
-      const current = await ctx.prisma.eventType.findUnique({ where: { id }, select: { sampleData: true, jsonSchema: true } });
+      const current = await ctx.prisma.eventType.findUnique({ where: { id }, select: { name: true, sampleData: true, jsonSchema: true } });
       if (!current) throw notFound(`event type ${id}`);
+      if (isReservedEventName(current.name)) {
+        throw badInput("eventTypeId", `event type "${current.name}" is one of Hookgate's operational events; it cannot be changed`);
+      }
       if (input.sampleData === null) throw badInput("input.sampleData", "must not be null");
       const sampleData = input.sampleData ?? current.sampleData;
       const jsonSchema = input.jsonSchema === undefined ? current.jsonSchema : input.jsonSchema;

@@ -9,6 +9,7 @@ import { systemClock, type Clock } from "../clock.js";
 import { createDispatcher, type Dispatcher } from "../dispatcher/index.js";
 import { createTargetGuard, systemResolver, type Resolver } from "../dispatcher/target-guard.js";
 import { createLogger, type Logger } from "../log.js";
+import { createOperationalEvents } from "../publishing/operational-events.js";
 import { createPublisher } from "../publishing/publisher.js";
 import { PayloadSchemas } from "../publishing/payload-schema.js";
 import { createPruner, type Pruner } from "../retention/pruner.js";
@@ -116,6 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             onRecorded: (records, disabled) => {
               metrics.attemptsRecorded(records, disabled);
               live.attemptsRecorded(records);
+              operational.recorded(records, disabled);
             },
             onRecordFailed: (count, outcome) => metrics.recordFailed(count, outcome),
           },
@@ -147,6 +149,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
     },
   });
+  // Deliveries failed finally and webhooks disabled, told to their owning service (README, "Operational events").
+  const operational = createOperationalEvents(database.sql, publisher, logger);
   new Gauge({
     name: "hookgate_live_horizon_wait_seconds",
     help:
@@ -228,6 +232,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         // In-flight calls get the delivery timeout to finish; the rest are given back.
         await pruner?.stop();
         await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
+        await operational.idle();
         await redis?.close();
         services.tokens.close();
         await live.close();

@@ -32,9 +32,15 @@ describe("the Basalam webhook flow, operation for operation", () => {
 
     // getWebhookEvents: Basalam's list shape.
     const catalog = await service.client.ok(WebhookEventsDocument, { page: 1, perPage: 10 });
-    expect(catalog.webhookEvents).toMatchObject({ resultCount: 2, totalCount: 2, totalPage: 1, page: 1, perPage: 10 });
-    expect(catalog.webhookEvents.data.map((e) => e.name)).toEqual(["CHAT_RECEIVED_MESSAGE", "ORDER_CREATED"]);
-    expect(catalog.webhookEvents.data[0]!.sampleData).toEqual({ id: 0, chat_id: 0, message: { text: "string" } });
+    // Hookgate's two operational event types (negative ids) come first: README, "Operational events".
+    expect(catalog.webhookEvents).toMatchObject({ resultCount: 4, totalCount: 4, totalPage: 1, page: 1, perPage: 10 });
+    expect(catalog.webhookEvents.data.map((e) => e.name)).toEqual([
+      "hookgate.webhook.disabled",
+      "hookgate.delivery.failed",
+      "CHAT_RECEIVED_MESSAGE",
+      "ORDER_CREATED",
+    ]);
+    expect(catalog.webhookEvents.data[2]!.sampleData).toEqual({ id: 0, chat_id: 0, message: { text: "string" } });
 
     const created = await createWebhook(service.client, {
       eventIds: [chat.id, order.id],

@@ -26,7 +26,7 @@ export type CreateEventTypeInput = {
   description?: string | null | undefined;
   /** A JSON Schema (draft 2020-12, at most 64 KiB) payloads must match; sampleData must match it too. */
   jsonSchema?: unknown;
-  /** A unique name: a letter, then letters, digits, _ . : - (at most 128 characters). */
+  /** A unique name: a letter, then letters, digits, _ . : - (at most 128 characters); names starting with hookgate. are reserved. */
   name: string;
   /** A sample payload; defaults to {}. */
   sampleData?: unknown;
