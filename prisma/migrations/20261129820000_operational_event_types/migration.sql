@@ -2,6 +2,7 @@
 -- service that owns the webhook concerned, and to no other. Their ids are negative so that the
 -- event types an operator creates are numbered as before (the first is 1); the id sequence is
 -- not touched. ON CONFLICT: a store that already holds a type of that name keeps it.
+-- InsertData
 INSERT INTO "event_types" ("id", "name", "description", "sample_data", "scopes", "json_schema", "json_schema_version")
 VALUES
   (-1, 'hookgate.delivery.failed',
