@@ -465,33 +465,29 @@ export class EventFeed {
   }
 
   /** The positions after `from` and below the horizon of these types (a page at most), in order. */
-  private async storedPositions(from: Position, horizon: bigint, types: number[] | "all"): Promise<Position[]> {
-    const params: unknown[] = [from.tx.toString(), from.id.toString(), horizon.toString()];
-    let where = `(${TX}, e.id) > ($1::bigint, $2::bigint) AND ${TX} < $3::bigint`;
-    if (types !== "all") {
-      params.push(types);
-      where += ` AND e.event_type_id = ANY($4::int[])`;
-    }
-    const rows = await this.options.sql.query<{ tx: string; id: string }>(
-      `SELECT ${TX}::text AS tx, e.id::text AS id FROM events e WHERE ${where} ORDER BY ${TX}, e.id LIMIT ${PAGE}`,
-      params,
-    );
-    return rows.map((r) => ({ tx: BigInt(r.tx), id: BigInt(r.id) }));
+  private storedPositions(from: Position, horizon: bigint, types: number[] | "all"): Promise<Position[]> {
+    return this.positions(`(${TX}, e.id) > ($1::bigint, $2::bigint) AND ${TX} < $3::bigint`, [from.tx, from.id, horizon], types, PAGE);
   }
 
   /** The first stored event of these types at or above the horizon, if any (one index probe). */
   private async firstStoredAbove(horizon: bigint, types: number[] | "all"): Promise<Position | undefined> {
-    const params: unknown[] = [horizon.toString()];
-    let where = `${TX} >= $1::bigint`;
+    const [first] = await this.positions(`${TX} >= $1::bigint`, [horizon], types, 1);
+    return first;
+  }
+
+  /** Positions of the events of these types that meet `condition` (on $1…), in order, `limit` at most. */
+  private async positions(condition: string, bounds: bigint[], types: number[] | "all", limit: number): Promise<Position[]> {
+    const params: unknown[] = bounds.map(String);
+    let where = condition;
     if (types !== "all") {
       params.push(types);
-      where += ` AND e.event_type_id = ANY($2::int[])`;
+      where += ` AND e.event_type_id = ANY($${params.length}::int[])`;
     }
-    const [row] = await this.options.sql.query<{ tx: string; id: string }>(
-      `SELECT ${TX}::text AS tx, e.id::text AS id FROM events e WHERE ${where} ORDER BY ${TX}, e.id LIMIT 1`,
+    const rows = await this.options.sql.query<{ tx: string; id: string }>(
+      `SELECT ${TX}::text AS tx, e.id::text AS id FROM events e WHERE ${where} ORDER BY ${TX}, e.id LIMIT ${limit}`,
       params,
     );
-    return row ? { tx: BigInt(row.tx), id: BigInt(row.id) } : undefined;
+    return rows.map((r) => ({ tx: BigInt(r.tx), id: BigInt(r.id) }));
   }
 
   private async loadEvents(ids: bigint[]): Promise<Map<bigint, FeedEvent>> {
