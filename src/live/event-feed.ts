@@ -4,9 +4,6 @@ import { topics, type Bus } from "../pubsub/bus.js";
 import type { SqlClient } from "../store/database.js";
 import { compare, positionOf, START, TX, type Position } from "./position.js";
 
-/** An event as live subscribers receive it: the Event row plus where it was routed. */
-export type FeedEvent = StoredEvent;
-
 /** One live subscription as the feed sees it. */
 export interface FeedListener {
   /** The event types it wants; "all" for every type. */
@@ -15,21 +12,35 @@ export interface FeedListener {
    * Called once per drain with that drain's events of its types, in position order (the listener
    * applies its own filters). Never with an empty list.
    */
-  push(events: readonly FeedEvent[]): void;
+  push(events: readonly StoredEvent[]): void;
 }
 
-/** The wire form of an event on the bus (JSON: ids as strings, dates as ISO text, the payload as its text). */
+/**
+ * The wire form of a StoredEvent on the bus (JSON: ids as strings, dates as ISO text, the
+ * payload as its text). Keys are short because every message crosses Redis once per gateway
+ * listening; each stands for the StoredEvent field named beside it. Renaming a key is a wire
+ * change: gateways of the previous release read these during a rolling upgrade.
+ */
 interface EventMessage {
+  /** id */
   readonly id: string;
-  /** The storing transaction's id ("" for none). */
+  /** txId: the storing transaction's id ("" for none). */
   readonly x: string;
+  /** eventTypeId */
   readonly t: number;
+  /** eventName */
   readonly n: string;
+  /** customerId */
   readonly c: number | null;
+  /** payloadText */
   readonly pt: string;
+  /** idempotencyKey */
   readonly k: string | null;
+  /** createdAt */
   readonly at: string;
+  /** webhookIds */
   readonly w: readonly number[];
+  /** serviceIds */
   readonly s: readonly number[];
 }
 
@@ -48,7 +59,7 @@ export function toMessage(e: StoredEvent): EventMessage {
   };
 }
 
-function fromMessage(m: EventMessage): FeedEvent {
+function fromMessage(m: EventMessage): StoredEvent {
   if (typeof m.id !== "string" || typeof m.x !== "string" || typeof m.t !== "number" || typeof m.pt !== "string" || !Array.isArray(m.w) || !Array.isArray(m.s)) {
     throw new TypeError("not an event message");
   }
@@ -168,7 +179,7 @@ export class EventFeed {
   private allTypesReadAt = 0;
   private readonly allTypeTopics = new Map<number, () => void>();
   /** Events the bus brought that are not emitted yet, by id. */
-  private readonly received = new Map<bigint, FeedEvent>();
+  private readonly received = new Map<bigint, StoredEvent>();
   private draining: Promise<void> | undefined;
   private again = false;
   /** Listeners being registered: no drain starts until they are (see register). */
@@ -292,7 +303,7 @@ export class EventFeed {
   }
 
   private onMessage = (message: unknown): void => {
-    let event: FeedEvent;
+    let event: StoredEvent;
     try {
       event = fromMessage(message as EventMessage);
     } catch {
@@ -373,8 +384,8 @@ export class EventFeed {
     const horizon = await this.horizon();
     const positions = await this.storedPositions(from, horizon, types);
     const missing = positions.filter((p) => !this.received.has(p.id)).map((p) => p.id);
-    const loaded = missing.length ? await this.loadEvents(missing) : new Map<bigint, FeedEvent>();
-    const ordered: FeedEvent[] = [];
+    const loaded = missing.length ? await this.loadEvents(missing) : new Map<bigint, StoredEvent>();
+    const ordered: StoredEvent[] = [];
     for (const p of positions) {
       const event = this.received.get(p.id) ?? loaded.get(p.id);
       if (event) ordered.push(event); // absent: deleted between the two reads
@@ -452,7 +463,7 @@ export class EventFeed {
     );
   }
 
-  private emit(events: FeedEvent[]): void {
+  private emit(events: StoredEvent[]): void {
     for (const listener of this.listeners) {
       const { types } = listener;
       const mine = types === "all" ? events : events.filter((e) => types.has(e.eventTypeId));
@@ -490,7 +501,7 @@ export class EventFeed {
     return rows.map((r) => ({ tx: BigInt(r.tx), id: BigInt(r.id) }));
   }
 
-  private async loadEvents(ids: bigint[]): Promise<Map<bigint, FeedEvent>> {
+  private async loadEvents(ids: bigint[]): Promise<Map<bigint, StoredEvent>> {
     const rows = await loadEventRows(this.options.sql, ids);
     return new Map(rows.map((e) => [e.id, e]));
   }
@@ -505,7 +516,7 @@ FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND datname = current_databa
 const PREPARED = `SELECT gid, database, owner, prepared, transaction::text AS xid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY age(transaction) DESC LIMIT 1`;
 
 /** Reads events with their routing, in no particular order. */
-export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Promise<FeedEvent[]> {
+export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Promise<StoredEvent[]> {
   const rows = await sql.query<EventRow>(
     `SELECT ${EVENT_COLUMNS}
      FROM events e
@@ -518,7 +529,7 @@ export async function loadEventRows(sql: SqlClient, ids: readonly bigint[]): Pro
   return rows.map(fromRow);
 }
 
-function fromRow(r: EventRow): FeedEvent {
+function fromRow(r: EventRow): StoredEvent {
   return {
     id: BigInt(r.id),
     txId: r.tx_id === null ? null : BigInt(r.tx_id),

@@ -3,7 +3,8 @@ import type { Principal } from "../auth/principal.js";
 import { gatewayError } from "../errors.js";
 import { payloadFilterSql } from "../publishing/payload-filter.js";
 import type { SqlClient } from "../store/database.js";
-import { loadEventRows, type EventFeed, type FeedEvent, type FeedListener } from "./event-feed.js";
+import type { StoredEvent } from "../publishing/publisher.js";
+import { loadEventRows, type EventFeed, type FeedListener } from "./event-feed.js";
 import { compare, encodeCursor, positionOf, TX, type Position } from "./position.js";
 
 /** What one eventPublished subscription receives; every condition must hold. */
@@ -23,7 +24,7 @@ export interface EventFilter {
 }
 
 /** An event as a subscription yields it: a stored Event row (routing is only known for live ones). */
-export type StreamEvent = Omit<FeedEvent, "webhookIds" | "serviceIds">;
+export type StreamEvent = Omit<StoredEvent, "webhookIds" | "serviceIds">;
 
 const REPLAY_PAGE = 500;
 
@@ -34,9 +35,9 @@ const REPLAY_PAGE = 500;
  * is ended with SLOW_CONSUMER and the cursor to resume after, instead of letting memory grow.
  */
 export class EventStream implements AsyncIterableIterator<StreamEvent> {
-  private readonly queue: FeedEvent[] = [];
+  private readonly queue: StoredEvent[] = [];
   /** With a payload filter: live events that passed the other conditions, before PostgreSQL checks their payloads. */
-  private unchecked: FeedEvent[] = [];
+  private unchecked: StoredEvent[] = [];
   private head = 0;
   private wake: (() => void) | undefined;
   private registered = false;
@@ -92,7 +93,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
         }
         while (this.head < this.queue.length) {
           const event = this.queue[this.head]!;
-          this.queue[this.head++] = undefined as unknown as FeedEvent;
+          this.queue[this.head++] = undefined as unknown as StoredEvent;
           if (this.head > 1024 && this.head * 2 > this.queue.length) {
             this.queue.splice(0, this.head);
             this.head = 0;
@@ -128,7 +129,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
    * but `maxBuffered` of the previous ones: the bound measures falling behind, not burst size
    * (Node hands a whole burst over before the consumer can run at all).
    */
-  private push(events: readonly FeedEvent[]): void {
+  private push(events: readonly StoredEvent[]): void {
     if (this.finished || this.failure) return;
     if (this.queue.length - this.head + this.unchecked.length >= this.maxBuffered) {
       const cursor = encodeCursor(this.clusterId, this.last);
@@ -185,7 +186,7 @@ export class EventStream implements AsyncIterableIterator<StreamEvent> {
 }
 
 /** The live form of the filter replayPage applies to the store (but the payload filter: keepMatchingPayloads). */
-export function matches(filter: EventFilter, event: FeedEvent): boolean {
+export function matches(filter: EventFilter, event: StoredEvent): boolean {
   if (!canSeeEvent(filter.principal, event)) return false;
   if (filter.customerId !== undefined && event.customerId !== filter.customerId) return false;
   if (filter.webhookId !== undefined && !event.webhookIds.includes(filter.webhookId)) return false;
@@ -224,7 +225,7 @@ async function replayPage(sql: SqlClient, filter: EventFilter, from: Position, t
  * The live events whose payload satisfies the filter, in order: one query, the same operator and
  * the same jsonb the publish statement routes with (each payload's stored text, cast to jsonb).
  */
-async function keepMatchingPayloads(sql: SqlClient, filter: string, events: readonly FeedEvent[]): Promise<FeedEvent[]> {
+async function keepMatchingPayloads(sql: SqlClient, filter: string, events: readonly StoredEvent[]): Promise<StoredEvent[]> {
   const rows = await sql.query<{ i: number }>(
     `SELECT (x.n - 1)::int AS i FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(p, n) WHERE ${payloadFilterSql("x.p", "$2::text")} ORDER BY x.n`,
     [`[${events.map((e) => e.payloadText).join(",")}]`, filter],

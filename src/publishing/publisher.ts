@@ -32,7 +32,7 @@ export function isReservedEventName(name: string): boolean {
   return name.toLowerCase().startsWith(RESERVED_PREFIX);
 }
 
-export interface PublishedEvent {
+export interface PublishOutcome {
   readonly eventId: bigint;
   /** True when the idempotency key was seen before: the stored event is returned, nothing is written. */
   readonly duplicate: boolean;
@@ -93,7 +93,7 @@ export interface ReplayRequest {
  */
 export interface Publisher {
   /** Stores the events and their deliveries in one statement: all of the batch, or none. */
-  publish(requests: readonly PublishRequest[]): Promise<PublishedEvent[]>;
+  publish(requests: readonly PublishRequest[]): Promise<PublishOutcome[]>;
   /** Stores an event and one delivery of it to this webhook, whatever its subscriptions. */
   sendTest(webhookId: number, request: PublishRequest): Promise<{ eventId: bigint; deliveryId: bigint }>;
   /** Queues a new delivery of every event a webhook was sent since a time; null when the webhook does not exist. */
@@ -275,7 +275,7 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
       storedByIndex.set(i, event);
     }
     if (stored.length) after(stored, deliveries > 0);
-    const results = requests.map((r, i): PublishedEvent => {
+    const results = requests.map((r, i): PublishOutcome => {
       const first = r.idempotencyKey != null ? firstWithKey.get(r.idempotencyKey)! : i;
       const row = byIndex.get(first)!;
       const isNew = row.stored && first === i;

@@ -1,6 +1,6 @@
 import { visibleEventsWhere } from "../auth/event-visibility.js";
 import { encodeCursor, positionOf } from "../live/position.js";
-import { PublishError, type PublishedEvent, type PublishRequest } from "../publishing/publisher.js";
+import { PublishError, type PublishOutcome, type PublishRequest } from "../publishing/publisher.js";
 import { contextRateLimitKey } from "../auth/rate-limits.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
@@ -103,7 +103,7 @@ type PublishEventArgs = {
 };
 
 const PublishEventPayload = builder
-  .objectRef<PublishedEvent>("PublishEventPayload")
+  .objectRef<PublishOutcome>("PublishEventPayload")
   .implement({
     description: "The result of publishing one event.",
     fields: (t) => ({
@@ -166,7 +166,7 @@ const PublishEventsInput = builder.inputType("PublishEventsInput", {
 });
 
 const PublishEventsPayload = builder
-  .objectRef<{ results: PublishedEvent[] }>("PublishEventsPayload")
+  .objectRef<{ results: PublishOutcome[] }>("PublishEventsPayload")
   .implement({
     description: "What a batch publish stored.",
     fields: (t) => ({
