@@ -100,9 +100,13 @@ builder.queryField("webhookLogs", (t) =>
             : {}),
         };
         const query = await connectionNodeQuery(ctx, info, "Delivery");
-        return idConnection(ctx, args, (id, order, take, idsOnly) =>
-          ctx.prisma.delivery.findMany({ ...(idsOnly ? { select: { id: true } } : query), where: { AND: [filter, { id }] }, orderBy: { id: order }, take }),
-        );
+        return idConnection(ctx, args, (id, order, take, idsOnly) => {
+          const read = { ...(idsOnly ? { select: { id: true } } : query), where: { AND: [filter, { id }] }, orderBy: { id: order }, take };
+          if (idsOnly) return ctx.prisma.delivery.findMany(read);
+          // Prisma reads the attempts in a second statement: one snapshot for both, or an attempt
+          // recorded in between would show beside its delivery's old status and count.
+          return ctx.prisma.$transaction((tx) => tx.delivery.findMany(read), { isolationLevel: "RepeatableRead" });
+        });
       },
     },
     { description: "A page of a webhook's deliveries, newest first." },
