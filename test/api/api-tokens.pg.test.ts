@@ -98,8 +98,12 @@ describe("API tokens", () => {
     const ws = collect(client, EVENT_PUBLISHED, {});
     const sse = await sseSubscribe(b.url!, token, EVENT_PUBLISHED);
     expect(sse.status).toBe(200);
-    // Both are open and subscribed before the revocation.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Both are open and subscribed before the revocation (gateway b counts them).
+    const openOnB = async () => {
+      const text = await (await fetch(new URL("/metrics", b.url!), { headers: { authorization: `Bearer ${adminToken}` } })).text();
+      return /^hookgate_live_subscriptions 2$/m.test(text) ? true : undefined;
+    };
+    await eventually(openOnB, 10_000);
     expect(closed).toBeUndefined();
 
     const revokedAt = Date.now();
@@ -119,18 +123,20 @@ describe("API tokens", () => {
   it("last use is written at most once a minute per token (gateway clock)", async () => {
     const service = await createService(on(a));
     const lastUsed = async () => {
-      const [row] = await a.database.sql.query<{ t: string | null }>(`SELECT last_used_at::text AS t FROM api_tokens WHERE token_hash = $1`, [hashToken(service.token)]);
+      const [row] = await a.database.sql.query<{ t: string | null }>(`SELECT (extract(epoch FROM last_used_at) * 1000)::bigint::text AS t FROM api_tokens WHERE token_hash = $1`, [hashToken(service.token)]);
       return row!.t;
     };
     await on(a).as(service.token).raw(`{ me { kind } }`);
     const first = await eventually(async () => (await lastUsed()) ?? undefined);
     clock.advance(30_000);
     await on(a).as(service.token).raw(`{ me { kind } }`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await lastUsed()).toBe(first);
+    // 61 s after the first write, the next use writes its own time, but only if the use at 30 s
+    // wrote nothing: had it written, 61 s would be 31 s after that write, too soon for another.
     clock.advance(31_000);
+    const third = clock.now().getTime();
     await on(a).as(service.token).raw(`{ me { kind } }`);
     await eventually(async () => ((await lastUsed()) !== first ? true : undefined));
+    expect(Number(await lastUsed())).toBe(third);
   });
 
   it("a token only in the old column (previous release, backfill not run) works, is listed, and revoking it makes the column unusable", async () => {
