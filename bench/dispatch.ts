@@ -7,11 +7,7 @@
 //
 // Environment: DATABASE_URL (PostgreSQL; without it PGlite in memory), BENCH_EVENTS (default
 // 20000), BENCH_CONCURRENCY (default 200, used by both sides).
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { Agent } from "undici";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/log.js";
@@ -19,46 +15,24 @@ import { startGateway } from "../src/server/gateway.js";
 import { openDatabase } from "../src/store/database.js";
 import { newSigningSecret } from "../src/auth/tokens.js";
 import { createPostgresDatabase } from "../test/support/store.js";
+import {
+  backendCpu,
+  backendCpuSince,
+  fmtCpu,
+  loadAverage,
+  median,
+  medianCpu,
+  ownCpuSeconds,
+  perRequest,
+  processCpuSeconds,
+  queueDrained,
+  startReceiver,
+  type Cpu,
+} from "./measure.js";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 200);
 const PAYLOAD = { id: 1, chat_id: 42, message: { text: "a short chat message, as Basalam sends", files: [] }, sender_id: 7 };
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 elsewhere. */
-function processCpuSeconds(pid: number): number {
-  try {
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; 100 per second on Linux
-  } catch {
-    return 0;
-  }
-}
-
-const ownCpuSeconds = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-};
-
-/** CPU per request in µs, for the report. */
-const perRequest = (seconds: number, count: number) => (seconds * 1e6) / count;
-
-interface Cpu {
-  /** µs of CPU per request/delivery in the sending process (the bench process itself). */
-  sender: number;
-  receiver: number;
-  /** µs per delivery in the PostgreSQL backends serving the dispatcher (not WAL writer or checkpointer). */
-  postgres?: number;
-}
-
-async function startReceiver(): Promise<{ port: number; pid: number; stop: () => void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./receiver.ts", import.meta.url))], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const [chunk] = (await once(child.stdout!, "data")) as [Buffer];
-  return { port: Number(chunk.toString().trim()), pid: child.pid!, stop: () => child.kill("SIGTERM") };
-}
 
 /** undici alone: the same body, the same concurrency, the same receiver. */
 async function rawUndici(receiver: { port: number; pid: number }, count: number): Promise<{ rate: number; cpu: Cpu }> {
@@ -97,15 +71,6 @@ async function rawUndici(receiver: { port: number; pid: number }, count: number)
 async function freshDatabase(): Promise<{ url: string | undefined; drop: () => Promise<void> }> {
   if (!process.env.DATABASE_URL) return { url: undefined, drop: async () => undefined };
   return createPostgresDatabase();
-}
-
-/** CPU seconds used so far by each PostgreSQL backend serving this database (PostgreSQL on this machine only). */
-async function backendCpu(database: { kind: string; sql: { query<R>(text: string): Promise<R[]> } }): Promise<Map<number, number>> {
-  if (database.kind !== "postgres") return new Map();
-  const rows = await database.sql.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`,
-  );
-  return new Map(rows.map((r) => [r.pid, processCpuSeconds(r.pid)]));
 }
 
 async function gatewayRate(receiver: { port: number; pid: number }, count: number): Promise<{ rate: number; store: string; cpu: Cpu }> {
@@ -157,21 +122,14 @@ async function gatewayRate(receiver: { port: number; pid: number }, count: numbe
   const cpu0 = ownCpuSeconds();
   const worker = await startGateway({ config, database, logger: createLogger("warn") });
   const started = performance.now();
-  // Done when the dispatcher's queue is empty (a probe of one row: the check must not load the database).
-  for (;;) {
-    const [row] = await database.sql.query<{ open: boolean }>(`SELECT EXISTS (SELECT 1 FROM delivery_queue) AS open`);
-    if (!row!.open) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await queueDrained(database);
   const seconds = (performance.now() - started) / 1000;
   const cpu: Cpu = {
     sender: perRequest(ownCpuSeconds() - cpu0, count),
     receiver: perRequest(processCpuSeconds(receiver.pid) - receiverCpu0, count),
   };
   if (database.kind === "postgres") {
-    let pgSeconds = 0;
-    for (const [pid, now] of await backendCpu(database)) pgSeconds += now - (pg0.get(pid) ?? 0);
-    cpu.postgres = perRequest(pgSeconds, count);
+    cpu.postgres = perRequest(await backendCpuSince(database, pg0), count);
   }
   await profiler?.(process.env.BENCH_PROFILE!);
   const [done] = await database.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM deliveries WHERE status = 'SUCCEEDED'`);
@@ -200,17 +158,6 @@ async function startProfiler(): Promise<(file: string) => Promise<void>> {
 }
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-const loadAverage = () => (readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "));
-const fmtCpu = (cpu: Cpu) =>
-  `${cpu.sender.toFixed(0)} µs sender, ${cpu.receiver.toFixed(0)} µs receiver` +
-  (cpu.postgres === undefined ? "" : `, ${cpu.postgres.toFixed(0)} µs postgres backends`);
-const medianCpu = (cpus: Cpu[]): Cpu => ({
-  sender: median(cpus.map((c) => c.sender)),
-  receiver: median(cpus.map((c) => c.receiver)),
-  ...(cpus.every((c) => c.postgres !== undefined) ? { postgres: median(cpus.map((c) => c.postgres!)) } : {}),
-});
 
 const receiver = await startReceiver();
 try {
