@@ -42,10 +42,16 @@ export type CreateWebhookInput = {
   eventIds?: Array<string> | null | undefined;
   /** Event type names to subscribe to (with or instead of eventIds). */
   eventNames?: Array<string> | null | undefined;
+  /** FIFO: what a head delivery that fails finally does to the rest (default CONTINUE). */
+  fifoOnFailure?: FifoFailureAction | null | undefined;
   /** Whether events are routed and delivered to it (default true); true again resumes a disabled webhook. */
   isActive?: boolean | null | undefined;
+  /** Most deliveries sent per second (0.01 to 10000; attempts and retries alike), across every dispatcher process, with bursts of at most one second's worth; null removes the limit. */
+  maxDeliveriesPerSecond?: number | null | undefined;
   /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
   openToCustomers?: boolean | null | undefined;
+  /** FIFO: deliveries one at a time, in the order the events were queued (default UNORDERED). Switching keeps the waiting deliveries, in event order. */
+  ordering?: DeliveryOrdering | null | undefined;
   /** Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters. */
   payloadFilter?: string | null | undefined;
   /** Extra headers sent with every call. */
@@ -72,6 +78,13 @@ export type CreateWebhookServiceInput = {
   title: string;
 };
 
+/** In what order a webhook's deliveries are sent (README, Ordering and rate limits). */
+export type DeliveryOrdering =
+  /** One at a time, in the order the events were queued (the live feed's order): while the head delivery is retrying the rest wait; fifoOnFailure says what a final failure does. */
+  | 'FIFO'
+  /** As fast as they come, several at once, retries beside new ones (the default). */
+  | 'UNORDERED';
+
 /** Where a delivery stands. */
 export type DeliveryStatus =
   /** The retry schedule is spent (or the receiver answered 410 Gone); no more attempts unless retried by hand. */
@@ -82,6 +95,13 @@ export type DeliveryStatus =
   | 'RETRYING'
   /** A 2xx came back. */
   | 'SUCCEEDED';
+
+/** What a FIFO webhook does when its head delivery fails finally. */
+export type FifoFailureAction =
+  /** The rest go on (the failed attempt's errorMessage says so; hookgate.delivery.failed tells the service). The default. */
+  | 'CONTINUE'
+  /** The webhook is disabled (paused, disabledReason says why) and the rest wait; retry the failed delivery or not, then set isActive: true to go on. */
+  | 'PAUSE';
 
 /** An extra HTTP header for a webhook's calls. */
 export type HttpHeaderInput = {
@@ -154,10 +174,16 @@ export type UpdateWebhookInput = {
   eventIds?: Array<string> | null | undefined;
   /** Event type names to subscribe to (with or instead of eventIds). */
   eventNames?: Array<string> | null | undefined;
+  /** FIFO: what a head delivery that fails finally does to the rest (default CONTINUE). */
+  fifoOnFailure?: FifoFailureAction | null | undefined;
   /** Whether events are routed and delivered to it (default true); true again resumes a disabled webhook. */
   isActive?: boolean | null | undefined;
+  /** Most deliveries sent per second (0.01 to 10000; attempts and retries alike), across every dispatcher process, with bursts of at most one second's worth; null removes the limit. */
+  maxDeliveriesPerSecond?: number | null | undefined;
   /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
   openToCustomers?: boolean | null | undefined;
+  /** FIFO: deliveries one at a time, in the order the events were queued (default UNORDERED). Switching keeps the waiting deliveries, in event order. */
+  ordering?: DeliveryOrdering | null | undefined;
   /** Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters. */
   payloadFilter?: string | null | undefined;
   /** Extra headers sent with every call. */
