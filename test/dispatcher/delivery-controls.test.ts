@@ -46,14 +46,23 @@ afterAll(async () => {
 
 /**
  * Both dispatchers have looked for due deliveries, found none, and finished what they sent; and
- * again, until a round sends nothing (recording a FIFO head makes the next one due).
+ * again, until a round sends nothing (recording a FIFO head makes the next one due) and nothing
+ * due is left in the queue.
  */
 async function settle(): Promise<void> {
   for (;;) {
     const before = receiver.requests.length;
     await Promise.all([t.gateway.dispatcher!.settle(), second.settle()]);
     await Promise.all([t.gateway.dispatcher!.settle(), second.settle()]);
-    if (receiver.requests.length === before) return;
+    if (receiver.requests.length !== before) continue;
+    // A FIFO head waits while a transaction older than its own is still open (the horizon): then a
+    // claim finds it due but takes nothing. Settled means nothing due is left.
+    const [row] = await t.store.database.sql.query<{ due: number }>(
+      `SELECT count(*)::int AS due FROM delivery_queue WHERE due_at <= $1 AND lease_until IS NULL`,
+      [clock.now().toISOString()],
+    );
+    if (!row!.due) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
