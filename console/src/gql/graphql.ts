@@ -376,7 +376,7 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type MeQuery = { me: { kind: PrincipalKind, expiresAt: string | null, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null, scopeService: { id: string, title: string } | null } };
 
-export type ConsoleWebhookFragment = { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> };
+export type ConsoleWebhookFragment = { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> };
 
 export type WebhookListQueryVariables = Exact<{
   serviceId?: string | null | undefined;
@@ -385,7 +385,7 @@ export type WebhookListQueryVariables = Exact<{
 }>;
 
 
-export type WebhookListQuery = { webhooks: { totalCount: number, page: number, totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
+export type WebhookListQuery = { webhooks: { totalCount: number, page: number, totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
 
 export type WebhookSettingsQueryVariables = Exact<{
   serviceId?: string | null | undefined;
@@ -394,14 +394,14 @@ export type WebhookSettingsQueryVariables = Exact<{
 }>;
 
 
-export type WebhookSettingsQuery = { webhooks: { totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }>, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
+export type WebhookSettingsQuery = { webhooks: { totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }>, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
 
 export type CreateConsoleWebhookMutationVariables = Exact<{
   input: CreateWebhookInput;
 }>;
 
 
-export type CreateConsoleWebhookMutation = { createWebhook: { signingSecret: string, webhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } } };
+export type CreateConsoleWebhookMutation = { createWebhook: { signingSecret: string, webhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } } };
 
 export type UpdateConsoleWebhookMutationVariables = Exact<{
   webhookId: string;
@@ -409,7 +409,7 @@ export type UpdateConsoleWebhookMutationVariables = Exact<{
 }>;
 
 
-export type UpdateConsoleWebhookMutation = { updateWebhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } };
+export type UpdateConsoleWebhookMutation = { updateWebhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } };
 
 export type RotateSecretMutationVariables = Exact<{
   webhookId: string;
@@ -537,6 +537,9 @@ export const ConsoleWebhookFragmentDoc = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -916,6 +919,9 @@ export const WebhookListDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -954,6 +960,9 @@ export const WebhookSettingsDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -984,6 +993,9 @@ export const CreateConsoleWebhookDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -1011,6 +1023,9 @@ export const UpdateConsoleWebhookDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
