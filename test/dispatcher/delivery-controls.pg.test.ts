@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PublishEventsDocument } from "../generated/graphql.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { runHookgate, type HookgateProcess } from "../support/processes.js";
+import { runHookgate, workerEnv, type HookgateProcess } from "../support/processes.js";
 import { eventually, startReceiver, type Receiver, type Reply } from "../support/receiver.js";
 
 // Delivery controls with real dispatcher processes (`hookgate worker`) on one PostgreSQL, in real
@@ -42,16 +42,7 @@ afterAll(async () => {
 
 // Short leases (and so short timeouts: a lease must outlast an attempt) keep a takeover quick.
 function worker(): HookgateProcess {
-  const w = runHookgate("worker", {
-    DATABASE_URL: t.store.url!,
-    HOOKGATE_ENCRYPTION_KEY: t.config.HOOKGATE_ENCRYPTION_KEY!,
-    HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
-    HOOKGATE_LOG_LEVEL: "warn",
-    HOOKGATE_POLL_MS: "50",
-    HOOKGATE_LEASE_SECONDS: "3",
-    HOOKGATE_DELIVERY_TIMEOUT_MS: "1000",
-    HOOKGATE_CONNECT_TIMEOUT_MS: "500",
-  });
+  const w = runHookgate("worker", workerEnv(t, { HOOKGATE_LEASE_SECONDS: "3", HOOKGATE_DELIVERY_TIMEOUT_MS: "1000", HOOKGATE_CONNECT_TIMEOUT_MS: "500" }));
   workers.push(w);
   return w;
 }
