@@ -62,6 +62,8 @@ interface ClaimRow {
 //  - Rows left over (behind a FIFO head, or past the grant) are written in "deferred"; rows of a
 //    FIFO head that is not ready yet stay as they are (due, for the next claim).
 const FIFO_RECHECK = "interval '5 minutes'";
+/** lease_until of a FIFO row the record statement has just made the next head (RECORD_BATCH_FIFO). */
+const PROMOTED = "'-infinity'::timestamptz";
 // The horizon, as of this statement's own snapshot: the oldest transaction it saw running
 // (pg_snapshot_xip), or its xmax with none. Every transaction below it had ended when the snapshot
 // was taken, so its rows are visible to this statement; this is why the horizon cannot come from
@@ -107,7 +109,8 @@ heads AS MATERIALIZED (
   WHERE (NOT fair.fifo AND fair.rate IS NULL) OR (wanted.delivery_id IS NOT NULL AND (fair.rate IS NULL OR wanted.turn <= g.granted))
 ), deferred AS (
   UPDATE delivery_queue q SET
-    due_at = CASE WHEN h.delivery_id IS DISTINCT FROM q.delivery_id AND fair.fifo THEN $1::timestamptz + ${FIFO_RECHECK}
+    due_at = CASE WHEN fair.fifo AND h.delivery_id IS NULL THEN $1::timestamptz -- no place in line yet: gets one below, stays due
+      WHEN fair.fifo AND h.delivery_id <> q.delivery_id THEN $1::timestamptz + ${FIFO_RECHECK}
       ELSE g.next_at + make_interval(secs => greatest(0, coalesce(wanted.turn, fair.n) - g.granted - 1)::float8 / g.rate) END,
     -- A FIFO webhook's row queued without a place (while the webhook was being switched to FIFO) gets one.
     fifo_tx = CASE WHEN fair.fifo THEN coalesce(q.fifo_tx, 0) END,
@@ -119,8 +122,9 @@ heads AS MATERIALIZED (
   WHERE q.delivery_id = ANY(ARRAY(
       SELECT f.delivery_id FROM fair f WHERE (f.fifo OR f.rate IS NOT NULL) AND f.delivery_id <> ALL(ARRAY(SELECT delivery_id FROM allowed))))
     AND q.delivery_id = fair.delivery_id
-    -- Left as it is: a FIFO head that is not ready yet.
+    -- Left as it is: a FIFO head that is not ready yet, and a row just made the next head (RECORD_BATCH_FIFO).
     AND NOT (fair.fifo AND h.delivery_id IS NOT DISTINCT FROM fair.delivery_id AND wanted.delivery_id IS NULL)
+    AND q.lease_until IS DISTINCT FROM ${PROMOTED}
 ),`;
 
 // The queue holds only deliveries still to be attempted, so "due" is one ordered walk of its
@@ -389,15 +393,19 @@ SELECT 1`;
 // same statement: the line never waits for FIFO_RECHECK, and a worker dying after the record
 // cannot leave it waiting either. The next head is the first row of the line that is not the
 // one just finished (the statement still sees it); a row in flight or parked is left alone.
+// It is marked (lease_until PROMOTED: no lease, so it is claimable, and any claim overwrites it)
+// because a claim whose snapshot was taken before this commits still sees the finished head and
+// would take the next one for a row behind it; the mark is on the row itself, which that claim
+// reads at its latest version, so it leaves the row due (DELIVERY_CONTROLS, "deferred").
 const RECORD_BATCH_FIFO = `${RECORD_BATCH_CTES}, promoted AS (
-  UPDATE delivery_queue q SET due_at = $5::timestamptz
+  UPDATE delivery_queue q SET due_at = $5::timestamptz, lease_until = ${PROMOTED}
   FROM (SELECT DISTINCT r.webhook_id FROM r WHERE r.delivery_id IN (SELECT delivery_id FROM finished) AND r.webhook_id = ANY($6::int[])) f
   CROSS JOIN LATERAL (
     SELECT n.delivery_id FROM delivery_queue n
     WHERE n.webhook_id = f.webhook_id AND n.fifo_tx IS NOT NULL AND n.delivery_id NOT IN (SELECT delivery_id FROM finished)
     ORDER BY n.fifo_tx, n.fifo_event, n.delivery_id LIMIT 1
   ) next
-  WHERE q.delivery_id = next.delivery_id AND q.due_at > $5::timestamptz AND q.lease_until IS NULL
+  WHERE q.delivery_id = next.delivery_id AND q.due_at IS NOT NULL AND q.lease_until IS NULL
 )
 SELECT 1`;
 
@@ -645,21 +653,38 @@ export async function resumeDeliveries(tx: PrismaSql, webhookId: number, now: Da
 // line ahead of anything queued later (fifo_tx 0, in event order); switching it off ($3 false)
 // takes their places away and makes those waiting behind a head due again (their delivery's own
 // next attempt, or now). Run in the caller's transaction, deliveries locked before queue rows.
-const SET_ORDERING = `
-WITH waiting AS MATERIALIZED (
+// A waiting delivery moved out of the due range by a control (behind a FIFO head, or to its
+// turn under a rate limit) is due again at its own next attempt (now, unless it is retrying).
+const WAITING = `WITH waiting AS MATERIALIZED (
   SELECT id, event_id, next_attempt_at FROM deliveries WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') ORDER BY id FOR NO KEY UPDATE
-)
+)`;
+const DUE_AGAIN = `CASE WHEN q.due_at IS NULL OR q.lease_until IS NOT NULL THEN q.due_at
+    ELSE least(q.due_at, greatest(coalesce(w.next_attempt_at, $2::timestamptz), $2::timestamptz)) END`;
+
+const SET_ORDERING = `${WAITING}
 UPDATE delivery_queue q SET
   fifo_tx = CASE WHEN $3::boolean THEN coalesce(q.fifo_tx, 0) END,
   fifo_event = CASE WHEN $3::boolean THEN coalesce(q.fifo_event, w.event_id) END,
-  due_at = CASE WHEN $3::boolean OR q.due_at IS NULL OR q.lease_until IS NOT NULL THEN q.due_at
-    ELSE least(q.due_at, greatest(coalesce(w.next_attempt_at, $2::timestamptz), $2::timestamptz)) END
+  due_at = CASE WHEN $3::boolean THEN q.due_at ELSE ${DUE_AGAIN} END
 FROM waiting w
 WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND q.delivery_id = w.id`;
 
 /** A webhook switched to FIFO or back: its waiting deliveries' places in line. Run in the transaction that switches it. */
 export async function setOrdering(tx: PrismaSql, webhookId: number, fifo: boolean, now: Date): Promise<void> {
   await tx.$executeRawUnsafe(SET_ORDERING, webhookId, now, fifo);
+}
+
+const RELEASE_DEFERRED = `${WAITING}
+UPDATE delivery_queue q SET due_at = ${DUE_AGAIN}
+FROM waiting w
+WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND q.delivery_id = w.id`;
+
+/**
+ * A webhook's rate limit changed: the deliveries the old limit moved to later turns are due again
+ * (the claims spread them anew). Run in the transaction that changes it.
+ */
+export async function releaseDeferred(tx: PrismaSql, webhookId: number, now: Date): Promise<void> {
+  await tx.$executeRawUnsafe(RELEASE_DEFERRED, webhookId, now);
 }
 
 // Parameters: $1 the delivery, $2 now. The delivery is locked first (the order used

@@ -1,5 +1,5 @@
 import { newSigningSecret } from "../auth/tokens.js";
-import { parkDeliveries, resumeDeliveries, setOrdering } from "../dispatcher/delivery-queue.js";
+import { parkDeliveries, releaseDeferred, resumeDeliveries, setOrdering } from "../dispatcher/delivery-queue.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
@@ -334,6 +334,8 @@ builder.mutationField("updateWebhook", (t) =>
         }
         // Switched to FIFO or back: the waiting deliveries get (or lose) their places in line.
         if (args.input.ordering != null) await setOrdering(tx, id, args.input.ordering === "FIFO", ctx.clock.now());
+        // A new rate (or none): the turns the old one gave are taken back.
+        if (args.input.maxDeliveriesPerSecond !== undefined) await releaseDeferred(tx, id, ctx.clock.now());
         // Switched off: its waiting deliveries leave the dispatcher's due range. On: due at once.
         if (args.input.isActive != null) {
           const now = ctx.clock.now();

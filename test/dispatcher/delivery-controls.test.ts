@@ -58,7 +58,7 @@ async function settle(): Promise<void> {
     // A FIFO head waits while a transaction older than its own is still open (the horizon): then a
     // claim finds it due but takes nothing. Settled means nothing due is left.
     const [row] = await t.store.database.sql.query<{ due: number }>(
-      `SELECT count(*)::int AS due FROM delivery_queue WHERE due_at <= $1 AND lease_until IS NULL`,
+      `SELECT count(*)::int AS due FROM delivery_queue WHERE due_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)`,
       [clock.now().toISOString()],
     );
     if (!row!.due) return;
@@ -234,6 +234,19 @@ describe("rate limit per webhook", () => {
     expect(counts.at(-1)).toBe(40);
     expect(counts.length - 1, counts.join(",")).toBeLessThanOrEqual(9); // and no slower than about 5 a second
     expect(new Set(seen(limited).map((s) => s.n)).size).toBe(40);
+  });
+
+  it("removing the limit sends at once what it had put off", async () => {
+    const path = "/rate/lifted";
+    const service = await createService(t);
+    const type = await createEventType(t);
+    const hook = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url(path), maxDeliveriesPerSecond: 1 });
+    await publish(type.name, 0, 10, 10);
+    await settle();
+    expect(seen(path)).toHaveLength(1);
+    await service.client.ok(UpdateWebhookDocument, { webhookId: hook.webhook.id, input: { maxDeliveriesPerSecond: null } });
+    await settle();
+    expect(seen(path)).toHaveLength(10); // the clock has not moved
   });
 
   it("refuses a rate outside 0.01 … 10000 with BAD_USER_INPUT naming the field, and writes nothing", async () => {
