@@ -346,6 +346,14 @@ const settings = {
     schema: wholeNumber.default(0),
     doc: { default: "0", description: "Disable a webhook after this many failed attempts in a row (0: never)." },
   },
+  HOOKGATE_FAILING_AFTER_FAILURES: {
+    schema: wholeNumber.default(5),
+    doc: {
+      default: "5",
+      description:
+        "Publish hookgate.webhook.failing to a webhook's service when this many attempts in a row have failed (once per failure streak; a success starts a new one). 0: never.",
+    },
+  },
   HOOKGATE_RETENTION_DAYS: {
     schema: wholeNumber.pipe(z.number().max(36_500, "must be at most 36500")).default(30),
     doc: {

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../log.js";
 import { isStoreUnavailable, type SqlClient } from "../store/database.js";
-import { recordAttempts, type AttemptRecord, type AutoDisableRule, type DisabledWebhook } from "./delivery-queue.js";
+import { recordAttempts, type AttemptRecord, type AutoDisableRule, type DisabledWebhook, type FailingWebhook } from "./delivery-queue.js";
 
 /** How long a finished attempt may wait to be recorded with others in one transaction. */
 const FLUSH_DELAY_MS = 20;
@@ -28,8 +28,8 @@ export interface AttemptRecorderOptions {
    * store refused, kept as RECORD_FAILED) or not_stored (its delivery will be sent again).
    */
   readonly onRecordFailed?: (attempts: number, outcome: "stored_without_response" | "not_stored") => void;
-  /** Called after each batch of attempts is stored (live delivery log, metrics). */
-  readonly onRecorded?: (records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]) => void;
+  /** Called after each batch of attempts is stored (live delivery log, metrics, operational events). */
+  readonly onRecorded?: (records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[], failing: readonly FailingWebhook[]) => void;
 }
 
 /**
@@ -159,11 +159,12 @@ export class AttemptRecorder {
     const { sql, clock, autoDisable, logger } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        const disabled = await recordAttempts(sql, batch, clock.now(), autoDisable);
+        const { disabled, failing } = await recordAttempts(sql, batch, clock.now(), autoDisable);
+        for (const f of failing) logger.warn({ webhookId: f.id, consecutiveFailures: f.consecutiveFailures }, "webhook failing");
         for (const d of disabled) logger.warn({ webhookId: d.id, reason: d.reason }, "webhook disabled");
         logAttempts(logger, batch);
         try {
-          this.options.onRecorded?.(batch, disabled);
+          this.options.onRecorded?.(batch, disabled, failing);
         } catch (error) {
           logger.warn({ err: error }, "onRecorded failed"); // stored all the same: never recorded twice
         }

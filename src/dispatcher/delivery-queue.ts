@@ -40,6 +40,93 @@ interface ClaimRow {
   webhook_version: number | string;
 }
 
+// Delivery controls (README, "Ordering and rate limits"): more inputs of the claim's per-webhook
+// step. Only the walked rows of a webhook with a control (FIFO, or maxDeliveriesPerSecond) enter
+// these CTEs; for every other webhook they read nothing and write nothing.
+//  - FIFO ("heads"): a FIFO webhook's line is its queue rows in (fifo_tx, fifo_event) order, on
+//    the partial index delivery_queue_fifo_idx. Only the head is claimed, and only when its
+//    lease is not running (one in flight, across every worker; a dead worker's head is due
+//    again when its lease ends) and its queuing transaction is below the horizon (FIFO_HORIZON):
+//    every transaction that could still queue a delivery ahead of it has ended (as for the live
+//    feed, README "Why nothing is missed"). A walked
+//    row behind the head leaves the due range for FIFO_RECHECK; the record statement makes the
+//    next head due when one finishes (PROMOTE_NEXT), so the line does not wait for the recheck,
+//    which is only a safety net (a row queued while the webhook was switched to FIFO, say).
+//  - Rate ("grants"): GCRA over webhook_rate_state.next_at (the theoretical arrival time), with a
+//    bucket of one second's worth (at least one delivery): a claim may take as many as fit
+//    between max(next_at, now) and now + 1 s, and moves next_at on by that many intervals. The
+//    upsert runs on the row's latest version (ON CONFLICT re-reads it after a concurrent claim
+//    commits), so two workers never grant the same interval twice. The walked rows left over
+//    move out of the due range to their estimated turn, so a backlog does not fill the walks of
+//    later claims (which would hold back the other webhooks).
+//  - Rows left over (behind a FIFO head, or past the grant) are written in "deferred"; rows of a
+//    FIFO head that is not ready yet stay as they are (due, for the next claim).
+const FIFO_RECHECK = "interval '5 minutes'";
+/** lease_until of a FIFO row the record statement has just made the next head (RECORD_BATCH_FIFO). */
+const PROMOTED = "'-infinity'::timestamptz";
+// The horizon, as of this statement's own snapshot: the oldest transaction it saw running
+// (pg_snapshot_xip), or its xmax with none. Every transaction below it had ended when the snapshot
+// was taken, so its rows are visible to this statement; this is why the horizon cannot come from
+// pg_stat_activity alone here (a transaction that ends between the snapshot and that read would
+// be missing from both). Transactions that are still running in another database are left out
+// (they queue nothing here), so the other databases of a server do not hold FIFO webhooks back.
+// A scalar subquery: run only when a FIFO head is looked at. (The live feed's horizon, read in a
+// statement of its own, is src/live/event-feed.ts's.)
+const FIFO_HORIZON = `SELECT least(pg_snapshot_xmax(pg_current_snapshot())::text::bigint, min(x::text::bigint))
+    FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+    WHERE (x::text::bigint % 4294967296) NOT IN (
+      SELECT backend_xid::text::bigint FROM pg_stat_activity WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL
+      UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database IS DISTINCT FROM current_database())`;
+const DELIVERY_CONTROLS = `
+heads AS MATERIALIZED (
+  SELECT h.webhook_id, h.delivery_id, h.fifo_tx < (${FIFO_HORIZON}) AND (h.lease_until IS NULL OR h.lease_until <= $1) AS ready
+  FROM (SELECT DISTINCT webhook_id FROM fair WHERE fifo) f
+  CROSS JOIN LATERAL (
+    SELECT q.webhook_id, q.delivery_id, q.fifo_tx, q.lease_until FROM delivery_queue q
+    WHERE q.webhook_id = f.webhook_id AND q.fifo_tx IS NOT NULL
+    ORDER BY q.fifo_tx, q.fifo_event, q.delivery_id LIMIT 1
+  ) h
+), wanted AS MATERIALIZED (
+  -- The rows each control would let through, ranked within their webhook: a FIFO webhook's ready head only.
+  SELECT fair.delivery_id, fair.webhook_id, fair.rate, CASE WHEN fair.fifo THEN 1 ELSE fair.n END AS turn
+  FROM fair LEFT JOIN heads h ON h.webhook_id = fair.webhook_id
+  WHERE (fair.fifo OR fair.rate IS NOT NULL) AND (NOT fair.fifo OR (h.delivery_id = fair.delivery_id AND h.ready))
+), grants AS (
+  INSERT INTO webhook_rate_state AS s (webhook_id, next_at, granted, rate)
+  SELECT webhook_id, $1::timestamptz + make_interval(secs => least(count(*), floor(greatest(rate, 1)))::float8 / rate),
+         least(count(*), floor(greatest(rate, 1)))::int, rate
+  FROM wanted WHERE rate IS NOT NULL GROUP BY webhook_id, rate
+  ON CONFLICT (webhook_id) DO UPDATE SET
+    granted = greatest(0, least(EXCLUDED.granted, floor(extract(epoch FROM $1::timestamptz - greatest(s.next_at, $1::timestamptz)) * EXCLUDED.rate + greatest(EXCLUDED.rate, 1))))::int,
+    next_at = greatest(s.next_at, $1::timestamptz) + make_interval(secs => greatest(0, least(EXCLUDED.granted,
+      floor(extract(epoch FROM $1::timestamptz - greatest(s.next_at, $1::timestamptz)) * EXCLUDED.rate + greatest(EXCLUDED.rate, 1))))::float8 / EXCLUDED.rate),
+    rate = EXCLUDED.rate
+  RETURNING s.webhook_id, s.granted, s.next_at, s.rate
+), allowed AS MATERIALIZED (
+  SELECT fair.delivery_id FROM fair
+  LEFT JOIN wanted ON wanted.delivery_id = fair.delivery_id
+  LEFT JOIN grants g ON g.webhook_id = fair.webhook_id
+  WHERE (NOT fair.fifo AND fair.rate IS NULL) OR (wanted.delivery_id IS NOT NULL AND (fair.rate IS NULL OR wanted.turn <= g.granted))
+), deferred AS (
+  UPDATE delivery_queue q SET
+    due_at = CASE WHEN fair.fifo AND h.delivery_id IS NULL THEN $1::timestamptz -- no place in line yet: gets one below, stays due
+      WHEN fair.fifo AND h.delivery_id <> q.delivery_id THEN $1::timestamptz + ${FIFO_RECHECK}
+      ELSE g.next_at + make_interval(secs => greatest(0, coalesce(wanted.turn, fair.n) - g.granted - 1)::float8 / g.rate) END,
+    -- A FIFO webhook's row queued without a place (while the webhook was being switched to FIFO) gets one.
+    fifo_tx = CASE WHEN fair.fifo THEN coalesce(q.fifo_tx, 0) END,
+    fifo_event = CASE WHEN fair.fifo THEN coalesce(q.fifo_event, q.delivery_id) END
+  FROM fair
+  LEFT JOIN heads h ON h.webhook_id = fair.webhook_id
+  LEFT JOIN wanted ON wanted.delivery_id = fair.delivery_id
+  LEFT JOIN grants g ON g.webhook_id = fair.webhook_id
+  WHERE q.delivery_id = ANY(ARRAY(
+      SELECT f.delivery_id FROM fair f WHERE (f.fifo OR f.rate IS NOT NULL) AND f.delivery_id <> ALL(ARRAY(SELECT delivery_id FROM allowed))))
+    AND q.delivery_id = fair.delivery_id
+    -- Left as it is: a FIFO head that is not ready yet, and a row just made the next head (RECORD_BATCH_FIFO).
+    AND NOT (fair.fifo AND h.delivery_id IS NOT DISTINCT FROM fair.delivery_id AND wanted.delivery_id IS NULL)
+    AND q.lease_until IS DISTINCT FROM ${PROMOTED}
+),`;
+
 // The queue holds only deliveries still to be attempted, so "due" is one ordered walk of its
 // (due_at, delivery_id) index that stops after $2 rows. A claim moves due_at to the end of the
 // lease: a delivery in flight is not due (the next claim's walk never passes over it), and a
@@ -52,13 +139,14 @@ interface ClaimRow {
 // $6 slots; any other webhook: $7). Of the rows the walk locks, only those within their
 // webhook's slots are claimed; the rest stay due, untouched, for the next claim or another
 // worker. So one webhook's backlog takes at most its slots, and once they are full the walk
-// passes over it to the others. (FIFO webhooks, per-webhook rate limits and pulled webhooks are
-// meant to be more inputs of this same step: a webhook's slots, or a webhook left out.)
+// passes over it to the others. FIFO webhooks and per-webhook rate limits are more inputs of
+// this same step (DELIVERY_CONTROLS, above); pulled webhooks are meant to be another.
 // $8: deliveries this worker has sent and not yet recorded whose lease has run out: never taken
 // again by the same worker (it would send them twice); another worker may, as with any lease.
 const CLAIM = `
 WITH due AS (
-  SELECT q.delivery_id, q.webhook_id, q.due_at, w.updated_at AS webhook_updated_at
+  SELECT q.delivery_id, q.webhook_id, q.due_at, w.updated_at AS webhook_updated_at,
+         w.ordering = 'FIFO' AS fifo, w.max_deliveries_per_second AS rate
   FROM delivery_queue q
   JOIN webhooks w ON w.id = q.webhook_id
   WHERE q.due_at <= $1
@@ -68,18 +156,19 @@ WITH due AS (
   ORDER BY q.due_at, q.delivery_id
   LIMIT $2
   FOR UPDATE OF q SKIP LOCKED
-), fair AS (
-  SELECT ranked.delivery_id, ranked.webhook_updated_at
+), fair AS MATERIALIZED (
+  SELECT ranked.delivery_id, ranked.webhook_id, ranked.webhook_updated_at, ranked.fifo, ranked.rate, ranked.n
   FROM (
     SELECT due.*, row_number() OVER (PARTITION BY due.webhook_id ORDER BY due.due_at, due.delivery_id) AS n
     FROM due
   ) ranked
   LEFT JOIN unnest($5::int[], $6::int[]) AS held(webhook_id, slots) ON held.webhook_id = ranked.webhook_id
   WHERE ranked.n <= COALESCE(held.slots, $7::int)
-), claimed AS (
+),${DELIVERY_CONTROLS}
+claimed AS (
   -- = ANY(ARRAY(...)) keeps this an index lookup; a join with the CTE would scan the whole queue.
   UPDATE delivery_queue q SET lease_until = $3, due_at = $3
-  WHERE q.delivery_id = ANY(ARRAY(SELECT delivery_id FROM fair))
+  WHERE q.delivery_id = ANY(ARRAY(SELECT delivery_id FROM allowed))
   RETURNING q.delivery_id
 )
 -- Times as epoch milliseconds: formatting them is cheaper in the dispatcher than here. The type
@@ -180,11 +269,15 @@ export interface AttemptRecord {
   readonly webhookHeaders: Readonly<Record<string, string>>;
   readonly signatureTimestamp: number;
   readonly signature: string;
+  /** The webhook's FIFO failure action when it delivers in order; null for an unordered webhook. */
+  readonly fifo?: "CONTINUE" | "PAUSE" | null;
 }
 
 export interface AutoDisableRule {
   /** Failed attempts in a row; 0 = off. */
   readonly afterFailures: number;
+  /** Failed attempts in a row after which the webhook is reported failing (once per streak); 0 = off. */
+  readonly failingAfterFailures?: number;
   /** Days of nothing but failures; 0 = off. */
   readonly afterDays: number;
 }
@@ -192,6 +285,20 @@ export interface AutoDisableRule {
 export interface DisabledWebhook {
   readonly id: number;
   readonly reason: string;
+}
+
+/** A webhook whose failure streak has just reached the failing threshold. */
+export interface FailingWebhook {
+  readonly id: number;
+  readonly consecutiveFailures: number;
+  readonly failingSince: Date | null;
+  readonly reportedAt: Date;
+}
+
+/** What recording a batch did to webhooks, beyond the deliveries. */
+export interface RecordOutcome {
+  readonly disabled: DisabledWebhook[];
+  readonly failing: FailingWebhook[];
 }
 
 // One statement records a whole batch, atomically and in one round trip: the attempt rows, the
@@ -216,7 +323,7 @@ export interface DisabledWebhook {
 //    and a row lock per attempt.)
 //  - = ANY(...) keeps the lookups on indexes whatever the size of the tables.
 //  - A healthy webhook that stays healthy is neither locked nor rewritten.
-const RECORD_BATCH = `
+const RECORD_BATCH_CTES = `
 WITH w AS (
   SELECT * FROM json_to_recordset($2::json) AS w(i int, id int, u text, m text, h jsonb)
 ), r AS MATERIALIZED (
@@ -271,10 +378,34 @@ WITH w AS (
       failing_since = CASE
         WHEN h.trailing_failures = 0 THEN NULL
         WHEN h.succeeded THEN h.first_trailing_failure_at
-        ELSE COALESCE(w.failing_since, h.first_trailing_failure_at) END
+        ELSE COALESCE(w.failing_since, h.first_trailing_failure_at) END,
+      -- A success ends the streak: the next one is reported again (hookgate.webhook.failing).
+      failing_notified_at = CASE WHEN h.succeeded THEN NULL ELSE w.failing_notified_at END
   FROM jsonb_to_recordset($3::jsonb) AS h(webhook_id int, succeeded boolean, trailing_failures int, first_trailing_failure_at timestamptz)
   WHERE w.id = h.webhook_id
     AND (h.trailing_failures > 0 OR w.consecutive_failures <> 0 OR w.failing_since IS NOT NULL)
+)`;
+const RECORD_BATCH = `${RECORD_BATCH_CTES}
+SELECT 1`;
+
+// A batch with attempts to FIFO webhooks ($6: those whose line goes on) also makes each one's
+// next delivery due at once when its head has finished (succeeded, or failed finally), in the
+// same statement: the line never waits for FIFO_RECHECK, and a worker dying after the record
+// cannot leave it waiting either. The next head is the first row of the line that is not the
+// one just finished (the statement still sees it); a row in flight or parked is left alone.
+// It is marked (lease_until PROMOTED: no lease, so it is claimable, and any claim overwrites it)
+// because a claim whose snapshot was taken before this commits still sees the finished head and
+// would take the next one for a row behind it; the mark is on the row itself, which that claim
+// reads at its latest version, so it leaves the row due (DELIVERY_CONTROLS, "deferred").
+const RECORD_BATCH_FIFO = `${RECORD_BATCH_CTES}, promoted AS (
+  UPDATE delivery_queue q SET due_at = $5::timestamptz, lease_until = ${PROMOTED}
+  FROM (SELECT DISTINCT r.webhook_id FROM r WHERE r.delivery_id IN (SELECT delivery_id FROM finished) AND r.webhook_id = ANY($6::int[])) f
+  CROSS JOIN LATERAL (
+    SELECT n.delivery_id FROM delivery_queue n
+    WHERE n.webhook_id = f.webhook_id AND n.fifo_tx IS NOT NULL AND n.delivery_id NOT IN (SELECT delivery_id FROM finished)
+    ORDER BY n.fifo_tx, n.fifo_event, n.delivery_id LIMIT 1
+  ) next
+  WHERE q.delivery_id = next.delivery_id AND q.due_at IS NOT NULL AND q.lease_until IS NULL
 )
 SELECT 1`;
 
@@ -367,36 +498,76 @@ RETURNING id, disabled_reason
 ), ${parkWaiting("webhook_id = ANY(ARRAY(SELECT id FROM disabled))")}
 SELECT id, disabled_reason FROM disabled`;
 
-/** Writes attempts, moves deliveries on and tracks webhook health (one statement), then disables failing webhooks. */
+// A FIFO webhook that pauses on a final failure (fifoOnFailure: PAUSE) is disabled, and its
+// waiting deliveries parked, as DISABLE_GONE does. $1 [{webhook_id, delivery_id}], $2 now.
+const DISABLE_PAUSED = `
+WITH disabled AS (
+UPDATE webhooks w
+SET is_active = false, disabled_at = $2,
+    disabled_reason = 'paused: delivery ' || p.delivery_id || ' failed finally, and this FIFO webhook pauses then (fifoOnFailure: PAUSE);'
+      || ' the deliveries after it wait. Retry it (retryDelivery) or not, then enable the webhook (isActive: true) to go on'
+FROM (SELECT DISTINCT ON (webhook_id) webhook_id, delivery_id FROM jsonb_to_recordset($1::jsonb) AS p(webhook_id int, delivery_id text) ORDER BY webhook_id) p
+WHERE w.id = p.webhook_id AND w.is_active
+RETURNING w.id, w.disabled_reason
+), ${parkWaiting("webhook_id = ANY(ARRAY(SELECT id FROM disabled))")}
+SELECT id, disabled_reason FROM disabled`;
+
+// A webhook whose failure streak has reached the threshold ($3), not yet reported in this
+// streak: reported now, once (the row lock makes a second recorder see it reported).
+const MARK_FAILING = `
+UPDATE webhooks SET failing_notified_at = $2
+WHERE id = ANY($1::int[]) AND is_active AND failing_notified_at IS NULL AND consecutive_failures >= $3::int
+RETURNING id, consecutive_failures, failing_since`;
+
+const NOTHING: RecordOutcome = { disabled: [], failing: [] };
+
+/**
+ * Writes attempts, moves deliveries on and tracks webhook health (one statement), then pauses,
+ * reports and disables failing webhooks.
+ */
 export async function recordAttempts(
   sql: SqlClient,
   records: readonly AttemptRecord[],
   now: Date,
   rule: AutoDisableRule,
-): Promise<DisabledWebhook[]> {
-  if (!records.length) return [];
+): Promise<RecordOutcome> {
+  if (!records.length) return NOTHING;
   const { rows, webhooks, ids } = encodeAttempts(records);
   const health = JSON.stringify(webhookHealth(records));
-  await sql.query(RECORD_BATCH, [rows, webhooks, health, ids, now.toISOString()], "hookgate_record");
+  const at = now.toISOString();
+  let fifo: Set<number> | undefined;
+  let paused: { webhook_id: number; delivery_id: string }[] | undefined;
+  for (const r of records) {
+    if (!r.fifo) continue;
+    // A head that failed finally in a webhook that pauses: its line is not moved on (it is parked below).
+    if (r.fifo === "PAUSE" && r.status === "FAILED") (paused ??= []).push({ webhook_id: r.webhookId, delivery_id: r.deliveryId });
+    else (fifo ??= new Set()).add(r.webhookId);
+  }
+  if (fifo) await sql.query(RECORD_BATCH_FIFO, [rows, webhooks, health, ids, at, [...(fifo ?? [])]], "hookgate_record_fifo");
+  else await sql.query(RECORD_BATCH, [rows, webhooks, health, ids, at], "hookgate_record");
   // Only a failure can push a webhook over a limit.
-  if (records.every((r) => r.succeeded)) return [];
-  const disabled: { id: number; disabled_reason: string }[] = [];
+  if (records.every((r) => r.succeeded)) return NOTHING;
+  type Disabled = { id: number; disabled_reason: string };
+  const disabled: Disabled[] = [];
   const goneIds = [...new Set(records.filter((r) => r.responseStatus === GONE).map((r) => r.webhookId))];
-  if (goneIds.length) disabled.push(...(await sql.query<{ id: number; disabled_reason: string }>(DISABLE_GONE, [goneIds, now.toISOString()])));
-  if (rule.afterFailures || rule.afterDays) {
-    const webhookIds = [...new Set(records.filter((r) => !r.succeeded && !goneIds.includes(r.webhookId)).map((r) => r.webhookId))];
-    if (webhookIds.length) {
-      disabled.push(
-        ...(await sql.query<{ id: number; disabled_reason: string }>(DISABLE_FAILING, [
-          webhookIds,
-          now.toISOString(),
-          rule.afterFailures,
-          rule.afterDays,
-        ])),
-      );
+  if (goneIds.length) disabled.push(...(await sql.query<Disabled>(DISABLE_GONE, [goneIds, at])));
+  if (paused) disabled.push(...(await sql.query<Disabled>(DISABLE_PAUSED, [JSON.stringify(paused), at])));
+  const failedIds = [...new Set(records.filter((r) => !r.succeeded && !goneIds.includes(r.webhookId)).map((r) => r.webhookId))];
+  const failing: FailingWebhook[] = [];
+  if (rule.failingAfterFailures && failedIds.length) {
+    const marked = await sql.query<{ id: number; consecutive_failures: number; failing_since: Date | string | null }>(MARK_FAILING, [
+      failedIds,
+      at,
+      rule.failingAfterFailures,
+    ]);
+    for (const m of marked) {
+      failing.push({ id: Number(m.id), consecutiveFailures: Number(m.consecutive_failures), failingSince: m.failing_since ? new Date(m.failing_since) : null, reportedAt: now });
     }
   }
-  return disabled.map((d) => ({ id: Number(d.id), reason: d.disabled_reason }));
+  if ((rule.afterFailures || rule.afterDays) && failedIds.length) {
+    disabled.push(...(await sql.query<Disabled>(DISABLE_FAILING, [failedIds, at, rule.afterFailures, rule.afterDays])));
+  }
+  return { disabled: disabled.map((d) => ({ id: Number(d.id), reason: d.disabled_reason })), failing };
 }
 
 /** The status a receiver answers to be forgotten: no retries, and its webhook is disabled. */
@@ -478,15 +649,58 @@ export async function resumeDeliveries(tx: PrismaSql, webhookId: number, now: Da
   await tx.$executeRawUnsafe(RESUME_DELIVERIES, webhookId, now);
 }
 
+// Switching a webhook to FIFO ($1 the webhook, $3 true) gives its waiting deliveries a place in
+// line ahead of anything queued later (fifo_tx 0, in event order); switching it off ($3 false)
+// takes their places away and makes those waiting behind a head due again (their delivery's own
+// next attempt, or now). Run in the caller's transaction, deliveries locked before queue rows.
+// A waiting delivery moved out of the due range by a control (behind a FIFO head, or to its
+// turn under a rate limit) is due again at its own next attempt (now, unless it is retrying).
+const WAITING = `WITH waiting AS MATERIALIZED (
+  SELECT id, event_id, next_attempt_at FROM deliveries WHERE webhook_id = $1 AND status IN ('PENDING', 'RETRYING') ORDER BY id FOR NO KEY UPDATE
+)`;
+const DUE_AGAIN = `CASE WHEN q.due_at IS NULL OR q.lease_until IS NOT NULL THEN q.due_at
+    ELSE least(q.due_at, greatest(coalesce(w.next_attempt_at, $2::timestamptz), $2::timestamptz)) END`;
+
+const SET_ORDERING = `${WAITING}
+UPDATE delivery_queue q SET
+  fifo_tx = CASE WHEN $3::boolean THEN coalesce(q.fifo_tx, 0) END,
+  fifo_event = CASE WHEN $3::boolean THEN coalesce(q.fifo_event, w.event_id) END,
+  due_at = CASE WHEN $3::boolean THEN q.due_at ELSE ${DUE_AGAIN} END
+FROM waiting w
+WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND q.delivery_id = w.id`;
+
+/** A webhook switched to FIFO or back: its waiting deliveries' places in line. Run in the transaction that switches it. */
+export async function setOrdering(tx: PrismaSql, webhookId: number, fifo: boolean, now: Date): Promise<void> {
+  await tx.$executeRawUnsafe(SET_ORDERING, webhookId, now, fifo);
+}
+
+const RELEASE_DEFERRED = `${WAITING}
+UPDATE delivery_queue q SET due_at = ${DUE_AGAIN}
+FROM waiting w
+WHERE q.delivery_id = ANY(ARRAY(SELECT id FROM waiting)) AND q.delivery_id = w.id`;
+
+/**
+ * A webhook's rate limit changed: the deliveries the old limit moved to later turns are due again
+ * (the claims spread them anew). Run in the transaction that changes it.
+ */
+export async function releaseDeferred(tx: PrismaSql, webhookId: number, now: Date): Promise<void> {
+  await tx.$executeRawUnsafe(RELEASE_DEFERRED, webhookId, now);
+}
+
 // Parameters: $1 the delivery, $2 now. The delivery is locked first (the order used
 // everywhere), which also re-reads its status if a worker has just recorded it.
+// A delivery of a FIFO webhook queued again joins the end of its line (this transaction's
+// place); one still in the line keeps its place.
 const RETRY_DELIVERY = `
 WITH target AS MATERIALIZED (
-  SELECT id, webhook_id FROM deliveries WHERE id = $1 AND status <> 'SUCCEEDED' FOR NO KEY UPDATE
+  SELECT d.id, d.webhook_id, d.event_id FROM deliveries d WHERE d.id = $1 AND d.status <> 'SUCCEEDED' FOR NO KEY UPDATE
 ), queued AS (
-  INSERT INTO delivery_queue (delivery_id, webhook_id, due_at)
-  SELECT id, webhook_id, $2::timestamptz FROM target
-  ON CONFLICT (delivery_id) DO UPDATE SET due_at = EXCLUDED.due_at, lease_until = NULL
+  INSERT INTO delivery_queue (delivery_id, webhook_id, due_at, fifo_tx, fifo_event)
+  SELECT t.id, t.webhook_id, $2::timestamptz,
+    CASE WHEN w.ordering = 'FIFO' THEN pg_current_xact_id()::text::bigint END, CASE WHEN w.ordering = 'FIFO' THEN t.event_id END
+  FROM target t JOIN webhooks w ON w.id = t.webhook_id
+  ON CONFLICT (delivery_id) DO UPDATE SET due_at = EXCLUDED.due_at, lease_until = NULL,
+      fifo_tx = coalesce(delivery_queue.fifo_tx, EXCLUDED.fifo_tx), fifo_event = coalesce(delivery_queue.fifo_event, EXCLUDED.fifo_event)
     WHERE delivery_queue.lease_until IS NULL OR delivery_queue.lease_until < EXCLUDED.due_at
   RETURNING delivery_id
 ), moved AS (

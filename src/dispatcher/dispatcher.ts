@@ -389,6 +389,7 @@ class Attempt implements AttemptRecord {
   readonly errorMessage: string | null;
   readonly succeeded: boolean;
   readonly webhookHeaders: Readonly<Record<string, string>>;
+  readonly fifo: "CONTINUE" | "PAUSE" | null;
 
   constructor(
     delivery: ClaimedDelivery,
@@ -417,6 +418,12 @@ class Attempt implements AttemptRecord {
     this.errorMessage = outcome.errorMessage;
     this.succeeded = outcome.succeeded;
     this.webhookHeaders = webhook.loggedHeaders;
+    this.fifo = webhook.fifo;
+    // A FIFO head that failed finally: the attempt log says what became of the line behind it.
+    if (this.fifo && status === "FAILED") {
+      const note = this.fifo === "PAUSE" ? "FIFO: the webhook is paused; the deliveries after it wait" : "FIFO: the deliveries after it go on";
+      this.errorMessage = `${this.errorMessage ?? `HTTP ${outcome.status}`} (${note})`;
+    }
   }
 
   get requestHeaders(): Record<string, string> {

@@ -33,6 +33,10 @@ export function createDispatcher(
     // As the configuration's own check counts it (the lease must outlast an attempt).
     attemptMs: config.HOOKGATE_DELIVERY_TIMEOUT_MS + config.HOOKGATE_CONNECT_TIMEOUT_MS + 1_000,
     pollMs: config.HOOKGATE_POLL_MS,
-    autoDisable: { afterFailures: config.HOOKGATE_DISABLE_AFTER_FAILURES, afterDays: config.HOOKGATE_DISABLE_AFTER_DAYS },
+    autoDisable: {
+      afterFailures: config.HOOKGATE_DISABLE_AFTER_FAILURES,
+      afterDays: config.HOOKGATE_DISABLE_AFTER_DAYS,
+      failingAfterFailures: config.HOOKGATE_FAILING_AFTER_FAILURES,
+    },
   });
 }

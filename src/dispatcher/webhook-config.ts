@@ -23,6 +23,8 @@ export interface PreparedWebhook {
   readonly previousKey: KeyObject | null;
   readonly previousKeyExpiresAt: Date | null;
   readonly retry: RetryPolicySettings;
+  /** FIFO webhooks: what a head that fails finally does to the rest of the line; null when unordered. */
+  readonly fifo: "CONTINUE" | "PAUSE" | null;
 }
 
 interface WebhookRow {
@@ -39,6 +41,8 @@ interface WebhookRow {
   retry_policy: "EXPONENTIAL" | "FIXED";
   retry_interval_seconds: number;
   retry_window_seconds: number;
+  ordering: "UNORDERED" | "FIFO";
+  fifo_on_failure: "CONTINUE" | "PAUSE";
   updated_at: Date | string;
 }
 
@@ -64,7 +68,7 @@ export class WebhookConfigCache {
       const rows = await this.sql.query<WebhookRow>(
         `SELECT id, url, request_method, request_headers_sealed, auth_type, auth_username, auth_secret_sealed,
                 signing_secret_sealed, previous_secret_sealed, previous_secret_expires_at, retry_policy,
-                retry_interval_seconds, retry_window_seconds, updated_at
+                retry_interval_seconds, retry_window_seconds, ordering, fifo_on_failure, updated_at
          FROM webhooks WHERE id = ANY($1::int[])`,
         [[...stale]],
       );
@@ -113,6 +117,7 @@ export class WebhookConfigCache {
         intervalSeconds: Number(row.retry_interval_seconds),
         windowSeconds: Number(row.retry_window_seconds),
       },
+      fifo: row.ordering === "FIFO" ? row.fifo_on_failure : null,
     };
   }
 }

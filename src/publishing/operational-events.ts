@@ -16,11 +16,22 @@ import { isReservedEventName, type Publisher, type PublishRequest } from "./publ
 export const OPERATIONAL_EVENT_TYPES = {
   deliveryFailed: "hookgate.delivery.failed",
   webhookDisabled: "hookgate.webhook.disabled",
+  webhookFailing: "hookgate.webhook.failing",
 } as const;
+
+/** A webhook whose failure streak reached HOOKGATE_FAILING_AFTER_FAILURES (reported once per streak by the recorder). */
+export interface FailingWebhookReport {
+  readonly id: number;
+  readonly consecutiveFailures: number;
+  readonly failingSince: Date | null;
+  /** When it was marked failing (the recorder's clock). */
+  readonly reportedAt: Date;
+}
 
 /** What this module reads of a recorded attempt (the dispatcher's AttemptRecord is one). */
 export interface RecordedAttempt {
   readonly deliveryId: string;
+  readonly webhookId: number;
   readonly status: "SUCCEEDED" | "RETRYING" | "FAILED";
   readonly attemptNumber: number;
   readonly responseStatus: number | null;
@@ -30,7 +41,11 @@ export interface RecordedAttempt {
 
 export interface OperationalEvents {
   /** Called after a batch of attempts is stored; never throws, and publishes in the background. */
-  recorded(records: readonly RecordedAttempt[], disabled: readonly { readonly id: number; readonly reason: string }[]): void;
+  recorded(
+    records: readonly RecordedAttempt[],
+    disabled: readonly { readonly id: number; readonly reason: string }[],
+    failing?: readonly FailingWebhookReport[],
+  ): void;
   /** Resolves when what was handed over so far is published (tests, shutdown). */
   idle(): Promise<void>;
 }
@@ -47,8 +62,14 @@ SELECT id, url, service_id, disabled_at FROM webhooks WHERE id = ANY($1::int[])`
 export function createOperationalEvents(sql: SqlClient, publisher: Publisher, logger: Logger): OperationalEvents {
   let pending: Promise<void> = Promise.resolve();
 
-  async function publish(failed: readonly RecordedAttempt[], disabled: readonly { id: number; reason: string }[]): Promise<void> {
+  async function publish(
+    records: readonly RecordedAttempt[],
+    failed: readonly RecordedAttempt[],
+    disabled: readonly { id: number; reason: string }[],
+    failing: readonly FailingWebhookReport[],
+  ): Promise<void> {
     const requests: PublishRequest[] = [];
+    if (failing.length) requests.push(...(await failingRequests(records, failing)));
     if (failed.length) {
       const byId = new Map(failed.map((r) => [r.deliveryId, r]));
       const rows = await sql.query<{
@@ -76,7 +97,7 @@ export function createOperationalEvents(sql: SqlClient, publisher: Publisher, lo
             serviceId: String(row.service_id),
             attempts: r.attemptNumber,
             lastStatus: r.responseStatus,
-            lastError: r.errorClass === null ? r.errorMessage : `${r.errorClass}: ${r.errorMessage ?? ""}`.trim(),
+            lastError: errorText(r),
             failedAt: new Date(row.updated_at).toISOString(),
           },
         });
@@ -104,18 +125,48 @@ export function createOperationalEvents(sql: SqlClient, publisher: Publisher, lo
     if (requests.length) await publisher.publish(requests);
   }
 
+  /** hookgate.webhook.failing, with the last failed attempt of each webhook in the batch. */
+  async function failingRequests(records: readonly RecordedAttempt[], failing: readonly FailingWebhookReport[]): Promise<PublishRequest[]> {
+    const rows = await sql.query<{ id: number; url: string; service_id: number }>(DISABLED_WEBHOOKS, [failing.map((f) => f.id)]);
+    const last = new Map<number, RecordedAttempt>();
+    for (const r of records) if (r.status !== "SUCCEEDED") last.set(r.webhookId, r);
+    return rows.map((row) => {
+      const f = failing.find((x) => x.id === Number(row.id))!;
+      const r = last.get(Number(row.id));
+      return {
+        eventName: OPERATIONAL_EVENT_TYPES.webhookFailing,
+        ownerServiceId: Number(row.service_id),
+        payload: {
+          webhookId: String(row.id),
+          url: row.url,
+          serviceId: String(row.service_id),
+          consecutiveFailures: f.consecutiveFailures,
+          failingSince: f.failingSince ? f.failingSince.toISOString() : null,
+          lastStatus: r?.responseStatus ?? null,
+          lastError: r ? errorText(r) : null,
+          reportedAt: f.reportedAt.toISOString(),
+        },
+      };
+    });
+  }
+
   return {
-    recorded(records, disabled) {
+    recorded(records, disabled, failing = []) {
       let failed: RecordedAttempt[] | undefined;
       for (const r of records) if (r.status === "FAILED") (failed ??= []).push(r);
-      if (!failed && !disabled.length) return; // the common case: nothing to say
+      if (!failed && !disabled.length && !failing.length) return; // the common case: nothing to say
       const batch = failed ?? [];
       pending = pending
-        .then(() => publish(batch, disabled))
+        .then(() => publish(records, batch, disabled, failing))
         .catch((error: unknown) => logger.error({ err: error }, "publishing operational events failed; they are lost (the deliveries and webhooks are stored as they are)"));
     },
     idle() {
       return pending;
     },
   };
+}
+
+/** An attempt's error as the payloads carry it: "HTTP_STATUS: HTTP 500", "TIMEOUT: …". */
+function errorText(r: RecordedAttempt): string | null {
+  return r.errorClass === null ? r.errorMessage : `${r.errorClass}: ${r.errorMessage ?? ""}`.trim();
 }

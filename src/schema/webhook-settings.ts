@@ -32,7 +32,15 @@ export type SettingsInput = {
   retryWindowSeconds?: number | null;
   /** Absent: unchanged; null: removed. */
   payloadFilter?: string | null;
+  ordering?: "UNORDERED" | "FIFO" | null;
+  fifoOnFailure?: "CONTINUE" | "PAUSE" | null;
+  /** Absent: unchanged; null: no limit. */
+  maxDeliveriesPerSecond?: number | null;
 };
+
+/** The range of maxDeliveriesPerSecond: one delivery every 100 s up to 10,000 a second. */
+const MIN_RATE = 0.01;
+const MAX_RATE = 10_000;
 
 export interface CheckedSettings {
   data: Prisma.WebhookUncheckedUpdateInput;
@@ -51,7 +59,9 @@ export async function checkSettings(ctx: SettingsDeps, input: SettingsInput, cre
   if (input.isActive != null) {
     data.isActive = input.isActive;
     // Re-enabling clears the reason the gateway disabled it for.
-    if (input.isActive) Object.assign(data, { disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null });
+    if (input.isActive) {
+      Object.assign(data, { disabledReason: null, disabledAt: null, consecutiveFailures: 0, failingSince: null, failingNotifiedAt: null });
+    }
   }
   if (input.openToCustomers != null || creating) data.openToCustomers = input.openToCustomers ?? false;
   if (input.auth !== undefined) Object.assign(data, checkAuth(ctx.secrets, input.auth));
@@ -70,6 +80,15 @@ export async function checkSettings(ctx: SettingsDeps, input: SettingsInput, cre
   }
   if (input.payloadFilter !== undefined) {
     data.payloadFilter = input.payloadFilter === null ? null : await payloadFilterInput(ctx.prisma, "input.payloadFilter", input.payloadFilter);
+  }
+  if (input.ordering != null) data.ordering = input.ordering;
+  if (input.fifoOnFailure != null) data.fifoOnFailure = input.fifoOnFailure;
+  if (input.maxDeliveriesPerSecond !== undefined) {
+    const rate = input.maxDeliveriesPerSecond;
+    if (rate !== null && !(Number.isFinite(rate) && rate >= MIN_RATE && rate <= MAX_RATE)) {
+      throw badInput("input.maxDeliveriesPerSecond", `must be between ${MIN_RATE} and ${MAX_RATE} (deliveries per second), or null for no limit`);
+    }
+    data.maxDeliveriesPerSecond = rate;
   }
   const eventTypeIds = await resolveSubscriptions(ctx, input, creating);
   return { data, eventTypeIds };

@@ -1,5 +1,5 @@
 import { newSigningSecret } from "../auth/tokens.js";
-import { parkDeliveries, resumeDeliveries } from "../dispatcher/delivery-queue.js";
+import { parkDeliveries, releaseDeferred, resumeDeliveries, setOrdering } from "../dispatcher/delivery-queue.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
@@ -33,6 +33,27 @@ export const RetryPolicy = builder.enumType("RetryPolicy", {
   values: {
     EXPONENTIAL: { description: "Growing intervals over about 33 hours, 8 attempts in all." },
     FIXED: { description: "A fixed interval (retryIntervalSeconds) for a window (retryWindowSeconds)." },
+  } as const,
+});
+
+export const DeliveryOrdering = builder.enumType("DeliveryOrdering", {
+  description: "In what order a webhook's deliveries are sent (README, Ordering and rate limits).",
+  values: {
+    UNORDERED: { description: "As fast as they come, several at once, retries beside new ones (the default)." },
+    FIFO: {
+      description:
+        "One at a time, in the order the events were queued (the live feed's order): while the head delivery is retrying the rest wait; fifoOnFailure says what a final failure does.",
+    },
+  } as const,
+});
+export const FifoFailureAction = builder.enumType("FifoFailureAction", {
+  description: "What a FIFO webhook does when its head delivery fails finally.",
+  values: {
+    CONTINUE: { description: "The rest go on (the failed attempt's errorMessage says so; hookgate.delivery.failed tells the service). The default." },
+    PAUSE: {
+      description:
+        "The webhook is disabled (paused, disabledReason says why) and the rest wait; retry the failed delivery or not, then set isActive: true to go on.",
+    },
   } as const,
 });
 
@@ -108,6 +129,17 @@ export const Webhook = builder.prismaObject("Webhook", {
       nullable: true,
       authScopes: ownerOnly,
       description: `The SQL/JSON path predicate an event's payload must satisfy to be routed here; null: every event of its types. ${OWNER_ONLY}`,
+    }),
+    ordering: t.expose("ordering", { type: DeliveryOrdering, authScopes: ownerOnly, description: `FIFO: one delivery at a time, in order. ${OWNER_ONLY}` }),
+    fifoOnFailure: t.expose("fifoOnFailure", {
+      type: FifoFailureAction,
+      authScopes: ownerOnly,
+      description: `FIFO: what a head delivery that fails finally does to the rest (ignored while UNORDERED). ${OWNER_ONLY}`,
+    }),
+    maxDeliveriesPerSecond: t.exposeFloat("maxDeliveriesPerSecond", {
+      nullable: true,
+      authScopes: ownerOnly,
+      description: `Most deliveries (attempts, retries included) sent per second, across every dispatcher process; null: no limit. ${OWNER_ONLY}`,
     }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the webhook was created." }),
     updatedAt: t.expose("updatedAt", { type: "DateTime", authScopes: ownerOnly, description: `When the webhook was last changed. ${OWNER_ONLY}` }),
@@ -205,6 +237,16 @@ const webhookSettingsFields = (t: PothosInputFieldBuilder) => ({
     description:
       'Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters.',
   }),
+
+  ordering: t.field({
+    type: DeliveryOrdering,
+    description: "FIFO: deliveries one at a time, in the order the events were queued (default UNORDERED). Switching keeps the waiting deliveries, in event order.",
+  }),
+  fifoOnFailure: t.field({ type: FifoFailureAction, description: "FIFO: what a head delivery that fails finally does to the rest (default CONTINUE)." }),
+  maxDeliveriesPerSecond: t.float({
+    description:
+      "Most deliveries sent per second (0.01 to 10000; attempts and retries alike), across every dispatcher process, with bursts of at most one second's worth; null removes the limit.",
+  }),
 });
 
 type PothosInputFieldBuilder = Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0];
@@ -290,6 +332,10 @@ builder.mutationField("updateWebhook", (t) =>
           await tx.webhookEventType.deleteMany({ where: { webhookId: id } });
           await tx.webhookEventType.createMany({ data: eventTypeIds.map((eventTypeId) => ({ webhookId: id, eventTypeId })) });
         }
+        // Switched to FIFO or back: the waiting deliveries get (or lose) their places in line.
+        if (args.input.ordering != null) await setOrdering(tx, id, args.input.ordering === "FIFO", ctx.clock.now());
+        // A new rate (or none): the turns the old one gave are taken back.
+        if (args.input.maxDeliveriesPerSecond !== undefined) await releaseDeferred(tx, id, ctx.clock.now());
         // Switched off: its waiting deliveries leave the dispatcher's due range. On: due at once.
         if (args.input.isActive != null) {
           const now = ctx.clock.now();

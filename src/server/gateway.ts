@@ -114,10 +114,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           { sql: database.sql, secrets, logger, clock, guard: targets },
           {
             random: options.random,
-            onRecorded: (records, disabled) => {
+            onRecorded: (records, disabled, failing) => {
               metrics.attemptsRecorded(records, disabled);
               live.attemptsRecorded(records);
-              operational.recorded(records, disabled);
+              operational.recorded(records, disabled, failing);
             },
             onRecordFailed: (count, outcome) => metrics.recordFailed(count, outcome),
           },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PublishEventsDocument } from "../generated/graphql.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { runHookgate, type HookgateProcess } from "../support/processes.js";
+import { runHookgate, workerEnv, type HookgateProcess } from "../support/processes.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
 
 // Real dispatcher processes (`hookgate worker`) against one PostgreSQL database. The gateway
@@ -22,14 +22,7 @@ afterAll(async () => {
 });
 
 function worker(extra: Record<string, string> = {}): HookgateProcess {
-  const w = runHookgate("worker", {
-    DATABASE_URL: t.store.url!,
-    HOOKGATE_ENCRYPTION_KEY: t.config.HOOKGATE_ENCRYPTION_KEY!,
-    HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
-    HOOKGATE_LOG_LEVEL: "warn",
-    HOOKGATE_POLL_MS: "50",
-    ...extra,
-  });
+  const w = runHookgate("worker", workerEnv(t, extra));
   workers.push(w);
   return w;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
-import { PublishEventDocument, WebhookLogsDocument } from "../generated/graphql.js";
+import { PublishEventDocument, PublishEventsDocument, WebhookLogsDocument } from "../generated/graphql.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { collect, EVENT_PUBLISHED, waitForItems, wsClient, type LiveEvent } from "../support/live.js";
@@ -12,13 +12,19 @@ import { eventually, startReceiver, type Receiver } from "../support/receiver.js
 const clock = new ManualClock(new Date("2026-02-01T00:00:00Z"));
 let t: TestGateway;
 let receiver: Receiver;
-const OPS = ["hookgate.delivery.failed", "hookgate.webhook.disabled"];
+const OPS = ["hookgate.delivery.failed", "hookgate.webhook.disabled", "hookgate.webhook.failing"];
+/** Paths ending in /flaky answer 500 unless listed here. */
+const healthy = new Set<string>();
 
 beforeAll(async () => {
   t = await startTestGateway({ clock, random: () => 0.5 });
-  // Paths ending in /fail answer 500, in /gone 410; everything else 204.
+  // Paths ending in /fail answer 500, in /gone 410, in /flaky 500 unless healthy; everything else 204.
   receiver = await startReceiver((r) =>
-    r.path.endsWith("/fail") ? { status: 500, body: "down" } : r.path.endsWith("/gone") ? { status: 410, body: "gone" } : { status: 204 },
+    r.path.endsWith("/fail") || (r.path.endsWith("/flaky") && !healthy.has(r.path))
+      ? { status: 500, body: "down" }
+      : r.path.endsWith("/gone")
+        ? { status: 410, body: "gone" }
+        : { status: 204 },
   );
 });
 afterAll(async () => {
@@ -154,6 +160,57 @@ describe("operational events", () => {
     }
   });
 
+  it("hookgate.webhook.failing: once per failure streak, at HOOKGATE_FAILING_AFTER_FAILURES, to the owning service only", async () => {
+    const w = await world("/flaky");
+    const path = new URL(w.failing.webhook.url).pathname;
+    const attempts = async () => (await w.logs()).reduce((n, d) => n + d.attemptCount, 0);
+    const publish = async (from: number, count: number) => {
+      const events = Array.from({ length: count }, (_, i) => ({ eventName: w.type.name, payload: { n: from + i } }));
+      await t.admin.ok(PublishEventsDocument, { input: { events } });
+      t.gateway.dispatcher!.wake();
+    };
+    const failingSeen = () => w.aSeen.items.filter((x) => x.eventName === "hookgate.webhook.failing");
+    try {
+      expect(t.config.HOOKGATE_FAILING_AFTER_FAILURES).toBe(5);
+      await publish(0, 4);
+      await eventually(async () => (await attempts()) === 4);
+      await publish(4, 1); // the fifth failure in a row
+      const [first] = await eventually(async () => bodies(w.aOps).filter((x) => x.type === "hookgate.webhook.failing").length === 1 && bodies(w.aOps));
+      const failing = bodies(w.aOps).find((x) => x.type === "hookgate.webhook.failing")!;
+      expect(first).toBeDefined();
+      expect(failing.data).toEqual({
+        webhookId: w.failing.webhook.id,
+        url: w.failing.webhook.url,
+        serviceId: w.a.id,
+        consecutiveFailures: 5,
+        failingSince: expect.stringMatching(/^2026-/),
+        lastStatus: 500,
+        lastError: "HTTP_STATUS: HTTP 500",
+        reportedAt: expect.stringMatching(/^2026-/),
+      });
+      // Two more failures in the same streak: no second report.
+      await publish(5, 2);
+      await eventually(async () => (await attempts()) === 7);
+      // A success ends the streak; five more failures start a new one, reported once again.
+      healthy.add(path);
+      await publish(7, 1);
+      await eventually(async () => (await w.logs()).some((d) => d.status === "SUCCEEDED"));
+      healthy.delete(path);
+      await publish(8, 5);
+      await eventually(() => failingSeen().length >= 2, 15_000);
+      await t.gateway.dispatcher!.settle();
+      // In the order they were published: one per streak, each at the fifth failure (never at the sixth or seventh).
+      expect(failingSeen().map((x) => (x.payload as { consecutiveFailures: number }).consecutiveFailures)).toEqual([5, 5]);
+
+      await w.fenced();
+      expect(bodies(w.bOps).map((x) => x.type)).not.toContain("hookgate.webhook.failing");
+      expect(w.bSeen.items.map((x) => x.eventName)).not.toContain("hookgate.webhook.failing");
+    } finally {
+      healthy.delete(path);
+      await w.close();
+    }
+  });
+
   it("no loop: a failed delivery of an operational event makes no hookgate.delivery.failed", async () => {
     const a = await createService(t);
     const type = await createEventType(t);
@@ -179,6 +236,7 @@ describe("operational events", () => {
     };
     const reserved = catalog.data.webhookEvents.data.filter((e) => e.name.startsWith("hookgate."));
     expect(reserved.map((e) => [e.id, e.name])).toEqual([
+      ["-3", "hookgate.webhook.failing"],
       ["-2", "hookgate.webhook.disabled"],
       ["-1", "hookgate.delivery.failed"],
     ]);

@@ -344,6 +344,10 @@ describe(`every field of every model survives a round trip through the Prisma cl
       retryWindowSeconds: 123_456,
       openToCustomers: false,
       payloadFilter: `$.a == "ünïcode \\"quoted\\""`,
+      ordering: "FIFO",
+      fifoOnFailure: "PAUSE",
+      maxDeliveriesPerSecond: 2.5,
+      failingNotifiedAt: at(21),
       createdAt: at(9),
       updatedAt: at(10),
     },
@@ -391,7 +395,8 @@ describe(`every field of every model survives a round trip through the Prisma cl
       succeeded: false,
     },
     // A FAILED delivery is not queued by the insert trigger, so this row is the only one for it.
-    QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19) },
+    QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19), fifoTx: big(4), fifoEvent: big(5) },
+    WebhookRateState: { webhookId: 7005, nextAt: at(22), granted: 3, rate: 0.25 },
     RetentionState: { name: "attempt_bodies", position: big(3), updatedAt: at(20) },
   } satisfies {
     AdminToken: Prisma.AdminTokenUncheckedCreateInput;
@@ -407,6 +412,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     DeliveryAttempt: Prisma.DeliveryAttemptUncheckedCreateInput;
     QueuedDelivery: Prisma.QueuedDeliveryUncheckedCreateInput;
     RetentionState: Prisma.RetentionStateUncheckedCreateInput;
+    WebhookRateState: Prisma.WebhookRateStateUncheckedCreateInput;
   };
 
   it("sets every scalar and enum field of every model", () => {
@@ -435,6 +441,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     await prisma.deliveryAttempt.create({ data: rows.DeliveryAttempt });
     await prisma.queuedDelivery.create({ data: rows.QueuedDelivery });
     await prisma.retentionState.create({ data: rows.RetentionState });
+    await prisma.webhookRateState.create({ data: rows.WebhookRateState });
 
     const read = {
       AdminToken: await prisma.adminToken.findUniqueOrThrow({ where: { id: rows.AdminToken.id } }),
@@ -454,6 +461,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       DeliveryAttempt: await prisma.deliveryAttempt.findUniqueOrThrow({ where: { id: rows.DeliveryAttempt.id } }),
       QueuedDelivery: await prisma.queuedDelivery.findUniqueOrThrow({ where: { deliveryId: rows.QueuedDelivery.deliveryId } }),
       RetentionState: await prisma.retentionState.findUniqueOrThrow({ where: { name: rows.RetentionState.name } }),
+      WebhookRateState: await prisma.webhookRateState.findUniqueOrThrow({ where: { webhookId: rows.WebhookRateState.webhookId } }),
     };
     expect(read).toEqual(rows);
     // Ids past 2^53 come back as exact bigints, not rounded numbers.

@@ -81,3 +81,21 @@ export function runHookgate(command: string, env: Record<string, string>, args: 
     },
   };
 }
+
+/**
+ * The environment of a `hookgate worker` beside a test gateway (test/support/gateway.ts): its
+ * database and encryption key, loopback receivers allowed, quiet, polling often; `extra` wins.
+ */
+export function workerEnv(
+  gateway: { readonly store: { readonly url?: string }; readonly config: { readonly HOOKGATE_ENCRYPTION_KEY?: string } },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: gateway.store.url!,
+    HOOKGATE_ENCRYPTION_KEY: gateway.config.HOOKGATE_ENCRYPTION_KEY!,
+    HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
+    HOOKGATE_LOG_LEVEL: "warn",
+    HOOKGATE_POLL_MS: "50",
+    ...extra,
+  };
+}

@@ -42,10 +42,16 @@ export type CreateWebhookInput = {
   eventIds?: Array<string> | null | undefined;
   /** Event type names to subscribe to (with or instead of eventIds). */
   eventNames?: Array<string> | null | undefined;
+  /** FIFO: what a head delivery that fails finally does to the rest (default CONTINUE). */
+  fifoOnFailure?: FifoFailureAction | null | undefined;
   /** Whether events are routed and delivered to it (default true); true again resumes a disabled webhook. */
   isActive?: boolean | null | undefined;
+  /** Most deliveries sent per second (0.01 to 10000; attempts and retries alike), across every dispatcher process, with bursts of at most one second's worth; null removes the limit. */
+  maxDeliveriesPerSecond?: number | null | undefined;
   /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
   openToCustomers?: boolean | null | undefined;
+  /** FIFO: deliveries one at a time, in the order the events were queued (default UNORDERED). Switching keeps the waiting deliveries, in event order. */
+  ordering?: DeliveryOrdering | null | undefined;
   /** Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters. */
   payloadFilter?: string | null | undefined;
   /** Extra headers sent with every call. */
@@ -72,6 +78,13 @@ export type CreateWebhookServiceInput = {
   title: string;
 };
 
+/** In what order a webhook's deliveries are sent (README, Ordering and rate limits). */
+export type DeliveryOrdering =
+  /** One at a time, in the order the events were queued (the live feed's order): while the head delivery is retrying the rest wait; fifoOnFailure says what a final failure does. */
+  | 'FIFO'
+  /** As fast as they come, several at once, retries beside new ones (the default). */
+  | 'UNORDERED';
+
 /** Where a delivery stands. */
 export type DeliveryStatus =
   /** The retry schedule is spent (or the receiver answered 410 Gone); no more attempts unless retried by hand. */
@@ -82,6 +95,13 @@ export type DeliveryStatus =
   | 'RETRYING'
   /** A 2xx came back. */
   | 'SUCCEEDED';
+
+/** What a FIFO webhook does when its head delivery fails finally. */
+export type FifoFailureAction =
+  /** The rest go on (the failed attempt's errorMessage says so; hookgate.delivery.failed tells the service). The default. */
+  | 'CONTINUE'
+  /** The webhook is disabled (paused, disabledReason says why) and the rest wait; retry the failed delivery or not, then set isActive: true to go on. */
+  | 'PAUSE';
 
 /** An extra HTTP header for a webhook's calls. */
 export type HttpHeaderInput = {
@@ -154,10 +174,16 @@ export type UpdateWebhookInput = {
   eventIds?: Array<string> | null | undefined;
   /** Event type names to subscribe to (with or instead of eventIds). */
   eventNames?: Array<string> | null | undefined;
+  /** FIFO: what a head delivery that fails finally does to the rest (default CONTINUE). */
+  fifoOnFailure?: FifoFailureAction | null | undefined;
   /** Whether events are routed and delivered to it (default true); true again resumes a disabled webhook. */
   isActive?: boolean | null | undefined;
+  /** Most deliveries sent per second (0.01 to 10000; attempts and retries alike), across every dispatcher process, with bursts of at most one second's worth; null removes the limit. */
+  maxDeliveriesPerSecond?: number | null | undefined;
   /** Whether customers may register themselves on the webhook. New webhooks are closed (false) unless this says true; changing it leaves existing registrations in place. */
   openToCustomers?: boolean | null | undefined;
+  /** FIFO: deliveries one at a time, in the order the events were queued (default UNORDERED). Switching keeps the waiting deliveries, in event order. */
+  ordering?: DeliveryOrdering | null | undefined;
   /** Route only events whose payload satisfies this SQL/JSON path predicate (PostgreSQL jsonpath), e.g. `$.amount > 100 && $.status == "paid"`; null removes it (every event of the subscribed types, as without one). At most 500 characters; like_regex, the any-depth accessor .**, variables and .datetime() are refused. See README, Payload filters. */
   payloadFilter?: string | null | undefined;
   /** Extra headers sent with every call. */
@@ -350,7 +376,7 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type MeQuery = { me: { kind: PrincipalKind, expiresAt: string | null, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null, scopeService: { id: string, title: string } | null } };
 
-export type ConsoleWebhookFragment = { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> };
+export type ConsoleWebhookFragment = { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> };
 
 export type WebhookListQueryVariables = Exact<{
   serviceId?: string | null | undefined;
@@ -359,7 +385,7 @@ export type WebhookListQueryVariables = Exact<{
 }>;
 
 
-export type WebhookListQuery = { webhooks: { totalCount: number, page: number, totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
+export type WebhookListQuery = { webhooks: { totalCount: number, page: number, totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
 
 export type WebhookSettingsQueryVariables = Exact<{
   serviceId?: string | null | undefined;
@@ -368,14 +394,14 @@ export type WebhookSettingsQueryVariables = Exact<{
 }>;
 
 
-export type WebhookSettingsQuery = { webhooks: { totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }>, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
+export type WebhookSettingsQuery = { webhooks: { totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }>, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
 
 export type CreateConsoleWebhookMutationVariables = Exact<{
   input: CreateWebhookInput;
 }>;
 
 
-export type CreateConsoleWebhookMutation = { createWebhook: { signingSecret: string, webhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } } };
+export type CreateConsoleWebhookMutation = { createWebhook: { signingSecret: string, webhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } } };
 
 export type UpdateConsoleWebhookMutationVariables = Exact<{
   webhookId: string;
@@ -383,7 +409,7 @@ export type UpdateConsoleWebhookMutationVariables = Exact<{
 }>;
 
 
-export type UpdateConsoleWebhookMutation = { updateWebhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } };
+export type UpdateConsoleWebhookMutation = { updateWebhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } };
 
 export type RotateSecretMutationVariables = Exact<{
   webhookId: string;
@@ -511,6 +537,9 @@ export const ConsoleWebhookFragmentDoc = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -890,6 +919,9 @@ export const WebhookListDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -928,6 +960,9 @@ export const WebhookSettingsDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -958,6 +993,9 @@ export const CreateConsoleWebhookDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {
@@ -985,6 +1023,9 @@ export const UpdateConsoleWebhookDocument = new TypedDocumentString(`
   retryPolicy
   retryIntervalSeconds
   retryWindowSeconds
+  ordering
+  fifoOnFailure
+  maxDeliveriesPerSecond
   createdAt
   updatedAt
   service {

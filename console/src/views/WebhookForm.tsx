@@ -36,6 +36,10 @@ export function WebhookForm({ me, webhook, onSaved }: { me: Me; webhook?: Existi
   const [policy, setPolicy] = useState<RetryPolicy>(webhook?.retryPolicy ?? "EXPONENTIAL");
   const [interval, setIntervalSeconds] = useState(webhook?.retryIntervalSeconds ?? 60);
   const [windowSeconds, setWindowSeconds] = useState(webhook?.retryWindowSeconds ?? 86400);
+  const [fifo, setFifo] = useState(webhook?.ordering === "FIFO");
+  const [pauseOnFailure, setPauseOnFailure] = useState(webhook?.fifoOnFailure === "PAUSE");
+  // Empty: no limit.
+  const [rate, setRate] = useState(webhook?.maxDeliveriesPerSecond != null ? String(webhook.maxDeliveriesPerSecond) : "");
   const [active, setActive] = useState(webhook?.isActive ?? true);
   const [secret, setSecret] = useState<string | undefined>();
   const [saved, setSaved] = useState<string | undefined>();
@@ -57,6 +61,9 @@ export function WebhookForm({ me, webhook, onSaved }: { me: Me; webhook?: Existi
       requestHeaders: headers.filter((h) => h.name.trim()),
       retryPolicy: policy,
       ...(policy === "FIXED" ? { retryIntervalSeconds: interval, retryWindowSeconds: windowSeconds } : {}),
+      ordering: fifo ? ("FIFO" as const) : ("UNORDERED" as const),
+      fifoOnFailure: pauseOnFailure ? ("PAUSE" as const) : ("CONTINUE" as const),
+      maxDeliveriesPerSecond: rate.trim() ? Number(rate) : null,
       isActive: active,
       ...(authInput() ? { auth: authInput() } : {}),
     };
@@ -191,6 +198,20 @@ export function WebhookForm({ me, webhook, onSaved }: { me: Me; webhook?: Existi
           </div>
         ) : null}
         <p className="muted" aria-live="polite" data-testid="schedule">{scheduleInWords(policy, interval, windowSeconds)}</p>
+      </fieldset>
+      <fieldset>
+        <legend>Order and rate</legend>
+        <label className="check">
+          <input type="checkbox" checked={fifo} onChange={(e) => setFifo(e.target.checked)} /> FIFO: one delivery at a time, in event order
+        </label>
+        {fifo ? (
+          <label className="check">
+            <input type="checkbox" checked={pauseOnFailure} onChange={(e) => setPauseOnFailure(e.target.checked)} /> Pause the webhook when a
+            delivery fails finally (otherwise the rest go on)
+          </label>
+        ) : null}
+        <label htmlFor={`${id}-rate`}>Most deliveries per second (empty: no limit)</label>
+        <input id={`${id}-rate`} type="number" min={0.01} max={10000} step="any" value={rate} onChange={(e) => setRate(e.target.value)} aria-describedby={fieldError("maxDeliveriesPerSecond")} />
       </fieldset>
       <label className="check">
         <input type="checkbox" checked={active} onChange={(e) => setActive(e.target.checked)} /> Enabled (deliveries are sent)
