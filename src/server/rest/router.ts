@@ -57,7 +57,8 @@ function compile(route: RestRoute): Compiled {
  * (BAD_USER_INPUT, NOT_FOUND, RATE_LIMITED, …) map to statuses in problems.ts.
  */
 export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): RestRouter {
-  const compiled = routes.map(compile);
+  // Literal paths before templated ones: /v1/webhooks/events is not webhook "events".
+  const compiled = routes.map(compile).sort((a, b) => a.names.length - b.names.length);
   const matching = (path: string) =>
     compiled.flatMap((c) => {
       const m = c.pattern.exec(path);
@@ -92,8 +93,8 @@ export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): 
       if (!candidates.length) return false;
       const hit = candidates.find((c) => c.route.method === req.method);
       if (!hit) {
-        const allow = [...new Set(candidates.map((c) => c.route.method))].join(", ");
         const route = candidates[0]!.route;
+        const allow = candidates.filter((c) => c.route.path === route.path).map((c) => c.route.method).join(", ");
         send(res, route, problem(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${allow}`, { headers: { allow } }));
         req.resume();
         return true;
