@@ -40,14 +40,14 @@ export const baseOf = (graphqlUrl: string): string => graphqlUrl.replace(/\/grap
  * Validates bodies against the component schemas of an OpenAPI 3.1 document with ajv's JSON
  * Schema 2020-12 validator (OpenAPI 3.1's dialect), formats included.
  */
-export function openApiSchemas(path: string): (schemaName: string, value: unknown) => string[] {
-  const document = JSON.parse(readFileSync(path, "utf8")) as object;
+export function openApiSchemas(source: string | object): (schemaName: string, value: unknown) => string[] {
+  const document = typeof source === "string" ? (JSON.parse(readFileSync(source, "utf8")) as object) : source;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats.default(ajv);
   ajv.addSchema(document, "openapi");
   return (schemaName, value) => {
     const validate = ajv.getSchema(`openapi#/components/schemas/${schemaName}`);
-    if (!validate) throw new Error(`no schema ${schemaName} in ${path}`);
+    if (!validate) throw new Error(`no schema ${schemaName} in the document`);
     return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
   };
 }

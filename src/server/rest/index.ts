@@ -1,12 +1,13 @@
 import { basalamRoutes } from "./basalam/routes.js";
 import { openApiRoute } from "./openapi.js";
+import { thuliumRoutes } from "./thulium.js";
 import type { RestRoute } from "./route.js";
 import { createRestRouter, type RestDeps, type RestRouter } from "./router.js";
 
 // Every REST route of the gateway, in one list: the router serves them and /openapi.json
 // describes them. A family of routes (a seed system's API) is one module exporting its list.
 
-const FAMILIES: readonly (readonly RestRoute[])[] = [basalamRoutes];
+const FAMILIES: readonly (readonly RestRoute[])[] = [basalamRoutes, thuliumRoutes];
 
 export function restRoutes(): readonly RestRoute[] {
   const routes: RestRoute[] = FAMILIES.flat();

@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { z } from "zod";
 import type { Authenticated } from "../authenticate.js";
 import type { PrincipalResolver } from "../../auth/principal.js";
+import type { Config } from "../../config.js";
 
 // A REST route is declared once, as data (this file's RestRoute): the router (router.ts) matches
 // and validates requests with its zod schemas, and the OpenAPI document (openapi.ts) is generated
@@ -78,6 +79,8 @@ export interface RestRequest<P, Q, B> {
   readonly caller: RestCaller | undefined;
   readonly graphql: GraphQLRunner;
   readonly req: IncomingMessage;
+  /** The gateway's settings (page sizes, timeouts); the rules themselves stay in GraphQL. */
+  readonly config: Config;
 }
 
 export interface RestResponse {
