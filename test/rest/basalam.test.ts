@@ -234,6 +234,23 @@ describe("Basalam's webhook API", () => {
     expect(badJson.detail).toMatchObject([{ loc: ["body"], type: "json_invalid" }]);
     const badPage = expectBasalam(await rest(base, "GET", "/v1/webhooks/events?per_page=100000", { token: s.token }), 422, "HTTPValidationError");
     expect(badPage.detail).toMatchObject([{ loc: ["query", "per_page"] }]);
+    // Numbers past what ids and pages can be: refused as input, never a 500 (as the admin, whom no
+    // scope stops first: for a service, another service's webhook id, even an impossible one, is
+    // GraphQL's FORBIDDEN).
+    const huge = 2 ** 31;
+    expect((await rest(base, "PATCH", `/v1/webhooks/${huge}`, { token: s.token, body: { is_active: true } })).status).toBe(403);
+    for (const [method, path, body] of [
+      ["PATCH", `/v1/webhooks/${huge}`, { is_active: true }],
+      ["GET", `/v1/webhooks?service_id=${huge}`, undefined],
+      ["GET", `/v1/webhooks/events?page=${huge}`, undefined],
+      ["GET", `/v1/webhooks/${huge}/logs?page=3`, undefined],
+      ["POST", "/v1/webhooks", { service_id: Number(s.id), event_ids: [huge], request_method: "POST", url: "https://ok.example/" }],
+      ["POST", "/v1/customers/webhooks", { webhook_id: 1e300 }],
+    ] as const) {
+      const answer = await rest(base, method, path, { token: adminToken(), ...(body ? { body } : {}) });
+      expect({ path, status: answer.status }).toEqual({ path, status: 422 });
+      expect(basalam("HTTPValidationError", answer.json)).toEqual([]);
+    }
     const after = (await s.client.raw(`{ webhooks { totalCount } }`)) as { data: { webhooks: { totalCount: number } } };
     expect(after.data.webhooks.totalCount).toBe(before.data.webhooks.totalCount);
     // A webhook that does not exist.

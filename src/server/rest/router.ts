@@ -4,6 +4,7 @@ import type { GatewayServices } from "../../schema/context.js";
 import { countUnauthenticated, rememberAuthenticated } from "../authenticate.js";
 import { answerTooLarge, readBody, TOO_LARGE } from "../body.js";
 import type { ClientAddress } from "../client-address.js";
+import { requestLogger } from "../request-log.js";
 import type { GatewayYoga } from "../yoga.js";
 import { graphqlRunner, RestGraphQLError } from "./graphql.js";
 import { badRequest, graphqlProblem, problem, zodIssues } from "./problems.js";
@@ -159,7 +160,12 @@ async function serve(route: RestRoute, rawParams: Record<string, string>, req: I
     res.writeHead(answer.status, { "content-type": "application/json; charset=utf-8", ...answer.headers }).end(JSON.stringify(answer.body));
   } catch (error) {
     if (!(error instanceof RestGraphQLError)) throw error;
-    send(res, route, graphqlProblem(route, error.errors));
+    const answer = graphqlProblem(route, error.errors);
+    // A document the route sends that GraphQL refuses, or a masked resolver error: ours to fix.
+    if (answer.status >= 500 && answer.code !== "SERVICE_UNAVAILABLE") {
+      requestLogger(deps.services.logger).error({ operationId: route.operationId, errors: error.errors }, "REST route's GraphQL operation failed");
+    }
+    send(res, route, answer);
   }
 }
 
