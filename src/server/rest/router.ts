@@ -33,6 +33,11 @@ interface Compiled {
   readonly names: readonly string[];
 }
 
+/** /v1/webhooks/ is /v1/webhooks (FastAPI would redirect; clients built on it may add the slash). */
+function normalize(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
 /** /v1/webhooks/{webhook_id} → ^/v1/webhooks/([^/]+)$ with names ["webhook_id"]. */
 function compile(route: RestRoute): Compiled {
   const names: string[] = [];
@@ -74,7 +79,8 @@ export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): 
     });
 
   return {
-    redact(path) {
+    redact(rawPath) {
+      const path = normalize(rawPath);
       for (const c of compiled) {
         const secret = c.route.auth.secretParams;
         if (!secret?.length) continue;
@@ -86,10 +92,11 @@ export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): 
           return secret.includes(name) ? "***" : value;
         });
       }
-      return path;
+      return rawPath;
     },
 
-    async handle(req, res, path) {
+    async handle(req, res, rawPath) {
+      const path = normalize(rawPath);
       const candidates = matching(path);
       if (!candidates.length) return false;
       const hit = candidates.find((c) => c.route.method === req.method);
