@@ -234,6 +234,11 @@ describe("Basalam's webhook API", () => {
     expect(badJson.detail).toMatchObject([{ loc: ["body"], type: "json_invalid" }]);
     const badPage = expectBasalam(await rest(base, "GET", "/v1/webhooks/events?per_page=100000", { token: s.token }), 422, "HTTPValidationError");
     expect(badPage.detail).toMatchObject([{ loc: ["query", "per_page"] }]);
+    const noWebhook = expectBasalam(await rest(base, "GET", "/v1/webhooks/customers?page=1&per_page=10", { token: s.token }), 422, "HTTPValidationError");
+    expect(noWebhook.detail).toMatchObject([{ loc: ["query", "webhook_id"] }]);
+    const noCustomer = expectBasalam(await rest(base, "DELETE", "/v1/customers/webhooks", { token: s.token, body: { webhook_id: 1 } }), 422, "HTTPValidationError");
+    expect(noCustomer.detail).toMatchObject([{ loc: ["body", "customer_id"], type: "missing" }]);
+
     // Numbers past what ids and pages can be: refused as input, never a 500 (as the admin, whom no
     // scope stops first: for a service, another service's webhook id, even an impossible one, is
     // GraphQL's FORBIDDEN).
