@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { z } from "zod";
 import type { Authenticated } from "../authenticate.js";
 import type { PrincipalResolver } from "../../auth/principal.js";
+import type { Clock } from "../../clock.js";
 import type { Config } from "../../config.js";
 
 // A REST route is declared once, as data (this file's RestRoute): the router (router.ts) matches
@@ -81,6 +82,8 @@ export interface RestRequest<P, Q, B> {
   readonly req: IncomingMessage;
   /** The gateway's settings (page sizes, timeouts); the rules themselves stay in GraphQL. */
   readonly config: Config;
+  /** The gateway's clock (tests inject a manual one). */
+  readonly clock: Clock;
 }
 
 export interface RestResponse {

@@ -163,7 +163,7 @@ async function serve(route: RestRoute, rawParams: Record<string, string>, req: I
   if (issues.length) return send(res, route, badRequest(route, issues));
 
   try {
-    const answer = await route.handler({ params, query: queryValue, body, caller, graphql: graphqlRunner(deps.yoga, req), req, config: deps.services.config });
+    const answer = await route.handler({ params, query: queryValue, body, caller, graphql: graphqlRunner(deps.yoga, req), req, config: deps.services.config, clock: deps.services.clock });
     res.writeHead(answer.status, { "content-type": "application/json; charset=utf-8", ...answer.headers }).end(JSON.stringify(answer.body));
   } catch (error) {
     if (!(error instanceof RestGraphQLError)) throw error;

@@ -73,7 +73,7 @@ export const registrationRoutes: readonly RestRoute[] = [
     summary: "Customer Unregister From Webhook (unregisterWebhook): the customer itself (customer_id may be left out), the owning service or the admin",
     body: UnRegisterClientRequest,
     responses: { 200: { description: "Successful Response", schema: UnRegisterClientResponse } },
-    async handler({ body, caller, graphql }) {
+    async handler({ body, caller, graphql, clock }) {
       const customerId = body.customer_id ?? customerIdOf(caller);
       if (customerId === undefined) {
         return { status: 422, body: { detail: [{ loc: ["body", "customer_id"], msg: "required unless the token is the customer's own", type: "missing" }] } };
@@ -84,7 +84,7 @@ export const registrationRoutes: readonly RestRoute[] = [
       );
       return {
         status: 200,
-        body: { webhook_id: Number(unregisterWebhook.webhookId), customer_id: Number(unregisterWebhook.customerId), deleted_at: new Date().toISOString() },
+        body: { webhook_id: Number(unregisterWebhook.webhookId), customer_id: Number(unregisterWebhook.customerId), deleted_at: clock.now().toISOString() },
       };
     },
   }),

@@ -187,9 +187,9 @@ const webhooks: RestRoute[] = [
     summary: "Delete Webhook (deleteWebhook): the admin or the owning service; its registrations, pending deliveries and logs go with it",
     params: webhookId,
     responses: { 200: { description: "Successful Response", schema: DeleteWebhookResponse } },
-    async handler({ params, graphql }) {
+    async handler({ params, graphql, clock }) {
       await graphql(`mutation($webhookId: ID!) { deleteWebhook(webhookId: $webhookId) { deletedWebhookId } }`, { webhookId: String(params.webhook_id) });
-      return { status: 200, body: { id: params.webhook_id, deleted_at: new Date().toISOString() } };
+      return { status: 200, body: { id: params.webhook_id, deleted_at: clock.now().toISOString() } };
     },
   }),
   defineRoute({
