@@ -41,6 +41,13 @@ const Me = builder.objectRef<MeShape>("Me").implement({
       description: "When the token expires, for a portal session (createPortalSession); null for a token valid until revoked.",
       resolve: (m) => m.expiresAt,
     }),
+    expiresInSeconds: t.int({
+      nullable: true,
+      description:
+        "For a portal session: the seconds it has left by the gateway's clock (0 once expired); null for a token valid until revoked. A client times the session's end with it, whatever its own clock says.",
+      resolve: (m, _args, ctx) =>
+        m.expiresAt === null ? null : Math.max(0, Math.ceil((m.expiresAt.getTime() - ctx.clock.now().getTime()) / 1000)),
+    }),
     scopeService: t.prismaField({
       type: "Service",
       nullable: true,

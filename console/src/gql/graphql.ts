@@ -349,7 +349,7 @@ export type EventTailSubscription = { eventPublished: { id: string, eventName: s
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MeQuery = { me: { kind: PrincipalKind, expiresAt: string | null, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null, scopeService: { id: string, title: string } | null } };
+export type MeQuery = { me: { kind: PrincipalKind, expiresAt: string | null, expiresInSeconds: number | null, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null, scopeService: { id: string, title: string } | null } };
 
 export type ConsoleWebhookFragment = { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> };
 
@@ -862,6 +862,7 @@ export const MeDocument = new TypedDocumentString(`
       externalId
     }
     expiresAt
+    expiresInSeconds
     scopeService {
       id
       title
