@@ -69,7 +69,7 @@ builder.queryField("me", (t) =>
         kind: p.kind === "admin" ? "ADMIN" : p.kind === "service" ? "SERVICE" : "CUSTOMER",
         serviceId: p.kind === "service" ? p.serviceId : null,
         customerId: p.kind === "customer" ? p.customerId : null,
-        expiresAt: p.kind === "admin" ? null : (p.expiresAt ?? null),
+        expiresAt: p.expiresAt ?? null,
         scopeServiceId: p.kind === "customer" ? (p.scopeServiceId ?? null) : null,
       };
     },

@@ -136,7 +136,7 @@ async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventF
  */
 function endOnRevocation<T>(ctx: GatewayContext, source: AsyncIterable<T>): AsyncIterable<T> {
   const p = ctx.principal;
-  const tokenId = p && p.kind !== "admin" ? p.tokenId : undefined;
+  const tokenId = p?.tokenId;
   if (tokenId === undefined) return source;
   const inner = source[Symbol.asyncIterator]();
   let revoke: (error: Error) => void = () => undefined;
