@@ -223,6 +223,44 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     }
   });
 
+  it("works with the keyboard alone, and at a phone's width without scrolling sideways", async () => {
+    const phone = await browser.newPage({ width: 390, height: 844 });
+    /** Presses Tab until the focused element is `target` (at most 60 times). */
+    const tabTo = async (target: import("playwright-core").Locator, what: string) => {
+      for (let i = 0; i < 60; i++) {
+        await phone.keyboard.press("Tab");
+        if (await target.evaluate((el) => el === document.activeElement)) return;
+      }
+      throw new Error(`Tab never reached ${what}`);
+    };
+    const fitsWidth = () => phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    try {
+      await signInWith(phone, origin, made.serviceToken);
+      await phone.locator("tbody tr").first().waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await tabTo(phone.getByRole("link", { name: `#${made.webhookId}` }), "the webhook's link");
+      await phone.keyboard.press("Enter");
+      await phone.getByRole("heading", { name: new RegExp(`Webhook #${made.webhookId}`) }).waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await tabTo(phone.getByRole("link", { name: "Live tail" }), "the Live tail tab");
+      await phone.keyboard.press("Enter");
+      const row = phone.locator("[data-attempt]").first().getByRole("button");
+      await row.waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await tabTo(row, "the newest attempt");
+      await phone.keyboard.press("Enter");
+      // The chosen attempt's request and response, with the focus moved there.
+      const detail = phone.getByLabel("Selected attempt");
+      await waitForText(detail, "Request");
+      expect(await detail.evaluate((el) => el === document.activeElement)).toBe(true);
+      await tabTo(phone.getByRole("button", { name: "Sign out" }), "Sign out");
+      await phone.keyboard.press("Enter");
+      await phone.getByLabel("API token").waitFor();
+    } finally {
+      await phone.close();
+    }
+  });
+
   /** axe's serious and critical findings on the pages that `visit` opens, one line each. */
   async function seriousViolations(visit: (check: (where: string) => Promise<void>) => Promise<void>): Promise<string[]> {
     const serious: string[] = [];
