@@ -1,8 +1,7 @@
 import { useEffect, useState } from "react";
 import { ApiContext } from "./api/hooks";
-import type { Api } from "./api/client";
 import { navigate, usePath } from "./router";
-import { sessionEndNotice, signIn, storedToken, storeToken, takeFragmentToken, type Me } from "./session";
+import { sessionEndNotice, sessionTimeLeft, signIn, storedToken, storeToken, takeFragmentToken, type Me, type Session } from "./session";
 import { Link, Loading } from "./ui/common";
 import { SignIn } from "./views/SignIn";
 import { ConnectionBadge } from "./views/ConnectionBadge";
@@ -14,11 +13,6 @@ import { Webhooks } from "./views/Webhooks";
 import { WebhookPage } from "./views/WebhookPage";
 import { EventsTail } from "./views/EventsTail";
 import { CustomerHome } from "./views/CustomerHome";
-
-interface Session {
-  api: Api;
-  me: Me;
-}
 
 /** A portal link's token (read once, at load) replaces a stored one. */
 const fragmentToken = takeFragmentToken();
@@ -45,15 +39,24 @@ export function App() {
     );
   }, []);
 
-  // The gateway stopped taking the token (a portal session expired, a token was revoked): back to sign-in, saying why.
+  // The gateway stopped taking the token (a portal session expired, a token was revoked), or a
+  // portal session's time ran out (a timer: the page says so even if it asks nothing of the
+  // gateway meanwhile): back to sign-in, saying why.
   useEffect(() => {
     if (!session) return;
-    return session.api.onSessionEnd((message) => {
+    const end = (message: string) => {
       session.api.close();
       storeToken(undefined);
       setRestoreError(sessionEndNotice(message));
       setSession(undefined);
-    });
+    };
+    const off = session.api.onSessionEnd(end);
+    const left = sessionTimeLeft(session);
+    const timer = left === undefined ? undefined : setTimeout(() => end("the session expired"), left);
+    return () => {
+      off();
+      clearTimeout(timer);
+    };
   }, [session]);
 
   const signOut = () => {

@@ -48,9 +48,26 @@ export function sessionEndNotice(message: string): string {
     : `Your session ended: ${message}`;
 }
 
+/** A signed-in session: the API client, who the token is, and when that was read (Date.now()). */
+export interface Session {
+  api: Api;
+  me: Me;
+  at: number;
+}
+
 /** Asks the gateway who the token is; an invalid token rejects with the API's UNAUTHENTICATED. */
-export async function signIn(token: string): Promise<{ api: Api; me: Me }> {
+export async function signIn(token: string): Promise<Session> {
   const api = new Api(token);
   const { me } = await api.request(MeDocument, {});
-  return { api, me };
+  return { api, me, at: Date.now() };
+}
+
+/**
+ * How long until a portal session ends, in ms by this browser's clock: the seconds the gateway
+ * said were left (by its own clock, so a skewed browser clock does not matter), less the time
+ * since it said so. undefined for a token that does not expire.
+ */
+export function sessionTimeLeft(session: Session): number | undefined {
+  const left = session.me.expiresInSeconds;
+  return left === null || left === undefined ? undefined : Math.max(0, left * 1000 - (Date.now() - session.at));
 }

@@ -8,7 +8,8 @@ import type { PrismaClient } from "../store/database.js";
  * be ended when that token is revoked.
  */
 export type Principal =
-  | { readonly kind: "admin" }
+  /** tokenId and expiresAt: an admin's own portal session (an api_tokens row with no owner). */
+  | { readonly kind: "admin"; readonly tokenId?: number; readonly expiresAt?: Date }
   | { readonly kind: "service"; readonly serviceId: number; readonly tokenId?: number; readonly expiresAt?: Date }
   | {
       readonly kind: "customer";
@@ -21,7 +22,7 @@ export type Principal =
 
 /** A portal session: a token that expires (minted by createPortalSession). */
 export function isSession(p: Principal): boolean {
-  return p.kind !== "admin" && p.expiresAt !== undefined;
+  return p.expiresAt !== undefined;
 }
 
 export class InvalidTokenError extends Error {
@@ -82,7 +83,12 @@ export function createPrincipalResolver(
       .catch(() => undefined);
   };
 
-  const fromApiTokens = async (hash: string): Promise<Principal | "revoked" | undefined> => {
+  /**
+   * A token's api_tokens row. A row with neither a service nor a customer is an admin's own
+   * portal session: taken only for an admin token, and only while it has an expiry (the previous
+   * release, which never looks for admin tokens here, cannot take it at all).
+   */
+  const fromApiTokens = async (hash: string, kind: "admin" | "service" | "customer"): Promise<Principal | "revoked" | undefined> => {
     const row = await prisma.apiToken.findUnique({
       where: { tokenHash: hash },
       select: { id: true, serviceId: true, customerId: true, revokedAt: true, lastUsedAt: true, expiresAt: true, scopeServiceId: true },
@@ -92,6 +98,7 @@ export function createPrincipalResolver(
     if (row.expiresAt && row.expiresAt.getTime() <= clock.now().getTime()) throw new ExpiredSessionError(row.expiresAt);
     touch(row.id, row.lastUsedAt);
     const expiry = row.expiresAt ? { expiresAt: row.expiresAt } : {};
+    if (kind === "admin") return row.serviceId === null && row.customerId === null && row.expiresAt ? { kind: "admin", tokenId: row.id, ...expiry } : "revoked";
     if (row.serviceId !== null) return { kind: "service", serviceId: row.serviceId, tokenId: row.id, ...expiry };
     if (row.customerId !== null) {
       const scope = row.scopeServiceId !== null ? { scopeServiceId: row.scopeServiceId } : {};
@@ -114,10 +121,14 @@ export function createPrincipalResolver(
           if (await prisma.adminToken.findUnique({ where: { tokenHash: hash }, select: { id: true } })) {
             return { kind: "admin" };
           }
+          {
+            const session = await fromApiTokens(hash, "admin");
+            if (session && session !== "revoked") return session;
+          }
           break;
         case "service":
         case "customer": {
-          const found = await fromApiTokens(hash);
+          const found = await fromApiTokens(hash, kind);
           if (found === "revoked") break;
           if (found) return found;
           // Not in api_tokens yet: the old column (see adoptLegacyToken). A revoked one was

@@ -2,6 +2,7 @@ import type { Logger } from "../log.js";
 import type { StoredEvent } from "../publishing/publisher.js";
 import { topics, type Bus } from "../pubsub/bus.js";
 import type { SqlClient } from "../store/database.js";
+import { HorizonReader } from "./horizon.js";
 import { compare, positionOf, START, TX, type Position } from "./position.js";
 
 /** One live subscription as the feed sees it. */
@@ -92,6 +93,8 @@ export interface EventFeedOptions {
   readonly pollMs: number;
   /** How long events may wait for the visibility horizon before the session holding it back is logged. */
   readonly horizonWarnMs?: number;
+  /** The process's horizon reader (shared with the live attempt log); one of its own by default. */
+  readonly horizons?: HorizonReader;
 }
 
 const ALL_TYPES_REFRESH_MS = 5_000;
@@ -118,37 +121,6 @@ interface EventRow {
   webhook_ids: number[];
   service_ids: number[];
 }
-
-/**
- * The horizon: every transaction of this database with an id below it has finished (committed
- * or rolled back), so no event with a smaller tx_id can still appear. It is read in a statement
- * of its own, before the rows it bounds are read (see EventFeed.horizon()).
- *
- * The snapshot's xmin alone would do, but it is cluster-wide: any transaction open in any
- * database of the server would hold back every live feed. Only transactions of this database
- * can store events, so the horizon is the oldest of them still running (sessions and prepared
- * transactions), or, with none, the snapshot's xmax (the next id to be handed out; the statement
- * took its snapshot before it read the running ones, so anything given an id later gets one at or
- * above it). pg_stat_activity hides other roles' transactions from an unprivileged role: when a
- * session of this database is hidden, the cluster-wide xmin is used instead (correct, only
- * slower to move). Ids in pg_stat_activity are 32-bit: each is widened to 64 bits against xmax
- * (running transactions lie within 2^31 below it).
- */
-const HORIZON = `
-WITH s AS MATERIALIZED (
-  SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax, pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin
-), running AS (
-  SELECT backend_xid::text::bigint AS x FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL
-  UNION ALL
-  SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()
-)
-SELECT (CASE
-  WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = '<insufficient privilege>') THEN s.xmin
-  ELSE least(s.xmax, (SELECT min(s.xmax - (((s.xmax % 4294967296) - r.x) % 4294967296 + 4294967296) % 4294967296) FROM running r))
-END)::text AS horizon
-FROM s`;
-/** Where pg_stat_activity cannot be read (an embedded store without it): the cluster-wide xmin. */
-const CLUSTER_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon";
 
 /**
  * The one ordered, gapless stream of events inside a gateway process, shared by all its live
@@ -193,7 +165,11 @@ export class EventFeed {
   private closed = false;
   private storeDown = false;
 
-  constructor(private readonly options: EventFeedOptions) {}
+  private readonly horizons: HorizonReader;
+
+  constructor(private readonly options: EventFeedOptions) {
+    this.horizons = options.horizons ?? new HorizonReader(options.sql, options.logger);
+  }
 
   /**
    * Adds a listener. It will get every event of its types positioned after `position`, and none
@@ -287,19 +263,9 @@ export class EventFeed {
     return { tx: await this.horizon(), id: 0n };
   }
 
-  private horizonSql = HORIZON;
-
   /** Reads the horizon; rows read by a later statement below it are final. */
   private async horizon(): Promise<bigint> {
-    try {
-      const [row] = await this.options.sql.query<{ horizon: string }>(this.horizonSql, [], "hookgate_live_horizon");
-      return BigInt(row!.horizon);
-    } catch (error) {
-      if (this.horizonSql === CLUSTER_HORIZON || !/pg_stat_activity|pg_prepared_xacts|permission/i.test(String((error as Error).message))) throw error;
-      this.options.logger.info({ err: { message: (error as Error).message } }, "live feed uses the cluster-wide horizon");
-      this.horizonSql = CLUSTER_HORIZON;
-      return this.horizon();
-    }
+    return (await this.horizons.read()).horizon;
   }
 
   private onMessage = (message: unknown): void => {

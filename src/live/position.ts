@@ -56,3 +56,29 @@ export function decodeAfter(value: string): DecodedAfter | undefined {
   if (!m) return undefined;
   return { kind: "cursor", clusterId: m[1]!, position: { tx: BigInt(m[2]!), id: BigInt(m[3]!) } };
 }
+
+/**
+ * Where deliveryAttempted resumes: an attempt's position (its storing transaction's id, then its
+ * id) and an id floor: every attempt positioned after it has an id above the floor, so the resume
+ * walks the primary key from there instead of reading the whole log (attempts have no index on
+ * their position: it would be paid on the dispatcher's hot path).
+ */
+export interface AttemptPoint {
+  readonly position: Position;
+  readonly floor: bigint;
+}
+
+const ATTEMPT_PREFIX = "hga1";
+
+/** The opaque cursor of a live attempt (DeliveryAttempt.cursor; deliveryAttempted's `after`). */
+export function encodeAttemptCursor(clusterId: string, point: AttemptPoint): string {
+  return Buffer.from(`${ATTEMPT_PREFIX}:${clusterId}:${point.position.tx}:${point.position.id}:${point.floor}`).toString("base64url");
+}
+
+/** An attempt cursor as given; undefined when it is not one. */
+export function decodeAttemptCursor(value: string): { readonly clusterId: string; readonly point: AttemptPoint } | undefined {
+  const text = Buffer.from(value, "base64url").toString("utf8");
+  const m = /^hga1:(\d{1,20}):(\d{1,19}):(\d{1,19}):(\d{1,19})$/.exec(text);
+  if (!m) return undefined;
+  return { clusterId: m[1]!, point: { position: { tx: BigInt(m[2]!), id: BigInt(m[3]!) }, floor: BigInt(m[4]!) } };
+}

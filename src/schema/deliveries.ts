@@ -30,6 +30,11 @@ export const DeliveryAttempt = builder.prismaObject("DeliveryAttempt", {
   fields: (t) => ({
     id: t.id({ description: "The attempt's id.", resolve: (row) => row.id.toString() }),
     attemptNumber: t.exposeInt("attemptNumber", { description: "1 for the first call of the delivery, then 2, 3, …" }),
+    cursor: t.string({
+      nullable: true,
+      description: "Where deliveryAttempted resumes after this attempt (its `after`); set on the attempts deliveryAttempted gives, null elsewhere.",
+      resolve: (row) => ("cursor" in row && typeof row.cursor === "string" ? row.cursor : null),
+    }),
     startedAt: t.expose("startedAt", { type: "DateTime", description: "When the call started." }),
     durationMs: t.exposeInt("durationMs", { description: "From connect to the last byte of the response (or the error)." }),
     requestUrl: t.exposeString("requestUrl", { description: "The URL called." }),

@@ -41,6 +41,13 @@ const Me = builder.objectRef<MeShape>("Me").implement({
       description: "When the token expires, for a portal session (createPortalSession); null for a token valid until revoked.",
       resolve: (m) => m.expiresAt,
     }),
+    expiresInSeconds: t.int({
+      nullable: true,
+      description:
+        "For a portal session: the seconds it has left by the gateway's clock (0 once expired); null for a token valid until revoked. A client times the session's end with it, whatever its own clock says.",
+      resolve: (m, _args, ctx) =>
+        m.expiresAt === null ? null : Math.max(0, Math.ceil((m.expiresAt.getTime() - ctx.clock.now().getTime()) / 1000)),
+    }),
     scopeService: t.prismaField({
       type: "Service",
       nullable: true,
@@ -62,7 +69,7 @@ builder.queryField("me", (t) =>
         kind: p.kind === "admin" ? "ADMIN" : p.kind === "service" ? "SERVICE" : "CUSTOMER",
         serviceId: p.kind === "service" ? p.serviceId : null,
         customerId: p.kind === "customer" ? p.customerId : null,
-        expiresAt: p.kind === "admin" ? null : (p.expiresAt ?? null),
+        expiresAt: p.expiresAt ?? null,
         scopeServiceId: p.kind === "customer" ? (p.scopeServiceId ?? null) : null,
       };
     },

@@ -12,7 +12,8 @@ import { requireId } from "./ids.js";
  * handing out a long-lived token. A session is an api_tokens row with an expiry (stored hashed,
  * revocable with revokeApiToken, refused and its streams ended once it expires). A customer
  * session a service mints is scoped to that service (scope_service_id): customers are global, and
- * the session must show only what the minting service's webhooks concern.
+ * the session must show only what the minting service's webhooks concern. The admin's own session
+ * is a row with neither a service nor a customer (see principal.ts): an admin token that expires.
  */
 
 export const SESSION_DEFAULT_SECONDS = 3600;
@@ -21,7 +22,7 @@ export const SESSION_MAX_SECONDS = 86_400;
 
 const CreatePortalSessionInput = builder.inputType("CreatePortalSessionInput", {
   description:
-    "Whose session to mint. A service: for itself (neither id) or for a customer registered on one of its webhooks (customerId). The admin: for a service (serviceId), a customer (customerId), or a customer scoped to a service (both).",
+    "Whose session to mint. A service: for itself (neither id) or for a customer registered on one of its webhooks (customerId). The admin: for itself (neither id), a service (serviceId), a customer (customerId), or a customer scoped to a service (both).",
   fields: (t) => ({
     serviceId: t.id({ description: "A session of this service (admin only; a service's own id is allowed). With customerId: the service the customer session is scoped to." }),
     customerId: t.id({ description: "A session of this customer. Minted by a service, it sees only that service's webhooks and the events routed to them." }),
@@ -46,6 +47,7 @@ const PortalSession = builder.objectRef<{ apiToken: ApiTokenRow; token: string; 
   }),
 });
 
+/** Neither id: the admin's own session. */
 interface SessionOwner {
   readonly serviceId?: number;
   readonly customerId?: number;
@@ -75,7 +77,7 @@ async function sessionOwner(ctx: GatewayContext, input: { serviceId?: string | n
     }
     return serviceId === undefined ? { customerId } : { customerId, scopeServiceId: serviceId };
   }
-  if (serviceId === undefined) throw badInput("input.serviceId", "an admin token names whose session to mint: give serviceId, customerId, or both");
+  if (serviceId === undefined) return {}; // the admin's own
   if (!(await ctx.prisma.service.findUnique({ where: { id: serviceId }, select: { id: true } }))) throw notFound(`service ${serviceId}`);
   return { serviceId };
 }
@@ -94,11 +96,11 @@ builder.mutationField("createPortalSession", (t) =>
         throw badInput("input.expiresInSeconds", `must be ${SESSION_MIN_SECONDS} to ${SESSION_MAX_SECONDS} seconds`);
       }
       const owner = await sessionOwner(ctx, input);
-      const token = newToken(owner.customerId !== undefined ? "customer" : "service");
+      const token = newToken(owner.customerId !== undefined ? "customer" : owner.serviceId !== undefined ? "service" : "admin");
       const expiresAt = new Date(ctx.clock.now().getTime() + seconds * 1000);
       const apiToken = await ctx.prisma.apiToken.create({
         data: {
-          ...(owner.customerId !== undefined ? { customerId: owner.customerId } : { serviceId: owner.serviceId! }),
+          ...(owner.customerId !== undefined ? { customerId: owner.customerId } : owner.serviceId !== undefined ? { serviceId: owner.serviceId } : {}),
           scopeServiceId: owner.scopeServiceId ?? null,
           label: "portal session",
           tokenHash: hashToken(token),

@@ -6,7 +6,7 @@ import { badInput, gatewayError } from "../errors.js";
 import { Event } from "./events.js";
 import { requireId } from "./ids.js";
 import { findEventTypes, requireWebhook } from "./lookups.js";
-import { decodeAfter, START, type Position } from "../live/position.js";
+import { decodeAfter, decodeAttemptCursor, START, type AttemptPoint, type Position } from "../live/position.js";
 import { ownsWebhook } from "./ownership.js";
 import { payloadFilterInput } from "./webhook-settings.js";
 
@@ -46,17 +46,32 @@ builder.subscriptionField("eventPublished", (t) =>
 builder.subscriptionField("deliveryAttempted", (t) =>
   t.field({
     type: DeliveryAttempt,
-    description: "Every attempt to deliver to this webhook, as it is recorded (a live webhookLogs).",
-    args: { webhookId: t.arg.id({ required: true, description: "The webhook whose attempts to follow." }) },
+    description:
+      "Every attempt to deliver to this webhook, as it is recorded (a live webhookLogs), in the order of the transactions that stored them (not id order). With `after`, every attempt stored after that one comes first, then live ones: no gap, no repeat.",
+    args: {
+      webhookId: t.arg.id({ required: true, description: "The webhook whose attempts to follow." }),
+      after: t.arg.string({ description: "Resume after this attempt: the `cursor` of the last attempt this subscription gave." }),
+    },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     subscribe: async (_root, args, ctx) => {
       const webhookId = requireId("webhookId", args.webhookId);
       await requireWebhook(ctx.prisma, webhookId);
-      return endOnRevocation(ctx, ctx.live.attempts(webhookId));
+      const after = args.after != null ? await attemptResumePoint(ctx, args.after) : undefined;
+      return endOnRevocation(ctx, await ctx.live.attempts(webhookId, after));
     },
     resolve: (attempt) => attempt as never,
   }),
 );
+
+/** Where deliveryAttempted's `after` resumes (a cursor made on this store's cluster). */
+async function attemptResumePoint(ctx: GatewayContext, value: string): Promise<AttemptPoint> {
+  const decoded = decodeAttemptCursor(value);
+  if (!decoded) throw badInput("after", "must be the cursor of an attempt deliveryAttempted gave");
+  if (decoded.clusterId !== (await ctx.live.clusterId())) {
+    throw badInput("after", "this cursor was made on another database cluster (the store was restored or moved); subscribe without after");
+  }
+  return decoded.point;
+}
 
 /** Where `after` resumes: a cursor (checked against this store's cluster), or an event's position. */
 async function resumePosition(ctx: GatewayContext, value: string): Promise<Position> {
@@ -121,7 +136,7 @@ async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventF
  */
 function endOnRevocation<T>(ctx: GatewayContext, source: AsyncIterable<T>): AsyncIterable<T> {
   const p = ctx.principal;
-  const tokenId = p && p.kind !== "admin" ? p.tokenId : undefined;
+  const tokenId = p?.tokenId;
   if (tokenId === undefined) return source;
   const inner = source[Symbol.asyncIterator]();
   let revoke: (error: Error) => void = () => undefined;

@@ -163,6 +163,19 @@ export function visibleWebhooks(ctx: GatewayContext): Prisma.WebhookWhereInput {
 }
 
 
+builder.queryField("webhook", (t) =>
+  t.prismaField({
+    type: "Webhook",
+    nullable: true,
+    description:
+      "One webhook, if the caller can see it (the visibility of `webhooks`: the admin any, a service its own, a customer those it is registered on); null otherwise, whether or not it exists, so ids cannot be probed.",
+    args: { id: t.arg.id({ required: true, description: "The webhook's id." }) },
+    authScopes: { authenticated: true },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.webhook.findFirst({ ...query, where: { AND: [visibleWebhooks(ctx), { id: requireId("id", args.id) }] } }),
+  }),
+);
+
 builder.queryField("webhooks", (t) =>
   t.field({
     type: WebhookPage,

@@ -90,7 +90,7 @@ export function attachWebsocketServer(
         }
         if (!principal) return false; // graphql-ws closes with 4403 Forbidden
         // A revoked token's connection is closed (4403), which ends its subscriptions too.
-        const tokenId = principal.kind === "admin" ? undefined : principal.tokenId;
+        const tokenId = principal.tokenId;
         const socket = ctx.extra.socket;
         const unwatch = tokenId === undefined ? undefined : services.tokens.watch(tokenId, (why) => socket.close(CloseCode.Forbidden, why === "expired" ? "session expired" : "token revoked"));
         Object.assign(state(ctx.extra), { principal, rateLimitKey: key, unwatch });

@@ -93,7 +93,7 @@ describe("minting", () => {
     expect(new Date(day.expiresAt).getTime()).toBe(clock.now().getTime() + 86_400_000);
   });
 
-  it("who may: the admin for a service or a customer (scoped or not); a service for itself and its registered customers only", async () => {
+  it("who may: the admin for itself, a service or a customer (scoped or not); a service for itself and its registered customers only", async () => {
     const { s1, s2, customer } = await twoServices();
     const stranger = await createCustomer(t);
     // A customer on no webhook of s1: NOT_FOUND, as a missing one.
@@ -101,9 +101,6 @@ describe("minting", () => {
     expect(code(await s1.client.raw(MINT, { input: { customerId: "999999" } }))).toBe("NOT_FOUND");
     expect(code(await s1.client.raw(MINT, { input: { serviceId: s2.id } }))).toBe("FORBIDDEN");
     expect(code(await customer.client.raw(MINT, { input: {} }))).toBe("FORBIDDEN");
-    const byAdmin = await t.admin.raw(MINT, { input: {} });
-    expect(code(byAdmin)).toBe("BAD_USER_INPUT");
-    expect(byAdmin.errors?.[0]?.extensions?.field).toBe("input.serviceId");
 
     const scoped = await mint(s1.client, { customerId: customer.id });
     expect(scoped.token).toMatch(/^hg_cus_/);
@@ -126,6 +123,57 @@ describe("minting", () => {
     expect(code(await as.raw(REVOKE, { id: initial.id }))).toBe("FORBIDDEN");
     expect((await as.raw(REVOKE, { id: session.apiToken.id })).errors).toBeUndefined();
     expect((await as.raw(ME)).status).toBe(401);
+  });
+});
+
+describe("the admin's own session", () => {
+  it("is an admin token that expires: the admin's powers, no session or API token of its own, ended by expiry (streams too) or revocation", async () => {
+    const session = await mint(t.admin, { expiresInSeconds: 120 });
+    expect(session.token).toMatch(/^hg_admin_/);
+    expect(session.apiToken.label).toBe("portal session");
+    const as = t.as(session.token);
+    const me = await as.raw(`{ me { kind expiresAt expiresInSeconds } }`);
+    expect(me.data).toEqual({ me: { kind: "ADMIN", expiresAt: session.expiresAt, expiresInSeconds: 120 } });
+    const s = await createService(t);
+    expect((await as.raw(`query($s: ID) { webhooks(serviceId: $s) { totalCount } }`, { s: s.id })).errors).toBeUndefined();
+    expect(code(await as.raw(MINT, { input: {} }))).toBe("FORBIDDEN");
+    expect(code(await as.raw(MINT, { input: { serviceId: s.id } }))).toBe("FORBIDDEN");
+    expect(code(await as.raw(`query($s: ID) { apiTokens(serviceId: $s) { id } }`, { s: s.id }))).toBe("FORBIDDEN");
+
+    // A stream it opened ends when it expires.
+    let closed: { code: number; reason: string } | undefined;
+    const client = wsClient(t.gateway.url!, session.token, { onClosed: (c, reason) => (closed = { code: c, reason }) });
+    // Subscribed once its replay of the stored events has begun: replay from the start gives it a first item.
+    const type = await createEventType(t);
+    await t.admin.raw(PUBLISH, { input: { eventName: type.name, payload: {} } });
+    const live = collect(client, EVENT_PUBLISHED, { after: "0" });
+    await waitForItems(live, 1);
+    clock.advance(60_000);
+    expect((await as.raw(`{ me { expiresInSeconds } }`)).data).toEqual({ me: { expiresInSeconds: 60 } });
+    expect(closed).toBeUndefined();
+    clock.advance(60_000);
+    await eventually(() => closed, 10_000);
+    expect(closed).toEqual({ code: 4403, reason: "session expired" });
+    live.stop();
+    await client.dispose();
+    const refused = await as.raw(ME);
+    expect(refused.status).toBe(401);
+    expect(refused.errors?.[0]?.message).toMatch(/session expired/);
+
+    // Revoked before its end: refused at once.
+    const other = await mint(t.admin, {});
+    expect((await t.as(other.token).raw(ME)).errors).toBeUndefined();
+    expect((await t.admin.raw(REVOKE, { id: other.apiToken.id })).errors).toBeUndefined();
+    expect((await t.as(other.token).raw(ME)).status).toBe(401);
+  });
+
+  it("is stored hashed, as a row of api_tokens with no owner (the previous release looks up admin tokens in admin_tokens only: it refuses it)", async () => {
+    const session = await mint(t.admin, {});
+    const rows = await t.store.database.sql.query<{ service_id: number | null; customer_id: number | null; token_hash: string }>(
+      `SELECT service_id, customer_id, token_hash FROM api_tokens WHERE id = $1::int`,
+      [Number(session.apiToken.id)],
+    );
+    expect(rows).toEqual([{ service_id: null, customer_id: null, token_hash: hashToken(session.token) }]);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   CreateWebhookDocument,
   CreateWebhookServiceDocument,
   PublishEventDocument,
+  PublishEventsDocument,
   WebhookLogsDocument,
   WebhooksDocument,
 } from "../generated/graphql.js";
@@ -185,34 +186,78 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
         await p.locator('[role="log"][data-loaded="true"]').waitFor();
       }
 
+      // One attempt arrives live first: the attempt tail then holds its cursor.
+      const first = (await gw.admin.ok(PublishEventDocument, { input: { eventName: "order.created", payload: { outage: 0 } } })).publishEvent.event.id;
+      const firstAttempt = await eventually(async () => {
+        const logs = await gw.admin.ok(AttemptIdsDocument, { webhookId: made.webhookId });
+        return logs.webhookLogs.edges.find((e) => e.node.event.id === first)?.node.attempts[0]?.id;
+      });
+      await waitForCount(attempts.locator(`[data-attempt="${firstAttempt}"]`), 1, 10_000);
+
       proxy.cut();
       for (const p of [events, attempts]) await p.locator('[data-testid="conn"][data-state="reconnecting"]').waitFor();
-      const published: string[] = [];
-      for (const n of [1, 2]) {
-        published.push((await gw.admin.ok(PublishEventDocument, { input: { eventName: "order.created", payload: { outage: n } } })).publishEvent.event.id);
-      }
-      // Both attempts are recorded while the browser is away.
-      const missed = await eventually(async () => {
-        const logs = await gw.admin.ok(AttemptIdsDocument, { webhookId: made.webhookId });
-        const mine = logs.webhookLogs.edges.filter((e) => published.includes(e.node.event.id) && e.node.status === "SUCCEEDED");
-        return mine.length === 2 && mine.map((e) => e.node.id);
+      // More attempts while the browser is away than the 50 recent deliveries a webhookLogs
+      // backfill would read: only resuming with the cursor brings them all.
+      const batch = await gw.admin.ok(PublishEventsDocument, {
+        input: { events: Array.from({ length: 60 }, (_, n) => ({ eventName: "order.created", payload: { outage: n + 1 } })) },
       });
-      expect(missed).toHaveLength(2);
+      const published = batch.publishEvents.results.map((r) => r.event.id);
+      const missed = await eventually(async () => {
+        const logs = await gw.admin.ok(AttemptIdsDocument, { webhookId: made.webhookId, first: 100 });
+        const mine = logs.webhookLogs.edges.filter((e) => published.includes(e.node.event.id) && e.node.status === "SUCCEEDED");
+        return mine.length === published.length && mine.flatMap((e) => e.node.attempts.map((a) => a.id));
+      }, 30_000);
+      expect(missed).toHaveLength(60);
       proxy.restore();
 
       for (const p of [events, attempts]) await p.locator('[data-testid="conn"][data-state="connected"]').waitFor({ timeout: 20_000 });
       for (const id of published) await waitForCount(events.locator(`[data-event="${id}"]`), 1, 10_000);
-      const logs = await gw.admin.ok(AttemptIdsDocument, { webhookId: made.webhookId });
-      const attemptIds = logs.webhookLogs.edges.filter((e) => published.includes(e.node.event.id)).flatMap((e) => e.node.attempts.map((a) => a.id));
-      expect(attemptIds).toHaveLength(2);
-      for (const id of attemptIds) await waitForCount(attempts.locator(`[data-attempt="${id}"]`), 1, 10_000);
-      // Each attempt once, though it came both from the backfill and possibly the live feed.
+      for (const id of missed) await waitForCount(attempts.locator(`[data-attempt="${id}"]`), 1, 10_000);
+      // Each attempt once, though some came both from the backfill and the live feed.
       const shown = await attempts.locator("[data-attempt]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-attempt")));
       expect(new Set(shown).size).toBe(shown.length);
     } finally {
       await events.close();
       await attempts.close();
       await proxy.close();
+    }
+  });
+
+  it("works with the keyboard alone, and at a phone's width without scrolling sideways", async () => {
+    const phone = await browser.newPage({ width: 390, height: 844 });
+    /** Presses Tab until the focused element is `target` (at most 60 times). */
+    const tabTo = async (target: import("playwright-core").Locator, what: string) => {
+      for (let i = 0; i < 60; i++) {
+        await phone.keyboard.press("Tab");
+        if (await target.evaluate((el) => el === document.activeElement)) return;
+      }
+      throw new Error(`Tab never reached ${what}`);
+    };
+    const fitsWidth = () => phone.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    try {
+      await signInWith(phone, origin, made.serviceToken);
+      await phone.locator("tbody tr").first().waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await tabTo(phone.getByRole("link", { name: `#${made.webhookId}` }), "the webhook's link");
+      await phone.keyboard.press("Enter");
+      await phone.getByRole("heading", { name: new RegExp(`Webhook #${made.webhookId}`) }).waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await tabTo(phone.getByRole("link", { name: "Live tail" }), "the Live tail tab");
+      await phone.keyboard.press("Enter");
+      const row = phone.locator("[data-attempt]").first().getByRole("button");
+      await row.waitFor();
+      expect(await fitsWidth()).toBe(true);
+      await tabTo(row, "the newest attempt");
+      await phone.keyboard.press("Enter");
+      // The chosen attempt's request and response, with the focus moved there.
+      const detail = phone.getByLabel("Selected attempt");
+      await waitForText(detail, "Request");
+      expect(await detail.evaluate((el) => el === document.activeElement)).toBe(true);
+      await tabTo(phone.getByRole("button", { name: "Sign out" }), "Sign out");
+      await phone.keyboard.press("Enter");
+      await phone.getByLabel("API token").waitFor();
+    } finally {
+      await phone.close();
     }
   });
 

@@ -56,4 +56,24 @@ describe.skipIf(!browserAvailable())("console opened from a portal link", () => 
     await page.getByLabel("API token").waitFor();
     expect(await page.evaluate(() => sessionStorage.getItem("hookgate.token"))).toBeNull();
   });
+
+  it("says the session has expired when its time runs out, with no request made (a timer from the gateway's expiresInSeconds)", async () => {
+    const service = await createService(gw, "Timer Shop");
+    const minted = await service.client.raw(`mutation { createPortalSession(input: { expiresInSeconds: 120 }) { url } }`);
+    expect(minted.errors).toBeUndefined();
+    const { url } = (minted.data as { createPortalSession: { url: string } }).createPortalSession;
+    // The browser's clock is far from the gateway's manual one: only the seconds left count.
+    const timed = await browser.newPage();
+    await timed.clock.install({ time: new Date("2031-01-01T00:00:00Z") });
+    await timed.goto(url);
+    await timed.getByRole("button", { name: "Sign out" }).waitFor();
+    await timed.clock.fastForward(100_000);
+    expect(await timed.getByRole("button", { name: "Sign out" }).isVisible()).toBe(true);
+    // The gateway's clock does not move: a request would still succeed, so only the timer can end it.
+    await timed.clock.fastForward(21_000);
+    await waitForText(timed.getByRole("status").first(), "Your session has expired");
+    await timed.getByLabel("API token").waitFor();
+    expect(await timed.evaluate(() => sessionStorage.getItem("hookgate.token"))).toBeNull();
+    await timed.close();
+  });
 });

@@ -393,6 +393,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       errorClass: "HttpStatus",
       errorMessage: "HTTP 503",
       succeeded: false,
+      txId: big(4),
     },
     // A FAILED delivery is not queued by the insert trigger, so this row is the only one for it.
     QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19), fifoTx: big(4), fifoEvent: big(5) },

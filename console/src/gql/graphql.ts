@@ -337,10 +337,11 @@ export type ReplayMutation = { replayWebhook: { queued: number } };
 
 export type AttemptTailSubscriptionVariables = Exact<{
   webhookId: string;
+  after?: string | null | undefined;
 }>;
 
 
-export type AttemptTailSubscription = { deliveryAttempted: { id: string, attemptNumber: number, startedAt: string, durationMs: number, requestUrl: string, requestMethod: string, requestHeaders: unknown, requestBody: string, responseStatus: number | null, responseHeaders: unknown, responseBody: string | null, errorClass: string | null, errorMessage: string | null, succeeded: boolean } };
+export type AttemptTailSubscription = { deliveryAttempted: { cursor: string | null, id: string, attemptNumber: number, startedAt: string, durationMs: number, requestUrl: string, requestMethod: string, requestHeaders: unknown, requestBody: string, responseStatus: number | null, responseHeaders: unknown, responseBody: string | null, errorClass: string | null, errorMessage: string | null, succeeded: boolean } };
 
 export type ReplayPreviewQueryVariables = Exact<{
   webhookId: string;
@@ -374,7 +375,7 @@ export type EventTailSubscription = { eventPublished: { id: string, eventName: s
 export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MeQuery = { me: { kind: PrincipalKind, expiresAt: string | null, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null, scopeService: { id: string, title: string } | null } };
+export type MeQuery = { me: { kind: PrincipalKind, expiresAt: string | null, expiresInSeconds: number | null, service: { id: string, title: string } | null, customer: { id: string, name: string, externalId: string | null } | null, scopeService: { id: string, title: string } | null } };
 
 export type ConsoleWebhookFragment = { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> };
 
@@ -388,13 +389,11 @@ export type WebhookListQueryVariables = Exact<{
 export type WebhookListQuery = { webhooks: { totalCount: number, page: number, totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
 
 export type WebhookSettingsQueryVariables = Exact<{
-  serviceId?: string | null | undefined;
-  page?: number | null | undefined;
-  perPage?: number | null | undefined;
+  id: string;
 }>;
 
 
-export type WebhookSettingsQuery = { webhooks: { totalPage: number, data: Array<{ id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }>, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> }> } };
+export type WebhookSettingsQuery = { webhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }>, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } | null };
 
 export type CreateConsoleWebhookMutationVariables = Exact<{
   input: CreateWebhookInput;
@@ -808,9 +807,10 @@ export const ReplayDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<ReplayMutation, ReplayMutationVariables>;
 export const AttemptTailDocument = new TypedDocumentString(`
-    subscription AttemptTail($webhookId: ID!) {
-  deliveryAttempted(webhookId: $webhookId) {
+    subscription AttemptTail($webhookId: ID!, $after: String) {
+  deliveryAttempted(webhookId: $webhookId, after: $after) {
     ...ConsoleAttempt
+    cursor
   }
 }
     fragment ConsoleAttempt on DeliveryAttempt {
@@ -891,6 +891,7 @@ export const MeDocument = new TypedDocumentString(`
       externalId
     }
     expiresAt
+    expiresInSeconds
     scopeService {
       id
       title
@@ -934,20 +935,17 @@ export const WebhookListDocument = new TypedDocumentString(`
   }
 }`) as unknown as TypedDocumentString<WebhookListQuery, WebhookListQueryVariables>;
 export const WebhookSettingsDocument = new TypedDocumentString(`
-    query WebhookSettings($serviceId: ID, $page: Int, $perPage: Int) {
-  webhooks(serviceId: $serviceId, page: $page, perPage: $perPage) {
-    data {
-      ...ConsoleWebhook
-      requestHeaders {
-        name
-        value
-      }
-      auth {
-        type
-        username
-      }
+    query WebhookSettings($id: ID!) {
+  webhook(id: $id) {
+    ...ConsoleWebhook
+    requestHeaders {
+      name
+      value
     }
-    totalPage
+    auth {
+      type
+      username
+    }
   }
 }
     fragment ConsoleWebhook on Webhook {

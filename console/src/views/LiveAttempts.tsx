@@ -15,9 +15,11 @@ function merge(current: ConsoleAttemptFragment[], incoming: ConsoleAttemptFragme
 }
 
 /**
- * Live tail of a webhook's attempts (deliveryAttempted). The subscription has no cursor, so the
- * recent attempts are read from webhookLogs when the tail opens and again after every
- * reconnect: whatever was recorded while the socket was down shows up, each attempt once.
+ * Live tail of a webhook's attempts (deliveryAttempted). It opens with the recent attempts from
+ * webhookLogs, then follows the subscription, keeping the cursor of the last attempt it gave.
+ * After a reconnect it subscribes again with `after` = that cursor: the gateway sends every
+ * attempt recorded meanwhile, then live ones, nothing missed and nothing twice. (Before the first
+ * live attempt there is no cursor: then it reads webhookLogs again instead.)
  */
 export function LiveAttempts({ webhookId }: { webhookId: string }) {
   const api = useApi();
@@ -30,6 +32,8 @@ export function LiveAttempts({ webhookId }: { webhookId: string }) {
 
   useEffect(() => {
     let live = true;
+    let stop: (() => void) | undefined;
+    let cursor: string | undefined;
     const backfill = () =>
       api.request(DeliveriesDocument, { webhookId, first: 50 }).then(
         (r) => {
@@ -39,16 +43,26 @@ export function LiveAttempts({ webhookId }: { webhookId: string }) {
         },
         (e: ApiError) => live && setError(e),
       );
-    const stop = api.subscribe(AttemptTailDocument, { webhookId }, {
-      next: (data) => add.current([data.deliveryAttempted]),
-      error: (e) => live && setError(e),
-    });
+    const subscribe = () => {
+      stop?.();
+      stop = api.subscribe(AttemptTailDocument, cursor ? { webhookId, after: cursor } : { webhookId }, {
+        next: (data) => {
+          cursor = data.deliveryAttempted.cursor ?? cursor;
+          add.current([data.deliveryAttempted]);
+        },
+        error: (e) => live && setError(e),
+      });
+    };
+    subscribe();
     void backfill();
-    const off = api.onReconnect(() => void backfill());
+    const off = api.onReconnect(() => {
+      if (!cursor) void backfill();
+      subscribe();
+    });
     return () => {
       live = false;
       off();
-      stop();
+      stop?.();
     };
   }, [api, webhookId, add]);
 

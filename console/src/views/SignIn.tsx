@@ -1,8 +1,7 @@
 import { useId, useState, type FormEvent } from "react";
-import type { Api } from "../api/client";
-import { signIn, type Me } from "../session";
+import { signIn, type Session } from "../session";
 
-export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (token: string, session: { api: Api; me: Me }) => void }) {
+export function SignIn({ notice, onSignedIn }: { notice?: string; onSignedIn: (token: string, session: Session) => void }) {
   const id = useId();
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | undefined>();

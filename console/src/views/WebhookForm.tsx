@@ -14,7 +14,7 @@ import type { Me } from "../session";
 import { ErrorNote, SecretOnce } from "../ui/common";
 import { scheduleInWords } from "../ui/schedule";
 
-type Existing = WebhookSettingsQuery["webhooks"]["data"][number];
+type Existing = NonNullable<WebhookSettingsQuery["webhook"]>;
 type AuthChoice = "KEEP" | "NONE" | "BASIC" | "TOKEN";
 
 /** Create (no `webhook`) or edit every setting of a webhook. Passwords and tokens are write-only. */

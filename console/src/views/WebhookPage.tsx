@@ -18,7 +18,7 @@ import { LiveAttempts } from "./LiveAttempts";
 import { WebhookForm } from "./WebhookForm";
 import { WebhookState } from "./Webhooks";
 
-type Webhook = WebhookSettingsQuery["webhooks"]["data"][number];
+type Webhook = NonNullable<WebhookSettingsQuery["webhook"]>;
 
 const TABS = [
   { key: "overview", label: "Overview" },
@@ -27,24 +27,15 @@ const TABS = [
   { key: "settings", label: "Settings" },
 ] as const;
 
-/**
- * One webhook. The API has no query for a single webhook, so its list is read page by page
- * (100 at a time, by id) until the webhook turns up.
- */
+/** One webhook, by id (the `webhook` query: null when this token may not see it). */
 function useWebhook(webhookId: string): { webhook: Webhook | undefined; error: ApiError | undefined; loading: boolean; reload(): void } {
   const api = useApi();
   const [state, setState] = useState<{ webhook?: Webhook; error?: ApiError; loading: boolean }>({ loading: true });
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     let current = true;
-    (async () => {
-      for (let page = 1; ; page++) {
-        const { webhooks } = await api.request(WebhookSettingsDocument, { page, perPage: 100 });
-        const found = webhooks.data.find((w) => w.id === webhookId);
-        if (found || page >= webhooks.totalPage || !webhooks.data.length) return found;
-      }
-    })().then(
-      (webhook) => current && setState({ webhook, loading: false }),
+    api.request(WebhookSettingsDocument, { id: webhookId }).then(
+      ({ webhook }) => current && setState({ webhook: webhook ?? undefined, loading: false }),
       (error: unknown) => current && setState((s) => ({ ...s, error: asApiError(error), loading: false })),
     );
     return () => {
