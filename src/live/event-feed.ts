@@ -278,8 +278,11 @@ export class EventFeed {
 
   private horizonSql = HORIZON;
 
-  /** Reads the horizon; rows read by a later statement below it are final. */
-  private async horizon(): Promise<bigint> {
+  /**
+   * Reads the horizon; rows read by a later statement below it are final. Public for the pull
+   * queue, which hands out deliveries in this same order (src/dispatcher/pull-queue.ts).
+   */
+  async horizon(): Promise<bigint> {
     try {
       const [row] = await this.options.sql.query<{ horizon: string }>(this.horizonSql, [], "hookgate_live_horizon");
       return BigInt(row!.horizon);
