@@ -344,6 +344,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       retryWindowSeconds: 123_456,
       openToCustomers: false,
       payloadFilter: `$.a == "ünïcode \\"quoted\\""`,
+      deliveryMode: "PULL",
       createdAt: at(9),
       updatedAt: at(10),
     },
@@ -391,7 +392,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       succeeded: false,
     },
     // A FAILED delivery is not queued by the insert trigger, so this row is the only one for it.
-    QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19) },
+    QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19), txId: big(3), receiptId: big(4) },
     RetentionState: { name: "attempt_bodies", position: big(3), updatedAt: at(20) },
   } satisfies {
     AdminToken: Prisma.AdminTokenUncheckedCreateInput;
