@@ -19,6 +19,32 @@ export function authenticatedAs(req: unknown): Authenticated | undefined {
 }
 
 /**
+ * Records who a request is when another transport authenticated it (the REST routes: a bearer
+ * token, HTTP Basic, a token in the path), so the GraphQL operations it runs see that caller.
+ */
+export function rememberAuthenticated(req: IncomingMessage, who: Authenticated): void {
+  authenticated.set(req, who);
+}
+
+/**
+ * Counts a request without a valid token against its client address's
+ * HOOKGATE_RATE_LIMIT_UNAUTHENTICATED; when that is spent, says so and how long to wait.
+ */
+export async function countUnauthenticated(
+  req: IncomingMessage,
+  deps: { services: GatewayServices; clientAddress: ClientAddress },
+): Promise<{ readonly message: string; readonly retryAfterSeconds: number } | undefined> {
+  try {
+    await deps.services.rateLimits.consume(`ip:${deps.clientAddress(req)}`, "unauthenticated");
+    return undefined;
+  } catch (error) {
+    const ext = (error as { extensions?: { retryAfterSeconds?: number } }).extensions;
+    if (ext?.retryAfterSeconds === undefined) throw error;
+    return { message: (error as Error).message, retryAfterSeconds: ext.retryAfterSeconds };
+  }
+}
+
+/**
  * Every GraphQL request over HTTP needs a valid token, and it is checked first: a document is
  * only read, parsed and validated for a known principal, so a stream of unique, expensive
  * documents without a token costs a hash and (for a token of a known shape) one indexed lookup
@@ -48,18 +74,13 @@ export async function authenticateRequest(
     reason = error.message;
     invalid = true;
   }
-  const { config, rateLimits } = deps.services;
+  const { config } = deps.services;
   const graphiqlPage = config.HOOKGATE_GRAPHIQL && req.method === "GET" && !!req.headers.accept?.includes("text/html");
   const preflight = req.method === "OPTIONS";
-  try {
-    await rateLimits.consume(`ip:${deps.clientAddress(req)}`, "unauthenticated");
-  } catch (error) {
-    const ext = (error as { extensions?: { retryAfterSeconds?: number } }).extensions;
-    if (ext?.retryAfterSeconds === undefined) throw error;
-    refuse(req, res, 429, { "retry-after": String(ext.retryAfterSeconds) }, (error as Error).message, {
-      code: "RATE_LIMITED",
-      retryAfterSeconds: ext.retryAfterSeconds,
-    });
+  const limited = await countUnauthenticated(req, deps);
+  if (limited) {
+    const { message, retryAfterSeconds } = limited;
+    refuse(req, res, 429, { "retry-after": String(retryAfterSeconds) }, message, { code: "RATE_LIMITED", retryAfterSeconds });
     return false;
   }
   if (graphiqlPage || preflight) return true;

@@ -4,10 +4,13 @@ import type { PrincipalResolver } from "../auth/principal.js";
 import type { GatewayServices } from "../schema/context.js";
 import { serveMetrics } from "./metrics-server.js";
 import { authenticateRequest } from "./authenticate.js";
+import { answerTooLarge, readBody, TOO_LARGE } from "./body.js";
 import type { ClientAddress } from "./client-address.js";
 import { createConsoleHandler } from "./console.js";
 import { requestIdFrom, withRequestLogger } from "./request-log.js";
 import type { GatewayYoga } from "./yoga.js";
+import { createRest } from "./rest/index.js";
+import type { RestRouter } from "./rest/router.js";
 
 export interface HttpDeps {
   readonly yoga: GatewayYoga;
@@ -21,10 +24,12 @@ export interface HttpDeps {
  * The gateway's HTTP entry: gives every request an id (the client's x-request-id when
  * well-formed, else a new one; echoed in the response and bound to its log lines), authenticates
  * GraphQL requests before reading their body (authenticate.ts), bounds the body to
- * HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics, /console and the rest (GraphQL).
+ * HOOKGATE_MAX_BODY_BYTES, and routes /healthz, /readyz, /metrics, /console, the REST routes
+ * (rest/: Basalam's and Thulium's APIs, /openapi.json) and the rest (GraphQL).
  */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { services } = deps;
+  const rest = createRest(deps);
   return (req, res) => {
     const started = performance.now();
     const requestId = requestIdFrom(req.headers["x-request-id"]);
@@ -32,14 +37,15 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
     res.setHeader("x-request-id", requestId);
     const logger = services.logger.child({ requestId });
     // The path only: a query string can carry a whole GraphQL document and its variables.
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     res.once("finish", () => {
       services.metrics.httpResponse(res.statusCode);
       const level = res.statusCode >= 500 ? "warn" : res.statusCode >= 400 ? "info" : "debug";
-      logger[level]({ method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) }, "request");
+      // A REST route may carry a token in its path (Green API): logged as ***.
+      logger[level]({ method: req.method, path: rest.redact(path), status: res.statusCode, ms: Math.round(performance.now() - started) }, "request");
     });
     withRequestLogger(logger, () => {
-      route(deps, req, res, path).catch((error: unknown) => {
+      route(deps, rest, req, res, path).catch((error: unknown) => {
         logger.error({ err: error }, "request failed");
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
         res.end();
@@ -48,7 +54,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
   };
 }
 
-async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, path: string | undefined): Promise<void> {
+async function route(deps: HttpDeps, rest: RestRouter, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   if (path === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
   if (path === "/readyz") {
     const { ok, detail } = await deps.readiness();
@@ -61,6 +67,8 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
   if (path === "/console" || path?.startsWith("/console/")) {
     return consolePages.serve(req, res, path, deps.services.config.HOOKGATE_CONSOLE_FRAME_ANCESTORS);
   }
+  // The REST routes (src/server/rest/): each authenticates its own way, then runs GraphQL operations.
+  if (await rest.handle(req, res, path)) return;
   // Everything else goes to yoga (which also answers /graphql/ and other spellings): token first.
   if (!(await authenticateRequest(req, res, deps))) return;
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -75,32 +83,6 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
 /** The web console (built files, read once); the same for every gateway of the process. */
 const consolePages = createConsoleHandler();
 
-const TOO_LARGE = Symbol("too large");
-
-/** The whole body, or TOO_LARGE as soon as Content-Length or the bytes received pass the limit. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof TOO_LARGE> {
-  const declared = req.headers["content-length"];
-  if (declared !== undefined && Number(declared) > limit) return Promise.resolve(TOO_LARGE);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        // Chunked (or lying about its length): stop keeping what arrives.
-        req.off("data", onData);
-        chunks.length = 0;
-        resolve(TOO_LARGE);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on("data", onData);
-    req.once("end", () => resolve(Buffer.concat(chunks, size)));
-    req.once("error", reject);
-  });
-}
-
 /** 413 with a GraphQL-shaped body; the connection is closed so the rest of the body is not read. */
 function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number): void {
   const body = JSON.stringify({
@@ -111,8 +93,5 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse, limit: number
       },
     ],
   });
-  // Whatever else arrives is discarded, and the socket goes once the answer is out.
-  req.resume();
-  res.once("finish", () => setTimeout(() => req.socket.destroy(), 1_000).unref());
-  res.writeHead(413, { "content-type": "application/json; charset=utf-8", connection: "close" }).end(body);
+  answerTooLarge(req, res, "application/json; charset=utf-8", body);
 }

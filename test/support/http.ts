@@ -56,13 +56,16 @@ export function rawPost(
 export async function postText(url: string, body: string, headers: Record<string, string> = {}): Promise<RawResponse & { json: unknown }> {
   const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
   const text = await response.text();
-  let json: unknown;
+  return { status: response.status, headers: Object.fromEntries(response.headers), body: text, json: jsonOrUndefined(text) };
+}
+
+/** The text parsed as JSON, or undefined when it is not JSON. */
+export function jsonOrUndefined(text: string): unknown {
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    json = undefined;
+    return undefined;
   }
-  return { status: response.status, headers: Object.fromEntries(response.headers), body: text, json };
 }
 
 /** The value of one sample in Prometheus text, or undefined when the series is absent. */
