@@ -176,6 +176,21 @@ builder.queryField("webhooks", (t) =>
   }),
 );
 
+builder.queryField("webhook", (t) =>
+  t.prismaField({
+    type: "Webhook",
+    description: "One webhook the caller can see (as webhooks lists them); NOT_FOUND for any other id.",
+    args: { webhookId: t.arg.id({ required: true, description: "The webhook." }) },
+    authScopes: { authenticated: true },
+    resolve: async (query, _root, args, ctx) => {
+      const id = requireId("webhookId", args.webhookId);
+      const webhook = await ctx.prisma.webhook.findFirst({ ...query, where: { AND: [visibleWebhooks(ctx), { id }] } });
+      if (!webhook) throw notFound(`webhook ${id}`);
+      return webhook;
+    },
+  }),
+);
+
 const HttpHeaderInput = builder.inputType("HttpHeaderInput", {
   description: "An extra HTTP header for a webhook's calls.",
   fields: (t) => ({
