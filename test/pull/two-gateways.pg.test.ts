@@ -3,32 +3,23 @@
 // minutes, so a receive that returns within seconds was woken by the bus, not by a poll.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AcknowledgeNotificationsDocument, PublishEventDocument, ReceiveNotificationsDocument } from "../generated/graphql.js";
-import { drillEnv, startGatewayProcess, type GatewayProcess } from "../support/drill.js";
+import { startGatewayPair, type GatewayPair, type GatewayProcess } from "../support/drill.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
-import { startPrivateRedis, type PrivateRedis } from "../support/private-servers.js";
 import { needsServerBinaries } from "../support/servers.js";
-import { createPostgresDatabase } from "../support/store.js";
 
 const serversInstalled = needsServerBinaries("test/pull/two-gateways.pg.test.ts", ["redis"]);
 
 describe.runIf(serversInstalled)("pull queue long polling across gateway processes (Redis)", () => {
-  let redis: PrivateRedis;
-  let drop: () => Promise<void>;
+  let pair: GatewayPair | undefined;
   let a: GatewayProcess;
   let b: GatewayProcess;
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
-    const db = await createPostgresDatabase();
-    drop = db.drop;
-    const env = drillEnv(db.url, { REDIS_URL: redis.url, HOOKGATE_LIVE_POLL_MS: "600000" });
-    a = await startGatewayProcess(env);
-    b = await startGatewayProcess(env);
+    pair = await startGatewayPair({ HOOKGATE_LIVE_POLL_MS: "600000" });
+    ({ a, b } = pair);
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([a, b].filter(Boolean).map((g) => g.process.kill("SIGKILL")));
-    await redis?.destroy();
-    await drop?.();
+    await pair?.close();
   });
 
   it("a receive waiting on B returns when A publishes, and one waiting behind a batch when A acknowledges it", async () => {
