@@ -79,7 +79,8 @@ describe("Basalam's webhook API", () => {
           request_method: "POST",
           url: receiver.url("/basalam"),
           is_active: true,
-          register_me: false,
+          // What integrations send on their first registration; the webhook is the calling service's anyway.
+          register_me: true,
         },
       }),
       200,
@@ -173,6 +174,15 @@ describe("Basalam's webhook API", () => {
 
     const servicesA = expectBasalam(await rest(base, "GET", "/v1/webhooks/services", { token: a.token }), 200, "ServiceListResource");
     expect((servicesA.data as { id: number }[]).map((s) => s.id)).toEqual([Number(a.id)]);
+    // Basalam's Python SDK calls the same at /v1/services.
+    const viaPython = expectBasalam(await rest(base, "GET", "/v1/services", { token: a.token }), 200, "ServiceListResource");
+    expect(viaPython).toEqual(servicesA);
+    const pythonCreated = expectBasalam(
+      await rest(base, "POST", "/v1/services", { token: adminToken(), body: { title: "From the Python SDK", description: "request.dict()" } }),
+      200,
+      "ServiceResource",
+    );
+    expect(pythonCreated.token).toMatch(/^hg_svc_/);
     const webhooksA = expectBasalam(await rest(base, "GET", "/v1/webhooks", { token: a.token }), 200, "WebhookListResource");
     expect((webhooksA.data as { id: number }[]).map((w) => w.id)).toEqual([Number(hookA.webhook.id)]);
     expect(webhooksA.data).toMatchObject([{ url: "https://receiver.example/hook", request_headers: {} }]);
@@ -224,13 +234,28 @@ describe("Basalam's webhook API", () => {
     expect(badJson.detail).toMatchObject([{ loc: ["body"], type: "json_invalid" }]);
     const badPage = expectBasalam(await rest(base, "GET", "/v1/webhooks/events?per_page=100000", { token: s.token }), 422, "HTTPValidationError");
     expect(badPage.detail).toMatchObject([{ loc: ["query", "per_page"] }]);
-    const registerMe = expectBasalam(
-      await rest(base, "POST", "/v1/webhooks", { token: s.token, body: { event_ids: [Number(type.id)], request_method: "POST", url: "https://ok.example/", register_me: true } }),
-      422,
-      "HTTPValidationError",
-    );
-    expect(registerMe.detail).toMatchObject([{ loc: ["body", "register_me"] }]);
+    const noWebhook = expectBasalam(await rest(base, "GET", "/v1/webhooks/customers?page=1&per_page=10", { token: s.token }), 422, "HTTPValidationError");
+    expect(noWebhook.detail).toMatchObject([{ loc: ["query", "webhook_id"] }]);
+    const noCustomer = expectBasalam(await rest(base, "DELETE", "/v1/customers/webhooks", { token: s.token, body: { webhook_id: 1 } }), 422, "HTTPValidationError");
+    expect(noCustomer.detail).toMatchObject([{ loc: ["body", "customer_id"], type: "missing" }]);
 
+    // Numbers past what ids and pages can be: refused as input, never a 500 (as the admin, whom no
+    // scope stops first: for a service, another service's webhook id, even an impossible one, is
+    // GraphQL's FORBIDDEN).
+    const huge = 2 ** 31;
+    expect((await rest(base, "PATCH", `/v1/webhooks/${huge}`, { token: s.token, body: { is_active: true } })).status).toBe(403);
+    for (const [method, path, body] of [
+      ["PATCH", `/v1/webhooks/${huge}`, { is_active: true }],
+      ["GET", `/v1/webhooks?service_id=${huge}`, undefined],
+      ["GET", `/v1/webhooks/events?page=${huge}`, undefined],
+      ["GET", `/v1/webhooks/${huge}/logs?page=3`, undefined],
+      ["POST", "/v1/webhooks", { service_id: Number(s.id), event_ids: [huge], request_method: "POST", url: "https://ok.example/" }],
+      ["POST", "/v1/customers/webhooks", { webhook_id: 1e300 }],
+    ] as const) {
+      const answer = await rest(base, method, path, { token: adminToken(), ...(body ? { body } : {}) });
+      expect({ path, status: answer.status }).toEqual({ path, status: 422 });
+      expect(basalam("HTTPValidationError", answer.json)).toEqual([]);
+    }
     const after = (await s.client.raw(`{ webhooks { totalCount } }`)) as { data: { webhooks: { totalCount: number } } };
     expect(after.data.webhooks.totalCount).toBe(before.data.webhooks.totalCount);
     // A webhook that does not exist.

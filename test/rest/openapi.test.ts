@@ -28,6 +28,8 @@ describe("GET /openapi.json", () => {
     const described = Object.entries(document.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} ${path} ${op.operationId}`));
     const declared = restRoutes().map((r) => `${r.method} ${r.path} ${r.operationId}`);
     expect(described.sort()).toEqual(declared.sort());
+    const operationIds = restRoutes().map((r) => r.operationId);
+    expect(new Set(operationIds).size).toBe(operationIds.length);
     expect(declared).toContain("GET /openapi.json openapi");
   });
 

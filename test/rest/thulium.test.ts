@@ -78,6 +78,9 @@ describe("Thulium's webhook API", () => {
     expect((await rest(base, "GET", "/api/webhooks", { basic: { user: "api_user", password: a.token } })).json).toEqual([]);
     const stillB = (await b.client.raw(`{ webhooks { totalCount } }`)) as { data: { webhooks: { totalCount: number } } };
     expect(stillB.data.webhooks.totalCount).toBe(1);
+    // B's webhook, made in GraphQL, in Thulium's shape (a trailing slash is the same path).
+    const listedB = await rest(base, "GET", "/api/webhooks/", { basic: { user: "api_user", password: b.token } });
+    expect(listedB.json).toEqual([{ id: Number(hookB.webhook.id), actions: [type.name], subscription_url: "https://receiver.example/hook", http_auth_user: "", http_auth_password: "" }]);
   });
 
   it("answers bad input with 400, naming Thulium's fields, and creates nothing", async () => {

@@ -4,6 +4,7 @@ import type { GatewayServices } from "../../schema/context.js";
 import { countUnauthenticated, rememberAuthenticated } from "../authenticate.js";
 import { answerTooLarge, readBody, TOO_LARGE } from "../body.js";
 import type { ClientAddress } from "../client-address.js";
+import { requestLogger } from "../request-log.js";
 import type { GatewayYoga } from "../yoga.js";
 import { graphqlRunner, RestGraphQLError } from "./graphql.js";
 import { badRequest, graphqlProblem, problem, zodIssues } from "./problems.js";
@@ -30,6 +31,11 @@ interface Compiled {
   readonly route: RestRoute;
   readonly pattern: RegExp;
   readonly names: readonly string[];
+}
+
+/** /v1/webhooks/ is /v1/webhooks (FastAPI would redirect; clients built on it may add the slash). */
+function normalize(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
 }
 
 /** /v1/webhooks/{webhook_id} → ^/v1/webhooks/([^/]+)$ with names ["webhook_id"]. */
@@ -73,7 +79,8 @@ export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): 
     });
 
   return {
-    redact(path) {
+    redact(rawPath) {
+      const path = normalize(rawPath);
       for (const c of compiled) {
         const secret = c.route.auth.secretParams;
         if (!secret?.length) continue;
@@ -85,10 +92,11 @@ export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): 
           return secret.includes(name) ? "***" : value;
         });
       }
-      return path;
+      return rawPath;
     },
 
-    async handle(req, res, path) {
+    async handle(req, res, rawPath) {
+      const path = normalize(rawPath);
       const candidates = matching(path);
       if (!candidates.length) return false;
       const hit = candidates.find((c) => c.route.method === req.method);
@@ -159,7 +167,12 @@ async function serve(route: RestRoute, rawParams: Record<string, string>, req: I
     res.writeHead(answer.status, { "content-type": "application/json; charset=utf-8", ...answer.headers }).end(JSON.stringify(answer.body));
   } catch (error) {
     if (!(error instanceof RestGraphQLError)) throw error;
-    send(res, route, graphqlProblem(route, error.errors));
+    const answer = graphqlProblem(route, error.errors);
+    // A document the route sends that GraphQL refuses, or a masked resolver error: ours to fix.
+    if (answer.status >= 500 && answer.code !== "SERVICE_UNAVAILABLE") {
+      requestLogger(deps.services.logger).error({ operationId: route.operationId, errors: error.errors }, "REST route's GraphQL operation failed");
+    }
+    send(res, route, answer);
   }
 }
 

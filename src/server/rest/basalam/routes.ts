@@ -58,12 +58,16 @@ const serviceResource = (s: GqlService) => ({
 
 const webhookId = z.object({ webhook_id: z.coerce.number().int() });
 
-const services: RestRoute[] = [
+/**
+ * The service routes at one path: Basalam's document and PHP SDK use /v1/webhooks/services, its
+ * Python SDK /v1/services (the operation ids say the same); both are served.
+ */
+const serviceRoutes = (path: string, suffix: string): RestRoute[] => [
   defineRoute({
     ...common,
     method: "GET",
-    path: "/v1/webhooks/services",
-    operationId: "get_services_v1_services_get",
+    path,
+    operationId: `get_services_v1_services_get${suffix}`,
     summary: "Get Services (getWebhookServices): all for the admin, its own for a service token",
     query: z.object(Paging),
     responses: { 200: { description: "Successful Response", schema: ServiceListResource } },
@@ -78,8 +82,8 @@ const services: RestRoute[] = [
   defineRoute({
     ...common,
     method: "POST",
-    path: "/v1/webhooks/services",
-    operationId: "create_service_v1_services_post",
+    path,
+    operationId: `create_service_v1_services_post${suffix}`,
     summary: "Create Service (createWebhookService): admin token; the answer carries the service's token, once",
     body: CreateServiceRequest,
     responses: { 200: { description: "Successful Response", schema: ServiceResource } },
@@ -92,6 +96,8 @@ const services: RestRoute[] = [
     },
   }),
 ];
+
+const services: RestRoute[] = [...serviceRoutes("/v1/webhooks/services", ""), ...serviceRoutes("/v1/services", "_python_sdk")];
 
 const webhooks: RestRoute[] = [
   defineRoute({
@@ -120,14 +126,14 @@ const webhooks: RestRoute[] = [
     method: "POST",
     path: "/v1/webhooks",
     operationId: "create_webhook_v1_webhooks_post",
-    summary: "Create Webhook (createWebhook): a service token, or the admin naming service_id. Open to customers' registrations, as in Basalam",
+    summary:
+      "Create Webhook (createWebhook): a service token, or the admin naming service_id. Open to customers' registrations, as in Basalam; register_me changes nothing (the webhook is the calling service's)",
     body: CreateWebhookRequest,
     fieldLocation,
     responses: { 200: { description: "Successful Response", schema: WebhookResource } },
     async handler({ body, caller, graphql }) {
-      if (body.register_me) {
-        return refuse(["body", "register_me"], "a service token is not a customer: customers register themselves with POST /v1/customers/webhooks");
-      }
+      // register_me (Basalam: also register the calling user) is taken and changes nothing: the
+      // caller is the service that owns the webhook; customers register themselves.
       const { createWebhook } = await graphql<{ createWebhook: { signingSecret: string; webhook: GqlWebhook } }>(
         `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { signingSecret webhook { ${webhookFields(caller)} } } }`,
         {
@@ -203,10 +209,5 @@ const webhooks: RestRoute[] = [
     },
   }),
 ];
-
-/** A 422 for a value the GraphQL API has no field for (so no GraphQL rule can say it). */
-function refuse(loc: (string | number)[], msg: string) {
-  return Promise.resolve({ status: 422, body: { detail: [{ loc, msg, type: "value_error" }] } });
-}
 
 export const basalamRoutes: readonly RestRoute[] = [...services, ...webhooks, webhookLogRoute, ...registrationRoutes];

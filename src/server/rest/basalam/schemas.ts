@@ -80,7 +80,7 @@ export const CreateWebhookRequest = z
     request_method: requestMethod,
     url,
     is_active: z.boolean().nullish(),
-    register_me: z.boolean().nullish().describe("Hookgate has no caller-as-customer for a service token: true is refused"),
+    register_me: z.boolean().nullish().describe("Taken and ignored: the webhook belongs to the calling service, which is no customer"),
   })
   .meta({ id: "CreateWebhookRequest" });
 
