@@ -85,6 +85,8 @@ export class PullQueue {
           if (until) next = Math.min(next, Math.max(1, until.getTime() - this.options.clock.now().getTime()));
         }
         await wake.wait(Math.min(left, next));
+        // A client that went away takes nothing with it (what it took would wait for its timeout).
+        if (request.signal?.aborted) return [];
       }
     } finally {
       request.signal?.removeEventListener("abort", abort);
