@@ -390,6 +390,14 @@ const settings = {
     schema: positiveInt().default(1_000),
     doc: { default: "1000", description: "While it has live subscribers, how often a gateway reads the store for events Redis did not bring (outage, lost message)." },
   },
+  HOOKGATE_PULL_VISIBILITY_SECONDS: {
+    schema: positiveInt().default(60),
+    doc: {
+      default: "60",
+      description:
+        "Pull queue: how long received notifications stay with their consumer unacknowledged; after that they are handed out again (with new receipts), and the consumer may receive again.",
+    },
+  },
   HOOKGATE_LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     doc: { default: "info", description: "pino log level." },

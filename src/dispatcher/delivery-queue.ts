@@ -5,8 +5,9 @@ import type { PrismaClient, SqlClient } from "../store/database.js";
  * when it is due and who holds its lease), and the one owner of its SQL: claiming due
  * deliveries under a lease, recording a batch of attempts in one transaction, giving leases
  * back, parking and resuming a webhook's waiting deliveries, retrying one, and reading its
- * depth. Nothing outside this module writes SQL for the queue: the lock order every statement
- * here keeps (webhook, then deliveries in id order, then their queue rows) lives in one place.
+ * depth. Nothing outside this module writes SQL for the queue, except its pull side
+ * (pull-queue.ts: a PULL webhook's rows, handed out to a consumer), which keeps the same lock
+ * order: webhook, then deliveries in id order, then their queue rows.
  * Plain SQL because this is the hot path: one statement to claim a batch and one to record it,
  * whatever the batch size (and a second when a failure may disable a webhook).
  */
@@ -140,7 +141,10 @@ heads AS MATERIALIZED (
 // webhook's slots are claimed; the rest stay due, untouched, for the next claim or another
 // worker. So one webhook's backlog takes at most its slots, and once they are full the walk
 // passes over it to the others. FIFO webhooks and per-webhook rate limits are more inputs of
-// this same step (DELIVERY_CONTROLS, above); pulled webhooks are meant to be another.
+// this same step (DELIVERY_CONTROLS, above).
+// PULL webhooks are left out before the walk: their rows never have a due_at (the queuing
+// trigger and a guard trigger see to it: migration 20261130150000_pull_webhooks), so this walk,
+// and the previous release's, never meets them. pull-queue.ts hands them out instead.
 // $8: deliveries this worker has sent and not yet recorded whose lease has run out: never taken
 // again by the same worker (it would send them twice); another worker may, as with any lease.
 const CLAIM = `

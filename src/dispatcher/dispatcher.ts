@@ -5,6 +5,7 @@ import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sende
 import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
 import { sign } from "./signature.js";
 import { WebhookConfigCache, type PreparedWebhook } from "./webhook-config.js";
+import { webhookBody } from "./webhook-body.js";
 
 /** The recorder's options (sql, logger, clock, batchSize, autoDisable, onRecordFailed, onRecorded) and the sending's. */
 export interface DispatcherOptions extends AttemptRecorderOptions {
@@ -339,8 +340,7 @@ export class Dispatcher {
   private async deliver(delivery: ClaimedDelivery, webhook: PreparedWebhook, abort: AttemptAbort): Promise<AttemptRecord | null> {
     const { clock } = this.options;
     const startedAt = clock.now();
-    // Ids are digits and the timestamp is ISO 8601: only the type name needs JSON quoting.
-    const body = `{"id":"${delivery.eventId}","type":${JSON.stringify(delivery.eventType)},"timestamp":"${delivery.eventTimestamp}","data":${delivery.payload}}`;
+    const body = webhookBody(delivery.eventId, delivery.eventType, delivery.eventTimestamp, delivery.payload);
     // The signature's timestamp is wall time: receivers compare it with their own clock.
     const timestamp = Math.floor(Date.now() / 1000);
     const keys =

@@ -263,8 +263,11 @@ export class EventFeed {
     return { tx: await this.horizon(), id: 0n };
   }
 
-  /** Reads the horizon; rows read by a later statement below it are final. */
-  private async horizon(): Promise<bigint> {
+  /**
+   * Reads the horizon; rows read by a later statement below it are final. Public for the pull
+   * queue, which hands out deliveries in this same order (src/dispatcher/pull-queue.ts).
+   */
+  async horizon(): Promise<bigint> {
     return (await this.horizons.read()).horizon;
   }
 

@@ -13,6 +13,8 @@ import { openRedis, type RedisConnection } from "../store/redis.js";
 export const topics = {
   eventType: (eventTypeId: number) => `event-type:${eventTypeId}`,
   webhookAttempts: (webhookId: number) => `webhook-attempts:${webhookId}`,
+  /** A pulled webhook's queue changed (notifications acknowledged): its waiting consumers look again. */
+  pullQueue: (webhookId: number) => `pull-queue:${webhookId}`,
 } as const;
 
 type Listener = (message: unknown) => void;

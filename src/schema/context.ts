@@ -12,6 +12,7 @@ import type { RedisConnection } from "../store/redis.js";
 import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { RateLimits } from "../auth/rate-limits.js";
 import type { Live } from "../live/live.js";
+import type { PullQueue } from "../dispatcher/pull-consumer.js";
 
 /** What every resolver can reach. Built once per gateway; `principal` per request. */
 export interface GatewayServices {
@@ -34,6 +35,8 @@ export interface GatewayServices {
   readonly rateLimits: RateLimits;
   /** Live subscriptions: the event feed, the pub/sub bus, the live attempt log. */
   readonly live: Live;
+  /** PULL webhooks' notifications: received (long polling) and acknowledged. */
+  readonly pull: PullQueue;
   /** Ends open streams whose token is revoked (on any gateway). */
   readonly tokens: RevocationWatch;
 }

@@ -13,6 +13,7 @@ import "./subscriptions.js";
 import "./stats.js";
 import "./api-tokens.js";
 import "./portal-sessions.js";
+import "./pull.js";
 
 let schema: GraphQLSchema | undefined;
 

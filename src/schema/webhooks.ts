@@ -56,6 +56,16 @@ export const FifoFailureAction = builder.enumType("FifoFailureAction", {
     },
   } as const,
 });
+export const WebhookDeliveryMode = builder.enumType("WebhookDeliveryMode", {
+  description: "How a webhook's deliveries reach its receiver. Chosen when the webhook is created.",
+  values: {
+    PUSH: { description: "The gateway calls the webhook's URL (the default)." },
+    PULL: {
+      description:
+        "Nobody is called: a consumer takes the deliveries with receiveNotifications, in order, and acknowledges them with acknowledgeNotifications (README, Pull queue). The webhook has no URL.",
+    },
+  } as const,
+});
 
 const HttpHeader = builder.objectRef<HeaderInput>("HttpHeader").implement({
   description: "An HTTP header.",
@@ -87,7 +97,11 @@ export const Webhook = builder.prismaObject("Webhook", {
   fields: (t) => ({
     id: t.exposeID("id", { description: "The webhook's id." }),
     service: t.relation("service", { description: "The service that owns the webhook." }),
-    url: t.exposeString("url", { authScopes: ownerOnly, description: `Where deliveries are sent. ${OWNER_ONLY}` }),
+    url: t.exposeString("url", { authScopes: ownerOnly, description: `Where deliveries are sent; empty for a PULL webhook. ${OWNER_ONLY}` }),
+    deliveryMode: t.expose("deliveryMode", {
+      type: WebhookDeliveryMode,
+      description: "PUSH: deliveries are sent to the URL. PULL: a consumer receives them (receiveNotifications).",
+    }),
     requestMethod: t.expose("requestMethod", { type: RequestMethod, authScopes: ownerOnly, description: `The HTTP method of the calls. ${OWNER_ONLY}` }),
     requestHeaders: t.field({
       type: [HttpHeader],
@@ -269,7 +283,14 @@ const CreateWebhookInput = builder.inputType("CreateWebhookInput", {
   fields: (t) => ({
     serviceId: t.id({ description: "The owning service. A service token may omit it (its own service); the admin must give it." }),
     ...webhookSettingsFields(t),
-    url: t.string({ required: true, description: "Where the calls go: an http(s) URL of a public address (unless private targets are allowed)." }),
+    url: t.string({
+      description:
+        "Where the calls go: an http(s) URL of a public address (unless private targets are allowed). Required for a PUSH webhook; a PULL webhook has none.",
+    }),
+    deliveryMode: t.field({
+      type: WebhookDeliveryMode,
+      description: "PUSH (the default): the gateway calls url. PULL: no URL; a consumer receives the deliveries. It cannot be changed later.",
+    }),
   }),
 });
 
@@ -308,12 +329,16 @@ builder.mutationField("createWebhook", (t) =>
       if (!(await ctx.prisma.service.findUnique({ where: { id: serviceId }, select: { id: true } }))) {
         throw notFound(`service ${serviceId}`);
       }
+      const deliveryMode = input.deliveryMode ?? "PUSH";
+      if (deliveryMode === "PULL" && input.url != null) throw badInput("input.url", "a PULL webhook has no URL (nothing is called: its consumer receives the deliveries)");
+      if (deliveryMode === "PUSH" && input.url == null) throw badInput("input.url", "required for a PUSH webhook (or give deliveryMode: PULL)");
       const { data, eventTypeIds } = await checkSettings(ctx, input, true);
       const signingSecret = newSigningSecret();
       const webhook = await ctx.prisma.webhook.create({
         data: {
           ...(data as Prisma.WebhookUncheckedCreateInput),
-          url: data.url as string,
+          url: deliveryMode === "PULL" ? "" : (data.url as string),
+          deliveryMode,
           requestHeadersSealed: data.requestHeadersSealed as string,
           serviceId,
           signingSecretSealed: ctx.secrets.seal(signingSecret),
@@ -338,8 +363,11 @@ builder.mutationField("updateWebhook", (t) =>
       const id = requireId("webhookId", args.webhookId);
       const { data, eventTypeIds } = await checkSettings(ctx, args.input, false);
       const updated = await ctx.prisma.$transaction(async (tx) => {
-        const current = await tx.webhook.findUnique({ where: { id }, select: { url: true } });
+        const current = await tx.webhook.findUnique({ where: { id }, select: { url: true, deliveryMode: true } });
         if (!current) throw notFound(`webhook ${id}`);
+        if (current.deliveryMode === "PULL" && args.input.url != null) {
+          throw badInput("input.url", "a PULL webhook has no URL (its delivery mode is set when it is created)");
+        }
         Object.assign(data, credentialsLeftBehind(ctx, current.url, args.input));
         if (eventTypeIds) {
           await tx.webhookEventType.deleteMany({ where: { webhookId: id } });

@@ -22,6 +22,7 @@ import { ensureAdminToken } from "./admin-token.js";
 import { createClientAddress } from "./client-address.js";
 import { createHttpHandler } from "./http.js";
 import { createLive, type Live } from "../live/live.js";
+import { PullQueue } from "../dispatcher/pull-consumer.js";
 import { attachWebsocketServer } from "./websocket.js";
 import { createMetrics } from "../metrics/metrics.js";
 import { createMetricsServer } from "./metrics-server.js";
@@ -173,6 +174,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     rateLimits,
     live,
+    pull: new PullQueue({
+      sql: database.sql,
+      bus: live.bus,
+      clock,
+      horizon: () => live.feed.horizon(),
+      visibilitySeconds: config.HOOKGATE_PULL_VISIBILITY_SECONDS,
+      pollMs: config.HOOKGATE_LIVE_POLL_MS,
+    }),
     tokens: createRevocationWatch(database.prisma, config.HOOKGATE_LIVE_POLL_MS, logger, clock),
   };
 

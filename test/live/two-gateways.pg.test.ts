@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "graphql-ws";
 import { PublishEventDocument } from "../generated/graphql.js";
-import { drillEnv, readyz, startGatewayProcess, type GatewayProcess } from "../support/drill.js";
+import { readyz, startGatewayPair, type GatewayPair, type GatewayProcess } from "../support/drill.js";
 import { createEventType, createService, createWebhook } from "../support/fixtures.js";
 import { collect, EVENT_PUBLISHED, wsClient, type LiveEvent } from "../support/live.js";
-import { startPrivateRedis, type PrivateRedis } from "../support/private-servers.js";
+import type { PrivateRedis } from "../support/private-servers.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
-import { createPostgresDatabase } from "../support/store.js";
 import { needsServerBinaries } from "../support/servers.js";
 
 const serversInstalled = needsServerBinaries("test/live/two-gateways.pg.test.ts", ["redis"]);
@@ -17,28 +16,22 @@ const serversInstalled = needsServerBinaries("test/live/two-gateways.pg.test.ts"
  * process within the test's seconds came through Redis.
  */
 describe.runIf(serversInstalled)("live subscriptions across gateway processes (Redis)", () => {
+  let pair: GatewayPair | undefined;
   let redis: PrivateRedis;
   let receiver: Receiver;
-  let drop: () => Promise<void>;
   let a: GatewayProcess;
   let b: GatewayProcess;
   const clients: Client[] = [];
 
   beforeAll(async () => {
-    redis = await startPrivateRedis();
     receiver = await startReceiver();
-    const db = await createPostgresDatabase();
-    drop = db.drop;
-    const env = drillEnv(db.url, { REDIS_URL: redis.url, HOOKGATE_LIVE_POLL_MS: "600000" });
-    a = await startGatewayProcess(env);
-    b = await startGatewayProcess(env);
+    pair = await startGatewayPair({ HOOKGATE_LIVE_POLL_MS: "600000" });
+    ({ a, b, redis } = pair);
   }, 60_000);
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.dispose()));
-    await Promise.all([a, b].filter(Boolean).map((g) => g.process.kill("SIGKILL")));
+    await pair?.close();
     await receiver?.close();
-    await redis?.destroy();
-    await drop?.();
   });
 
   it("an event published on A reaches a subscriber on B; with Redis down the API and webhook deliveries go on, and live delivery catches up when it is back", async () => {

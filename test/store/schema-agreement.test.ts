@@ -348,6 +348,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       fifoOnFailure: "PAUSE",
       maxDeliveriesPerSecond: 2.5,
       failingNotifiedAt: at(21),
+      deliveryMode: "PULL",
       createdAt: at(9),
       updatedAt: at(10),
     },
@@ -396,7 +397,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       txId: big(4),
     },
     // A FAILED delivery is not queued by the insert trigger, so this row is the only one for it.
-    QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19), fifoTx: big(4), fifoEvent: big(5) },
+    QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19), fifoTx: big(4), fifoEvent: big(5), txId: big(3), receiptId: big(4) },
     WebhookRateState: { webhookId: 7005, nextAt: at(22), granted: 3, rate: 0.25 },
     RetentionState: { name: "attempt_bodies", position: big(3), updatedAt: at(20) },
   } satisfies {

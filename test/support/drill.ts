@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { PublishEventsDocument } from "../generated/graphql.js";
 import { GraphQLClient } from "./client.js";
+import { startPrivateRedis, type PrivateRedis } from "./private-servers.js";
 import { runHookgate, type HookgateProcess } from "./processes.js";
 import type { Received } from "./receiver.js";
+import { createPostgresDatabase } from "./store.js";
 
 // Shared pieces of the fault drills (test/drills): processes started as an operator starts
 // them, and the counting every drill reports in one line.
@@ -43,6 +45,33 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
   const [, url] = await child.waitForOutput(/"url":"(http:\/\/[^"]+\/graphql)"/);
   const as = (token?: string) => new GraphQLClient(url!, token);
   return { process: child, url: url!, origin: new URL(url!).origin, admin: as(adminToken), as };
+}
+
+/** Two gateway processes on one fresh PostgreSQL database and one Redis of their own (stopping it disturbs nobody). */
+export interface GatewayPair {
+  readonly a: GatewayProcess;
+  readonly b: GatewayProcess;
+  readonly redis: PrivateRedis;
+  /** Kills both, stops the Redis and drops the database. */
+  close(): Promise<void>;
+}
+
+export async function startGatewayPair(extra: Record<string, string> = {}): Promise<GatewayPair> {
+  const redis = await startPrivateRedis();
+  const db = await createPostgresDatabase();
+  const env = drillEnv(db.url, { REDIS_URL: redis.url, ...extra });
+  const a = await startGatewayProcess(env);
+  const b = await startGatewayProcess(env);
+  return {
+    a,
+    b,
+    redis,
+    close: async () => {
+      await Promise.all([a, b].map((g) => g.process.kill("SIGKILL")));
+      await redis.destroy();
+      await db.drop();
+    },
+  };
 }
 
 /** GET /readyz: its status, or 0 when the gateway does not answer at all. */

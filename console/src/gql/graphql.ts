@@ -38,6 +38,8 @@ export type CreateEventTypeInput = {
 export type CreateWebhookInput = {
   /** How the calls authenticate to the receiver. */
   auth?: WebhookAuthInput | null | undefined;
+  /** PUSH (the default): the gateway calls url. PULL: no URL; a consumer receives the deliveries. It cannot be changed later. */
+  deliveryMode?: WebhookDeliveryMode | null | undefined;
   /** Event type ids to subscribe to. */
   eventIds?: Array<string> | null | undefined;
   /** Event type names to subscribe to (with or instead of eventIds). */
@@ -66,8 +68,8 @@ export type CreateWebhookInput = {
   retryWindowSeconds?: number | null | undefined;
   /** The owning service. A service token may omit it (its own service); the admin must give it. */
   serviceId?: string | null | undefined;
-  /** Where the calls go: an http(s) URL of a public address (unless private targets are allowed). */
-  url: string;
+  /** Where the calls go: an http(s) URL of a public address (unless private targets are allowed). Required for a PUSH webhook; a PULL webhook has none. */
+  url?: string | null | undefined;
 };
 
 /** A new webhook service. */
@@ -216,6 +218,13 @@ export type WebhookAuthType =
   | 'NONE'
   /** A token in Authorization: Basic X or Bearer X, as given. */
   | 'TOKEN';
+
+/** How a webhook's deliveries reach its receiver. Chosen when the webhook is created. */
+export type WebhookDeliveryMode =
+  /** Nobody is called: a consumer takes the deliveries with receiveNotifications, in order, and acknowledges them with acknowledgeNotifications (README, Pull queue). The webhook has no URL. */
+  | 'PULL'
+  /** The gateway calls the webhook's URL (the default). */
+  | 'PUSH';
 
 export type ServicesQueryVariables = Exact<{
   page?: number | null | undefined;

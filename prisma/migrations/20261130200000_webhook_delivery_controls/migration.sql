@@ -33,17 +33,24 @@ CREATE TABLE "webhook_rate_state" (
 );
 
 -- CreateFunction
--- New deliveries of a FIFO webhook get their place in line as they are queued. One probe of
--- the (normally empty) partial index of FIFO webhooks per inserting statement is all that other
--- webhooks pay. The previous release's inserts run this same trigger.
+-- The queuing trigger, for both kinds of special webhook (20261130150000_pull_webhooks made the
+-- PULL rule; this replaces it, so it keeps that rule beside FIFO's):
+--  - a PULL webhook's row gets no due time (no claim, of this release or the previous one,
+--    ever takes it) and the inserting transaction's id (its place in the order consumers get);
+--  - a FIFO webhook's row gets its place in line (the inserting transaction, then the event);
+--  - any other webhook's row is queued as before, due at its next_attempt_at.
+-- Two probes of partial indexes of webhooks (normally empty) per inserting statement are all that
+-- a plain webhook pays. The previous release's inserts run this same trigger.
 CREATE OR REPLACE FUNCTION "hookgate_queue_new_deliveries"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM "webhooks" WHERE "ordering" = 'FIFO') THEN
-    INSERT INTO "delivery_queue" ("delivery_id", "webhook_id", "due_at", "fifo_tx", "fifo_event")
-    SELECT a."id", a."webhook_id", a."next_attempt_at",
-           CASE WHEN w."id" IS NULL THEN NULL ELSE pg_current_xact_id()::text::bigint END,
-           CASE WHEN w."id" IS NULL THEN NULL ELSE a."event_id" END
-    FROM "added" a LEFT JOIN "webhooks" w ON w."id" = a."webhook_id" AND w."ordering" = 'FIFO'
+  IF EXISTS (SELECT 1 FROM "webhooks" WHERE "ordering" = 'FIFO') OR EXISTS (SELECT 1 FROM "webhooks" WHERE "delivery_mode" = 'PULL') THEN
+    INSERT INTO "delivery_queue" ("delivery_id", "webhook_id", "due_at", "tx_id", "fifo_tx", "fifo_event")
+    SELECT a."id", a."webhook_id",
+           CASE WHEN w."delivery_mode" = 'PULL' THEN NULL ELSE a."next_attempt_at" END,
+           CASE WHEN w."delivery_mode" = 'PULL' THEN pg_current_xact_id()::text::bigint END,
+           CASE WHEN w."delivery_mode" = 'PUSH' AND w."ordering" = 'FIFO' THEN pg_current_xact_id()::text::bigint END,
+           CASE WHEN w."delivery_mode" = 'PUSH' AND w."ordering" = 'FIFO' THEN a."event_id" END
+    FROM "added" a LEFT JOIN "webhooks" w ON w."id" = a."webhook_id" AND (w."ordering" = 'FIFO' OR w."delivery_mode" = 'PULL')
     WHERE a."status" IN ('PENDING', 'RETRYING');
   ELSE
     INSERT INTO "delivery_queue" ("delivery_id", "webhook_id", "due_at")

@@ -1,4 +1,5 @@
 import { basalamRoutes } from "./basalam/routes.js";
+import { greenApiRoutes } from "./green-api.js";
 import { openApiRoute } from "./openapi.js";
 import { thuliumRoutes } from "./thulium.js";
 import type { RestRoute } from "./route.js";
@@ -7,7 +8,7 @@ import { createRestRouter, type RestDeps, type RestRouter } from "./router.js";
 // Every REST route of the gateway, in one list: the router serves them and /openapi.json
 // describes them. A family of routes (a seed system's API) is one module exporting its list.
 
-const FAMILIES: readonly (readonly RestRoute[])[] = [basalamRoutes, thuliumRoutes];
+const FAMILIES: readonly (readonly RestRoute[])[] = [basalamRoutes, thuliumRoutes, greenApiRoutes];
 
 export function restRoutes(): readonly RestRoute[] {
   const routes: RestRoute[] = FAMILIES.flat();
