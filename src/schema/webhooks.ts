@@ -332,6 +332,7 @@ builder.mutationField("createWebhook", (t) =>
       const deliveryMode = input.deliveryMode ?? "PUSH";
       if (deliveryMode === "PULL" && input.url != null) throw badInput("input.url", "a PULL webhook has no URL (nothing is called: its consumer receives the deliveries)");
       if (deliveryMode === "PUSH" && input.url == null) throw badInput("input.url", "required for a PUSH webhook (or give deliveryMode: PULL)");
+      if (deliveryMode === "PULL") refusePushOnlySettings(input);
       const { data, eventTypeIds } = await checkSettings(ctx, input, true);
       const signingSecret = newSigningSecret();
       const webhook = await ctx.prisma.webhook.create({
@@ -349,6 +350,17 @@ builder.mutationField("createWebhook", (t) =>
     },
   }),
 );
+
+/**
+ * Order and rate are how the dispatcher calls a PUSH webhook. A PULL webhook's consumer already
+ * receives in order, one batch at a time, at its own pace: these would mean nothing there.
+ */
+function refusePushOnlySettings(input: { ordering?: string | null; maxDeliveriesPerSecond?: number | null }): void {
+  if (input.ordering === "FIFO") throw badInput("input.ordering", "a PULL webhook is always received in order (one batch at a time); FIFO is for PUSH webhooks");
+  if (input.maxDeliveriesPerSecond != null) {
+    throw badInput("input.maxDeliveriesPerSecond", "a PULL webhook's consumer takes deliveries at its own pace; the rate limit is for PUSH webhooks");
+  }
+}
 
 builder.mutationField("updateWebhook", (t) =>
   t.prismaField({
@@ -368,6 +380,7 @@ builder.mutationField("updateWebhook", (t) =>
         if (current.deliveryMode === "PULL" && args.input.url != null) {
           throw badInput("input.url", "a PULL webhook has no URL (its delivery mode is set when it is created)");
         }
+        if (current.deliveryMode === "PULL") refusePushOnlySettings(args.input);
         Object.assign(data, credentialsLeftBehind(ctx, current.url, args.input));
         if (eventTypeIds) {
           await tx.webhookEventType.deleteMany({ where: { webhookId: id } });

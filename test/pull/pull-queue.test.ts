@@ -8,6 +8,7 @@ import { startGateway, type Gateway } from "../../src/server/gateway.js";
 import { createLogger } from "../../src/log.js";
 import {
   AcknowledgeNotificationsDocument,
+  CreateWebhookDocument,
   PublishEventsDocument,
   PullWebhookLogDocument,
   ReceiveNotificationsDocument,
@@ -171,6 +172,41 @@ describe(`pull queue (${storeKind()})`, () => {
     expect(all.map((n) => (n.payload as { n: number }).n)).toEqual([0, 1, 2, 3]);
     expect(all.every((n) => !n.body.includes("/push"))).toBe(true);
     await ack(service.client, webhookId, all.map((n) => n.receiptId));
+  });
+
+  it("with a FIFO webhook beside it on the same type, a PULL webhook's deliveries still wait for its consumer, and the FIFO one's go in order", async () => {
+    // The queuing trigger has one branch for installations with FIFO or PULL webhooks: both
+    // kinds at once must keep both rules (a FIFO-only trigger gave PULL rows a due time).
+    const { type, service, webhookId } = await pullWebhook();
+    const fifo = await createWebhook(service.client, { eventIds: [type.id], url: receiver.url("/fifo"), ordering: "FIFO" });
+    await publish(type.name, 0, 3);
+    await eventually(() => receiver.requests.filter((r) => r.path === "/fifo").length === 3);
+    const order = receiver.requests.filter((r) => r.path === "/fifo").map((r) => (JSON.parse(r.body) as { data: { n: number } }).data.n);
+    expect(order).toEqual([0, 1, 2]);
+    const rows = await t.store.database.sql.query<{ due: number; placed: number }>(
+      `SELECT count(*) FILTER (WHERE due_at IS NOT NULL)::int AS due, count(tx_id)::int AS placed FROM delivery_queue WHERE webhook_id = $1`,
+      [Number(webhookId)],
+    );
+    expect(rows[0]).toEqual({ due: 0, placed: 3 });
+    const all = await receive(service.client, webhookId, 10);
+    expect(all.map((n) => (n.payload as { n: number }).n)).toEqual([0, 1, 2]);
+    await ack(service.client, webhookId, all.map((n) => n.receiptId));
+    await service.client.ok(UpdateWebhookDocument, { webhookId: fifo.webhook.id, input: { isActive: false } });
+  });
+
+  it("refuses FIFO ordering and a rate limit on a PULL webhook, naming the field", async () => {
+    const type = await createEventType(g);
+    const service = await createService(g);
+    const pull = { eventIds: [type.id], url: null, deliveryMode: "PULL" as const };
+    expect(await service.client.fail(CreateWebhookDocument, { input: { ...pull, ordering: "FIFO" } })).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.ordering",
+    });
+    const { webhook } = await createWebhook(service.client, pull);
+    expect(await service.client.fail(UpdateWebhookDocument, { webhookId: webhook.id, input: { maxDeliveriesPerSecond: 5 } })).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.maxDeliveriesPerSecond",
+    });
   });
 
   it("a long poll returns as soon as an event is published", async () => {
