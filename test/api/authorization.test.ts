@@ -202,6 +202,12 @@ describe("without a token", () => {
       variables: { id: typeA.id },
     }),
     webhookStats: () => ({ query: `query($id: ID!) { webhookStats(webhookIds: [$id]) { bucketSeconds } }`, variables: { id: webhookA } }),
+    webhook: () => ({ query: `query($id: ID!) { webhook(id: $id) { id } }`, variables: { id: webhookA } }),
+    receiveNotifications: () => ({ query: `mutation($id: ID!) { receiveNotifications(webhookId: $id) { receiptId } }`, variables: { id: webhookA } }),
+    acknowledgeNotifications: () => ({
+      query: `mutation($id: ID!) { acknowledgeNotifications(webhookId: $id, receiptIds: ["1"]) { acknowledgedReceiptIds } }`,
+      variables: { id: webhookA },
+    }),
   };
 
   it("the table covers every query and mutation field of the schema", async () => {

@@ -32,15 +32,16 @@ describe("the Basalam webhook flow, operation for operation", () => {
 
     // getWebhookEvents: Basalam's list shape.
     const catalog = await service.client.ok(WebhookEventsDocument, { page: 1, perPage: 10 });
-    // Hookgate's two operational event types (negative ids) come first: README, "Operational events".
-    expect(catalog.webhookEvents).toMatchObject({ resultCount: 4, totalCount: 4, totalPage: 1, page: 1, perPage: 10 });
+    // Hookgate's three operational event types (negative ids) come first: README, "Operational events".
+    expect(catalog.webhookEvents).toMatchObject({ resultCount: 5, totalCount: 5, totalPage: 1, page: 1, perPage: 10 });
     expect(catalog.webhookEvents.data.map((e) => e.name)).toEqual([
+      "hookgate.webhook.failing",
       "hookgate.webhook.disabled",
       "hookgate.delivery.failed",
       "CHAT_RECEIVED_MESSAGE",
       "ORDER_CREATED",
     ]);
-    expect(catalog.webhookEvents.data[2]!.sampleData).toEqual({ id: 0, chat_id: 0, message: { text: "string" } });
+    expect(catalog.webhookEvents.data[3]!.sampleData).toEqual({ id: 0, chat_id: 0, message: { text: "string" } });
 
     const created = await createWebhook(service.client, {
       eventIds: [chat.id, order.id],

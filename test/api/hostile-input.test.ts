@@ -432,6 +432,9 @@ describe("every mutation with a token of the wrong kind", () => {
     revokeApiToken: ["admin", "serviceA"],
     // The admin, or service A for itself or a customer registered on its webhooks; service B for A is FORBIDDEN.
     createPortalSession: ["admin", "serviceA"],
+    // The pull queue of webhook A (a PUSH webhook: its owner gets BAD_USER_INPUT, others FORBIDDEN).
+    receiveNotifications: ["admin", "serviceA"],
+    acknowledgeNotifications: ["admin", "serviceA"],
   };
 
   let mutations: Field[] = [];
