@@ -90,8 +90,12 @@ async function openStore(url: string, receiver: ReceiverProcess): Promise<Store>
       },
     });
   } else {
-    // A kept database from an earlier run: its receiver had another port.
-    await prisma.webhook.updateMany({ data: { url: `http://127.0.0.1:${receiver.port}/hook` } });
+    // A kept database from an earlier run: its receiver had another port, and its secrets were
+    // sealed with that run's encryption key.
+    const secrets = gateway.services.secrets;
+    await prisma.webhook.updateMany({
+      data: { url: `http://127.0.0.1:${receiver.port}/hook`, requestHeadersSealed: secrets.seal("[]"), signingSecretSealed: secrets.seal(newSigningSecret()) },
+    });
   }
   await gateway.close();
   return { config: configFor(url, "worker"), database, close: () => database.close() };
