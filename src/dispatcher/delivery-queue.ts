@@ -726,10 +726,14 @@ export async function retryDelivery(db: PrismaSql, deliveryId: bigint, now: Date
 // The queue holds the pending and retrying deliveries: each has a due_at (leased ones: the
 // lease's end; parked ones, of a disabled webhook: none). Its (due_at, delivery_id) index
 // serves the min().
+// Its dead rows (as PostgreSQL's statistics count them) and its table's size show whether
+// vacuum keeps up with it (see vacuumQueue).
 const QUEUE_STATE = `
 SELECT count(*)::int AS queued,
   count(*) FILTER (WHERE due_at <= $1::timestamptz)::int AS due,
-  EXTRACT(EPOCH FROM ($1::timestamptz - min(due_at)))::float8 AS oldest_seconds
+  EXTRACT(EPOCH FROM ($1::timestamptz - min(due_at)))::float8 AS oldest_seconds,
+  pg_stat_get_dead_tuples('delivery_queue'::regclass)::float8 AS dead_rows,
+  pg_relation_size('delivery_queue'::regclass)::float8 AS table_bytes
 FROM delivery_queue WHERE due_at IS NOT NULL`;
 
 /** How deep the queue is, as the metrics show it. */
@@ -740,14 +744,49 @@ export interface QueueState {
   readonly due: number;
   /** How long the longest-waiting due delivery has been due; 0 when none is. */
   readonly oldestSeconds: number;
+  /** Dead rows in the queue's table not yet vacuumed away. */
+  readonly deadRows: number;
+  /** The queue table's size on disk (without its indexes). */
+  readonly tableBytes: number;
 }
 
 /** Reads the queue's depth in one statement, which PostgreSQL gives up on after `timeoutMs`. */
 export async function readQueueState(sql: SqlClient, now: Date, timeoutMs: number): Promise<QueueState> {
   const rows = await sql.transaction(async (tx) => {
     await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-    return tx.query<{ queued: number; due: number; oldest_seconds: number | null }>(QUEUE_STATE, [now.toISOString()]);
+    return tx.query<{ queued: number; due: number; oldest_seconds: number | null; dead_rows: number; table_bytes: number }>(QUEUE_STATE, [
+      now.toISOString(),
+    ]);
   });
   const row = rows[0];
-  return { queued: row?.queued ?? 0, due: row?.due ?? 0, oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0) };
+  return {
+    queued: row?.queued ?? 0,
+    due: row?.due ?? 0,
+    oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0),
+    deadRows: Number(row?.dead_rows ?? 0),
+    tableBytes: Number(row?.table_bytes ?? 0),
+  };
+}
+
+// Every delivery leaves two dead rows in delivery_queue (the claim's update and the record's
+// delete), and each claim walks the table's due index: unvacuumed, the walk passes ever more dead
+// entries. PostgreSQL's autovacuum handles it (the queue's migration has it act after 1 % of the
+// rows change), unless it is off, for the server or for this table.
+const AUTOVACUUM_RUNS = `
+SELECT current_setting('autovacuum') = 'on'
+  AND coalesce(array_to_string(c.reloptions, ',') !~* 'autovacuum_enabled=(false|off|no|0)(,|$)', true) AS runs
+FROM pg_class c WHERE c.oid = 'delivery_queue'::regclass`;
+
+/** Whether PostgreSQL's autovacuum looks after the queue table on this server. */
+export async function queueAutovacuumRuns(sql: SqlClient): Promise<boolean> {
+  const [row] = await sql.query<{ runs: boolean }>(AUTOVACUUM_RUNS);
+  return row?.runs === true;
+}
+
+/**
+ * Vacuums the queue table: quick, as it holds only deliveries still to be attempted. SKIP_LOCKED:
+ * when another process is vacuuming it, this one does not wait.
+ */
+export async function vacuumQueue(sql: SqlClient): Promise<void> {
+  await sql.exec(`VACUUM (SKIP_LOCKED) delivery_queue`);
 }

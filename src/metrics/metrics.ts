@@ -118,6 +118,16 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
     "How long the longest-waiting due delivery has been due (0 when none is): grows when workers fall behind.",
     (s) => s.oldestSeconds,
   );
+  queueGauge(
+    "hookgate_queue_dead_rows",
+    "Dead rows in the delivery queue's table, as PostgreSQL's statistics count them: they grow when vacuum does not keep up (autovacuum off, or a long transaction on the server).",
+    (s) => s.deadRows,
+  );
+  queueGauge(
+    "hookgate_queue_table_bytes",
+    "The delivery queue table's size on disk (without indexes). It holds only deliveries still to be attempted, so it should stay small; growth means dead rows are not vacuumed away.",
+    (s) => s.tableBytes,
+  );
   new Gauge({
     name: "hookgate_database_up",
     help: "1 when the database answered a query within the scrape timeout, else 0.",

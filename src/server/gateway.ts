@@ -13,6 +13,7 @@ import { createOperationalEvents } from "../publishing/operational-events.js";
 import { createPublisher } from "../publishing/publisher.js";
 import { PayloadSchemas } from "../publishing/payload-schema.js";
 import { createPruner, type Pruner } from "../retention/pruner.js";
+import { createQueueVacuum, type QueueVacuum } from "../dispatcher/queue-vacuum.js";
 import type { GatewayServices } from "../schema/context.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { pendingMigrations } from "../store/migrator.js";
@@ -29,6 +30,9 @@ import { createMetricsServer } from "./metrics-server.js";
 import { createRateLimits } from "../auth/rate-limits.js";
 import { createSubscriptionSlots } from "./subscription-slots.js";
 import { createGatewayYoga } from "./yoga.js";
+
+/** How often the queue is vacuumed where autovacuum does not run (as often as autovacuum's default naptime, twice). */
+const QUEUE_VACUUM_INTERVAL_MS = 30_000;
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -56,6 +60,8 @@ export interface Gateway {
   readonly dispatcher: Dispatcher | undefined;
   /** The retention pruner, where the dispatcher runs (tests run a round with runOnce). */
   readonly pruner: Pruner | undefined;
+  /** Vacuums the delivery queue where autovacuum does not (PGlite; autovacuum off), where the dispatcher runs. */
+  readonly queueVacuum: QueueVacuum | undefined;
   close(): Promise<void>;
 }
 
@@ -107,6 +113,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     liveSubscriptions: metrics.liveSubscriptions,
   });
   const rateLimits = createRateLimits(config, redis, { onLimited: (kind) => metrics.rateLimited(kind) });
+  // Where the dispatcher runs: vacuums the queue it churns when autovacuum does not.
+  const queueVacuum =
+    config.HOOKGATE_ROLE === "api"
+      ? undefined
+      : createQueueVacuum({ sql: database.sql, kind: database.kind, logger, intervalMs: QUEUE_VACUUM_INTERVAL_MS });
   const dispatcher =
     config.HOOKGATE_ROLE === "api"
       ? undefined
@@ -116,6 +127,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           {
             random: options.random,
             onRecorded: (records, disabled, failing) => {
+              queueVacuum?.recorded(records.length);
               metrics.attemptsRecorded(records, disabled);
               live.attemptsRecorded(records);
               operational.recorded(records, disabled, failing);
@@ -211,6 +223,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   dispatcher?.start();
   pruner?.start();
+  queueVacuum?.start();
   // Written at every log level (bar silent): it is how a supervisor or a script learns the URL.
   const startedLogger = logger.level === "silent" ? logger : logger.child({}, { level: "info" });
   startedLogger.info({ url, metricsUrl, store: database.kind, role: config.HOOKGATE_ROLE }, "hookgate started");
@@ -224,6 +237,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     services,
     dispatcher,
     pruner,
+    queueVacuum,
     close: () =>
       (closed ??= (async () => {
         await websockets?.close();
@@ -240,6 +254,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         }
         // In-flight calls get the delivery timeout to finish; the rest are given back.
         await pruner?.stop();
+        await queueVacuum?.stop();
         await dispatcher?.stop(config.HOOKGATE_DELIVERY_TIMEOUT_MS);
         await operational.idle();
         await redis?.close();
