@@ -302,7 +302,8 @@ export class Dispatcher {
   private startOrWait(item: Queued, latestStart: number): void {
     // A delivery whose lease would end mid-attempt is not sent: it goes back for anyone to take.
     if (latestStart > item.delivery.leaseUntil.getTime()) return this.drop(item.delivery);
-    // No webhook: deleted since the claim (its deliveries went with it), or unreadable (logged; the lease runs out).
+    // No webhook: deleted since the claim (its deliveries went with it), or not preparable (logged; the lease runs out).
+    // One whose secrets do not open is prepared as unreadable: its attempt is recorded (SECRET_UNREADABLE).
     if (!item.webhook) return this.unhold(item.delivery.webhookId);
     const webhookId = item.delivery.webhookId;
     if ((this.flying.get(webhookId) ?? 0) >= this.perWebhook) {
