@@ -17,6 +17,7 @@ import pg from "pg";
 import { loadConfig, type Config } from "../src/config.js";
 import { createLogger } from "../src/log.js";
 import { startGateway } from "../src/server/gateway.js";
+import { createSecretBox } from "../src/crypto/secret-box.js";
 import { openDatabase, type Database } from "../src/store/database.js";
 import { newSigningSecret } from "../src/auth/tokens.js";
 import { createPostgresDatabase } from "../test/support/store.js";
@@ -74,9 +75,10 @@ function configFor(url: string, role: "api" | "worker"): Config {
 /** Migrates the database and gives it the bench's service, event type and webhook (once). */
 async function openStore(url: string, receiver: ReceiverProcess): Promise<Store> {
   const database = await openDatabase({ url, poolSize: 10 });
+  const kept = await resealKept(database, receiver);
   const gateway = await startGateway({ config: configFor(url, "api"), database, logger: createLogger("warn") });
   const { prisma } = database;
-  if ((await prisma.webhook.count()) === 0) {
+  if (!kept) {
     const service = await prisma.service.create({ data: { title: "bench", tokenHash: randomBytes(16).toString("hex") } });
     const type = await prisma.eventType.create({ data: { name: TYPE, sampleData: {} } });
     const secrets = gateway.services.secrets;
@@ -89,16 +91,30 @@ async function openStore(url: string, receiver: ReceiverProcess): Promise<Store>
         eventTypes: { create: [{ eventTypeId: type.id }] },
       },
     });
-  } else {
-    // A kept database from an earlier run: its receiver had another port, and its secrets were
-    // sealed with that run's encryption key.
-    const secrets = gateway.services.secrets;
-    await prisma.webhook.updateMany({
-      data: { url: `http://127.0.0.1:${receiver.port}/hook`, requestHeadersSealed: secrets.seal("[]"), signingSecretSealed: secrets.seal(newSigningSecret()) },
-    });
   }
   await gateway.close();
   return { config: configFor(url, "worker"), database, close: () => database.close() };
+}
+
+/**
+ * A kept database from an earlier run: its receiver had another port, and its secrets (and its
+ * encryption key check value) were sealed with that run's key. Sealed again with this run's key
+ * before the gateway starts, which would otherwise refuse the key; the check value is stored anew
+ * by the gateway. False for a new database (no webhooks table yet, or no webhook).
+ */
+async function resealKept(database: Database, receiver: ReceiverProcess): Promise<boolean> {
+  const [tables] = await database.sql.query<{ webhooks: string | null; key_check: string | null }>(
+    `SELECT to_regclass('webhooks')::text AS webhooks, to_regclass('encryption_key_check')::text AS key_check`,
+  );
+  if (!tables?.webhooks) return false;
+  const secrets = createSecretBox(Buffer.from(ENCRYPTION_KEY, "base64"));
+  const [updated] = await database.sql.query<{ n: number }>(
+    `WITH u AS (UPDATE webhooks SET url = $1, request_headers_sealed = $2, signing_secret_sealed = $3, auth_secret_sealed = NULL, previous_secret_sealed = NULL RETURNING 1)
+     SELECT count(*)::int AS n FROM u`,
+    [`http://127.0.0.1:${receiver.port}/hook`, secrets.seal("[]"), secrets.seal(newSigningSecret())],
+  );
+  if (tables.key_check) await database.sql.query(`DELETE FROM encryption_key_check`);
+  return (updated?.n ?? 0) > 0;
 }
 
 /**

@@ -133,7 +133,7 @@ const settings = {
       .regex(/^[A-Za-z0-9+/]{43}=$/, "must be 32 bytes in base64 (openssl rand -base64 32)")
       .optional(),
     secret: true,
-    doc: { default: "(embedded: generated into the data dir)", description: "32-byte base64 key sealing webhook secrets and auth at rest. Required with DATABASE_URL; every process sharing the database needs the same key." },
+    doc: { default: "(embedded: generated into the data dir)", description: "32-byte base64 key sealing webhook secrets and auth at rest. Required with DATABASE_URL; every process sharing the database needs the same key: one that does not open the stored secrets is refused at start (see The encryption key)." },
   },
   HOOKGATE_MAX_PAYLOAD_BYTES: {
     schema: positiveInt().default(256 * 1024),

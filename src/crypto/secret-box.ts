@@ -36,12 +36,18 @@ export function createSecretBox(key: Buffer): SecretBox {
  */
 export function resolveEncryptionKey(configured: string | undefined, dataDir: string | undefined): Buffer {
   if (configured) return Buffer.from(configured, "base64");
-  if (!dataDir || dataDir.startsWith("memory://")) return randomBytes(32);
+  const file = encryptionKeyFile(configured, dataDir);
+  if (!dataDir || !file) return randomBytes(32);
   mkdirSync(dataDir, { recursive: true });
-  const file = join(dataDir, "encryption.key");
   if (!existsSync(file)) {
     writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" });
   }
   chmodSync(file, 0o600);
   return Buffer.from(readFileSync(file, "utf8").trim(), "base64");
+}
+
+/** The file embedded mode keeps its generated key in; undefined when the key is configured or thrown away. */
+export function encryptionKeyFile(configured: string | undefined, dataDir: string | undefined): string | undefined {
+  if (configured || !dataDir || dataDir.startsWith("memory://")) return undefined;
+  return join(dataDir, "encryption.key");
 }

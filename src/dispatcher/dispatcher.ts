@@ -4,7 +4,7 @@ import { claimDue, GONE, releaseLeases, type AttemptRecord, type ClaimedDelivery
 import { AttemptAbort, type AttemptOutcome, type HttpSender } from "./http-sender.js";
 import { nextAttempt, parseRetryAfter } from "./retry-schedule.js";
 import { sign } from "./signature.js";
-import { WebhookConfigCache, type PreparedWebhook } from "./webhook-config.js";
+import { WebhookConfigCache, type CachedWebhook, type PreparedWebhook, type UnreadableWebhook } from "./webhook-config.js";
 import { webhookBody } from "./webhook-body.js";
 
 /** The recorder's options (sql, logger, clock, batchSize, autoDisable, onRecordFailed, onRecorded) and the sending's. */
@@ -30,11 +30,23 @@ export interface DispatcherOptions extends AttemptRecorderOptions {
   readonly maxInFlightPerWebhook?: number;
 }
 
+/** A webhook whose secrets do not open is logged once per webhook in this long (its attempts say it every time). */
+export const UNREADABLE_LOG_INTERVAL_MS = 15 * 60_000;
+
+/** What an attempt of a webhook whose secrets do not open says: what happened and what to do; no secret material. */
+export function secretUnreadableMessage(fields: readonly string[]): string {
+  return (
+    `not sent: the webhook's sealed ${fields.join(", ")} do not open with this process's HOOKGATE_ENCRYPTION_KEY ` +
+    "(sealed with another key, or damaged). Give every Hookgate process on this database the same key; " +
+    "if the key they were sealed with is lost, set them again (rotateWebhookSecret; auth and requestHeaders with updateWebhook)"
+  );
+}
+
 /** A claimed delivery waiting for a send slot. */
 interface Queued {
   readonly delivery: ClaimedDelivery;
   /** undefined when the webhook went away since the claim, or cannot be prepared. */
-  readonly webhook: PreparedWebhook | undefined;
+  readonly webhook: CachedWebhook | undefined;
 }
 
 /**
@@ -74,10 +86,15 @@ export class Dispatcher {
   private idle = false;
   private settledWaiters: (() => void)[] = [];
   private readonly attemptMs: number;
+  /** When each unreadable webhook was last logged (clock ms). */
+  private readonly unreadableLogged = new Map<number, number>();
 
   constructor(private readonly options: DispatcherOptions) {
-    this.configs = new WebhookConfigCache(options.sql, options.secrets, (webhookId, error) =>
-      options.logger.error({ err: error, webhookId }, "cannot prepare webhook (its secrets do not open with this key?)"),
+    this.configs = new WebhookConfigCache(
+      options.sql,
+      options.secrets,
+      (webhookId, error) => options.logger.error({ err: error, webhookId }, "cannot prepare webhook"),
+      (webhook) => this.reportUnreadable(webhook),
     );
     this.attemptMs = options.attemptMs ?? options.leaseMs / 2;
     this.perWebhook = options.maxInFlightPerWebhook ?? Infinity;
@@ -207,7 +224,7 @@ export class Dispatcher {
         continue;
       }
       let claimed: ClaimedDelivery[] = [];
-      let webhooks: Map<number, PreparedWebhook>;
+      let webhooks: Map<number, CachedWebhook>;
       try {
         const now = clock.now();
         claimed = await claimDue(sql, now, size, leaseMs, this.claimLimits(now.getTime()));
@@ -285,7 +302,8 @@ export class Dispatcher {
   private startOrWait(item: Queued, latestStart: number): void {
     // A delivery whose lease would end mid-attempt is not sent: it goes back for anyone to take.
     if (latestStart > item.delivery.leaseUntil.getTime()) return this.drop(item.delivery);
-    // No webhook: deleted since the claim (its deliveries went with it), or unreadable (logged; the lease runs out).
+    // No webhook: deleted since the claim (its deliveries went with it), or not preparable (logged; the lease runs out).
+    // One whose secrets do not open is prepared as unreadable: its attempt is recorded (SECRET_UNREADABLE).
     if (!item.webhook) return this.unhold(item.delivery.webhookId);
     const webhookId = item.delivery.webhookId;
     if ((this.flying.get(webhookId) ?? 0) >= this.perWebhook) {
@@ -313,7 +331,7 @@ export class Dispatcher {
     this.startOrWait(next, this.options.clock.now().getTime() + this.attemptMs);
   }
 
-  private launch(delivery: ClaimedDelivery, webhook: PreparedWebhook): void {
+  private launch(delivery: ClaimedDelivery, webhook: CachedWebhook): void {
     const abort = new AttemptAbort();
     // Inline arrows, not a named closure: tsx wraps named closures in a __name() call per delivery.
     const done = this.deliver(delivery, webhook, abort).then(
@@ -337,7 +355,8 @@ export class Dispatcher {
   }
 
   /** One attempt: sign, send, and decide what happens next. null when aborted by shutdown. */
-  private async deliver(delivery: ClaimedDelivery, webhook: PreparedWebhook, abort: AttemptAbort): Promise<AttemptRecord | null> {
+  private async deliver(delivery: ClaimedDelivery, webhook: CachedWebhook, abort: AttemptAbort): Promise<AttemptRecord | null> {
+    if (webhook.unreadable) return this.unreadableAttempt(delivery, webhook);
     const { clock } = this.options;
     const startedAt = clock.now();
     const body = webhookBody(delivery.eventId, delivery.eventType, delivery.eventTimestamp, delivery.payload);
@@ -356,7 +375,45 @@ export class Dispatcher {
     return new Attempt(delivery, webhook, attemptNumber, startedAt, outcome, status, nextAttemptAt, timestamp, signature, body);
   }
 
-  private decide(webhook: PreparedWebhook, delivery: ClaimedDelivery, attemptNumber: number, outcome: AttemptOutcome) {
+  /**
+   * A delivery of a webhook whose secrets do not open: nothing is sent (it cannot be signed or
+   * authenticated), and the attempt is recorded as failed (SECRET_UNREADABLE) on the webhook's
+   * retry schedule, as a refused target is, so it shows in the logs and metrics instead of being
+   * claimed again at every lease end.
+   */
+  private unreadableAttempt(delivery: ClaimedDelivery, webhook: UnreadableWebhook): AttemptRecord {
+    this.reportUnreadable(webhook);
+    const startedAt = this.options.clock.now();
+    const body = webhookBody(delivery.eventId, delivery.eventType, delivery.eventTimestamp, delivery.payload);
+    const outcome: AttemptOutcome = {
+      succeeded: false,
+      status: null,
+      headers: null,
+      body: null,
+      bodyEncoding: null,
+      errorClass: "SECRET_UNREADABLE",
+      errorMessage: secretUnreadableMessage(webhook.unreadable),
+      durationMs: 0,
+    };
+    const attemptNumber = delivery.attemptCount + 1;
+    const { status, nextAttemptAt } = this.decide(webhook, delivery, attemptNumber, outcome);
+    // Nothing was signed: no signature is logged.
+    return new Attempt(delivery, webhook, attemptNumber, startedAt, outcome, status, nextAttemptAt, Math.floor(Date.now() / 1000), "", body);
+  }
+
+  /** Logs an unreadable webhook at most once per UNREADABLE_LOG_INTERVAL_MS (its id and the fields; never their contents). */
+  private reportUnreadable(webhook: UnreadableWebhook): void {
+    const now = this.options.clock.now().getTime();
+    const last = this.unreadableLogged.get(webhook.id);
+    if (last !== undefined && now - last < UNREADABLE_LOG_INTERVAL_MS && now >= last) return;
+    this.unreadableLogged.set(webhook.id, now);
+    this.options.logger.error(
+      { webhookId: webhook.id, unreadable: webhook.unreadable, errorClass: "SECRET_UNREADABLE" },
+      "webhook secrets do not open with this HOOKGATE_ENCRYPTION_KEY; its deliveries fail (SECRET_UNREADABLE) until every process has the key they were sealed with, or the secrets are set again",
+    );
+  }
+
+  private decide(webhook: CachedWebhook, delivery: ClaimedDelivery, attemptNumber: number, outcome: AttemptOutcome) {
     if (outcome.succeeded) return { status: "SUCCEEDED" as const, nextAttemptAt: null };
     // 410 Gone: the receiver asked to be forgotten; recording it also disables the webhook.
     if (outcome.status === GONE) return { status: "FAILED" as const, nextAttemptAt: null };
@@ -393,7 +450,7 @@ class Attempt implements AttemptRecord {
 
   constructor(
     delivery: ClaimedDelivery,
-    webhook: PreparedWebhook,
+    webhook: CachedWebhook,
     readonly attemptNumber: number,
     readonly startedAt: Date,
     outcome: AttemptOutcome,

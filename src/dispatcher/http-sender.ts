@@ -33,6 +33,8 @@ export type ErrorClass =
   | "BLOCKED_TARGET"
   | "HTTP_STATUS"
   | "NETWORK"
+  /** Not sent: the webhook's sealed secrets do not open with this process's key (the dispatcher records it). */
+  | "SECRET_UNREADABLE"
   | "ABORTED";
 
 /** What came back, or why nothing did. */

@@ -4,28 +4,44 @@ import type { SqlClient } from "../store/database.js";
 import type { RetryPolicySettings } from "./retry-schedule.js";
 import { signingKey } from "./signature.js";
 
-/** A webhook ready to send to: secrets opened once, headers assembled once, until it changes. */
-export interface PreparedWebhook {
+/** What the attempt log and the retry schedule need of a webhook, readable or not. */
+interface WebhookBasics {
   readonly id: number;
   readonly version: number;
-  readonly url: URL;
   /** url as text, as the attempt log keeps it. */
   readonly urlText: string;
   readonly method: "POST" | "PUT" | "PATCH";
+  /** The headers as they appear in the attempt log: auth and extra header values redacted. */
+  readonly loggedHeaders: Record<string, string>;
+  readonly retry: RetryPolicySettings;
+  /** FIFO webhooks: what a head that fails finally does to the rest of the line; null when unordered. */
+  readonly fifo: "CONTINUE" | "PAUSE" | null;
+}
+
+/**
+ * A webhook whose sealed secrets this process's key does not open (sealed with another key, or
+ * damaged). Its deliveries are not sent: each claim records a failed attempt (SECRET_UNREADABLE)
+ * on the retry schedule, until the secrets are set again (a change makes it prepared anew).
+ */
+export interface UnreadableWebhook extends WebhookBasics {
+  readonly unreadable: readonly string[];
+}
+
+/** A webhook ready to send to: secrets opened once, headers assembled once, until it changes. */
+export interface PreparedWebhook extends WebhookBasics {
+  readonly unreadable?: undefined;
+  readonly url: URL;
   /** Everything but the per-message signature headers, as undici's flat [name, value, …] list. */
   readonly headers: readonly string[];
-  /** The same headers as they appear in the attempt log: auth and extra header values redacted. */
-  readonly loggedHeaders: Record<string, string>;
   /** HMAC keys, decoded once. */
   readonly signingKey: KeyObject;
   /** [signingKey]: what signs while no previous secret is still valid. */
   readonly signingKeys: readonly KeyObject[];
   readonly previousKey: KeyObject | null;
   readonly previousKeyExpiresAt: Date | null;
-  readonly retry: RetryPolicySettings;
-  /** FIFO webhooks: what a head that fails finally does to the rest of the line; null when unordered. */
-  readonly fifo: "CONTINUE" | "PAUSE" | null;
 }
+
+export type CachedWebhook = PreparedWebhook | UnreadableWebhook;
 
 interface WebhookRow {
   id: number;
@@ -49,17 +65,22 @@ interface WebhookRow {
 export const REDACTED = "[redacted]";
 const USER_AGENT = "Hookgate/0.1 (+webhooks)";
 
-/** Keeps prepared webhooks keyed by id and updated_at, so a changed webhook is prepared again. */
+/**
+ * Keeps prepared webhooks keyed by id and updated_at, so a changed webhook is prepared again. A
+ * webhook whose secrets do not open is kept as unreadable (until it changes), and reported
+ * through onUnreadable with the names of the fields that did not open (never their contents).
+ */
 export class WebhookConfigCache {
-  private readonly cache = new Map<number, PreparedWebhook>();
+  private readonly cache = new Map<number, CachedWebhook>();
 
   constructor(
     private readonly sql: SqlClient,
     private readonly secrets: SecretBox,
     private readonly onError: (webhookId: number, error: unknown) => void,
+    private readonly onUnreadable: (webhook: UnreadableWebhook) => void = () => undefined,
   ) {}
 
-  async get(wanted: readonly { webhookId: number; webhookVersion: number }[]): Promise<Map<number, PreparedWebhook>> {
+  async get(wanted: readonly { webhookId: number; webhookVersion: number }[]): Promise<Map<number, CachedWebhook>> {
     const stale = new Set<number>();
     for (const w of wanted) {
       if (this.cache.get(w.webhookId)?.version !== w.webhookVersion) stale.add(w.webhookId);
@@ -75,9 +96,11 @@ export class WebhookConfigCache {
       for (const id of stale) this.cache.delete(id); // a webhook deleted since the claim is not sent to
       for (const row of rows) {
         try {
-          this.cache.set(Number(row.id), this.prepare(row));
+          const prepared = this.prepare(row);
+          this.cache.set(Number(row.id), prepared);
+          if (prepared.unreadable) this.onUnreadable(prepared);
         } catch (error) {
-          // One unreadable webhook (a secret sealed with another key) must not hold up the others.
+          // One webhook that cannot be prepared must not hold up the others.
           this.onError(Number(row.id), error);
         }
       }
@@ -85,39 +108,58 @@ export class WebhookConfigCache {
     return this.cache;
   }
 
-  private prepare(row: WebhookRow): PreparedWebhook {
+  private prepare(row: WebhookRow): CachedWebhook {
+    const unreadable: string[] = [];
+    /** The opened value, or undefined (and the field named as unreadable) when it does not open. */
+    const open = <T>(field: string, sealed: string, read: (plain: string) => T): T | undefined => {
+      try {
+        return read(this.secrets.open(sealed));
+      } catch {
+        unreadable.push(field);
+        return undefined;
+      }
+    };
     const headers: Record<string, string> = { "content-type": "application/json", "user-agent": USER_AGENT };
     const logged: Record<string, string> = { ...headers };
-    for (const h of JSON.parse(this.secrets.open(row.request_headers_sealed)) as { name: string; value: string }[]) {
+    const extra = open("requestHeaders", row.request_headers_sealed, (plain) => JSON.parse(plain) as { name: string; value: string }[]);
+    for (const h of extra ?? []) {
       headers[h.name] = h.value;
       logged[h.name] = REDACTED; // extra headers often carry tokens (the SMS gateway's shared secret)
     }
     if (row.auth_type !== "NONE" && row.auth_secret_sealed) {
-      const secret = this.secrets.open(row.auth_secret_sealed);
-      headers.authorization =
-        row.auth_type === "BASIC" ? `Basic ${Buffer.from(`${row.auth_username}:${secret}`).toString("base64")}` : secret;
+      const secret = open("auth", row.auth_secret_sealed, (plain) => plain);
+      if (secret !== undefined) {
+        headers.authorization =
+          row.auth_type === "BASIC" ? `Basic ${Buffer.from(`${row.auth_username}:${secret}`).toString("base64")}` : secret;
+      }
       logged.authorization = REDACTED;
     }
-    const url = new URL(row.url);
-    const key = signingKey(this.secrets.open(row.signing_secret_sealed));
-    return {
+    const key = open("signingSecret", row.signing_secret_sealed, signingKey);
+    const previousKey = row.previous_secret_sealed ? open("previousSigningSecret", row.previous_secret_sealed, signingKey) : null;
+    const basics: WebhookBasics = {
       id: Number(row.id),
       version: new Date(row.updated_at).getTime(),
-      url,
-      urlText: url.toString(),
+      urlText: row.url,
       method: row.request_method,
-      headers: Object.entries(headers).flat(),
       loggedHeaders: logged,
-      signingKey: key,
-      signingKeys: [key],
-      previousKey: row.previous_secret_sealed ? signingKey(this.secrets.open(row.previous_secret_sealed)) : null,
-      previousKeyExpiresAt: row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null,
       retry: {
         policy: row.retry_policy,
         intervalSeconds: Number(row.retry_interval_seconds),
         windowSeconds: Number(row.retry_window_seconds),
       },
       fifo: row.ordering === "FIFO" ? row.fifo_on_failure : null,
+    };
+    if (unreadable.length || !key || previousKey === undefined) return { ...basics, unreadable };
+    const url = new URL(row.url);
+    return {
+      ...basics,
+      url,
+      urlText: url.toString(),
+      headers: Object.entries(headers).flat(),
+      signingKey: key,
+      signingKeys: [key],
+      previousKey,
+      previousKeyExpiresAt: row.previous_secret_expires_at ? new Date(row.previous_secret_expires_at) : null,
     };
   }
 }

@@ -60,7 +60,7 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
   });
   const attemptErrors = new Counter({
     name: "hookgate_delivery_attempt_errors_total",
-    help: "Failed delivery attempts by error class (HTTP_STATUS, TIMEOUT, CONNECTION_REFUSED, DNS, TLS, BLOCKED_TARGET, ...).",
+    help: "Failed delivery attempts by error class (HTTP_STATUS, TIMEOUT, CONNECTION_REFUSED, DNS, TLS, BLOCKED_TARGET, SECRET_UNREADABLE, ...).",
     labelNames: ["error_class"] as const,
     registers: [registry],
   });

@@ -60,7 +60,7 @@ export const DeliveryAttempt = builder.prismaObject("DeliveryAttempt", {
     errorClass: t.exposeString("errorClass", {
       nullable: true,
       description:
-        "TIMEOUT, CONNECTION_REFUSED, CONNECTION_RESET, DNS, TLS, BLOCKED_TARGET, HTTP_STATUS, NETWORK, or RECORD_FAILED (the response could not be stored; the attempt is kept without it).",
+        "TIMEOUT, CONNECTION_REFUSED, CONNECTION_RESET, DNS, TLS, BLOCKED_TARGET, HTTP_STATUS, NETWORK, SECRET_UNREADABLE (not sent: the webhook's sealed secrets do not open with the dispatcher's HOOKGATE_ENCRYPTION_KEY), or RECORD_FAILED (the response could not be stored; the attempt is kept without it).",
     }),
     errorMessage: t.exposeString("errorMessage", { nullable: true, description: "What went wrong, in words; null on success." }),
     succeeded: t.exposeBoolean("succeeded", { description: "True when the receiver answered 2xx." }),

@@ -196,19 +196,29 @@ export function credentialsLeftBehind(ctx: SettingsDeps, currentUrl: string, inp
 /** How long the replaced secret keeps signing after a rotation, so receivers can switch over. */
 const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
-/** A new signing secret, and the columns that make it sign alongside the current one for ROTATION_OVERLAP_MS. */
+/**
+ * A new signing secret, and the columns that make it sign alongside the current one for
+ * ROTATION_OVERLAP_MS. A current secret this key does not open (sealed with another key, or
+ * damaged: its deliveries fail as SECRET_UNREADABLE) cannot sign: it is dropped, not kept.
+ */
 export function rotatedSecret(
   secrets: SecretBox,
   currentSealed: string,
   now: Date,
 ): { signingSecret: string; data: Prisma.WebhookUncheckedUpdateInput } {
   const signingSecret = newSigningSecret();
+  let readable = true;
+  try {
+    secrets.open(currentSealed);
+  } catch {
+    readable = false;
+  }
   return {
     signingSecret,
     data: {
       signingSecretSealed: secrets.seal(signingSecret),
-      previousSecretSealed: currentSealed,
-      previousSecretExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS),
+      previousSecretSealed: readable ? currentSealed : null,
+      previousSecretExpiresAt: readable ? new Date(now.getTime() + ROTATION_OVERLAP_MS) : null,
     },
   };
 }

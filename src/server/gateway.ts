@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 import { createPrincipalResolver } from "../auth/principal.js";
 import { createRevocationWatch } from "../auth/revocation-watch.js";
 import { ConfigError, type Config } from "../config.js";
-import { createSecretBox, resolveEncryptionKey } from "../crypto/secret-box.js";
+import { checkEncryptionKey } from "../store/key-check.js";
+import { createSecretBox, encryptionKeyFile, resolveEncryptionKey, type SecretBox } from "../crypto/secret-box.js";
 import { systemClock, type Clock } from "../clock.js";
 import { createDispatcher, type Dispatcher } from "../dispatcher/index.js";
 import { createTargetGuard, systemResolver, type Resolver } from "../dispatcher/target-guard.js";
@@ -79,6 +80,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // database is opened and before the one-time admin token is made. Until the API is wired, it answers 503.
   const server = config.HOOKGATE_ROLE === "worker" ? undefined : await bind(config);
   let opened: Database | undefined;
+  const keyDir = config.DATABASE_URL ? undefined : config.HOOKGATE_DATA_DIR;
+  const keyFile = encryptionKeyFile(config.HOOKGATE_ENCRYPTION_KEY, keyDir);
+  let secrets: SecretBox;
   try {
     opened =
       options.database ??
@@ -93,6 +97,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       lockTimeoutMs: config.HOOKGATE_MIGRATION_LOCK_TIMEOUT_MS,
       log: (line) => logger.info(line),
     });
+    secrets = createSecretBox(resolveEncryptionKey(config.HOOKGATE_ENCRYPTION_KEY, keyDir));
+    // A key that does not open the stored secrets stops the start here (one line), rather than
+    // every delivery failing later (README, HOOKGATE_ENCRYPTION_KEY).
+    await checkEncryptionKey(opened.sql, secrets, { keyFile, log: (line) => logger.info(line) });
   } catch (error) {
     server?.close();
     if (ownsDatabase) await opened?.close().catch(() => undefined);
@@ -100,9 +108,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const database: Database = opened;
 
-  const secrets = createSecretBox(
-    resolveEncryptionKey(config.HOOKGATE_ENCRYPTION_KEY, config.DATABASE_URL ? undefined : config.HOOKGATE_DATA_DIR),
-  );
   const redis = config.REDIS_URL ? openRedis(config.REDIS_URL, logger, "commands", { commandTimeoutMs: config.HOOKGATE_REDIS_COMMAND_TIMEOUT_MS }) : undefined;
   const targets = createTargetGuard(config.HOOKGATE_ALLOW_PRIVATE_TARGETS, options.resolver ?? systemResolver);
   const metrics = createMetrics({ sql: database.sql, redis, clock, logger });

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runHookgate } from "../support/processes.js";
+import { expectOneLine, runHookgate, runToExit } from "../support/processes.js";
 import { createPostgresDatabase, postgresServerUrl, storeKind } from "../support/store.js";
 
 const kind = storeKind();
@@ -51,20 +51,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function run(command: string[], env: Record<string, string>) {
-  const child = runHookgate(command[0] ?? "", env, command.slice(1));
-  const code = await child.exited;
-  return { code, output: child.output() };
-}
-
-/** Exit code 2 and exactly one line, with no stack trace in it. */
-function expectOneLine(result: { code: number | null; output: string }, pattern: RegExp): void {
-  expect(result.code, result.output).toBe(2);
-  const lines = result.output.trim().split("\n");
-  expect(lines, result.output).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.output).not.toMatch(/\n\s+at /);
-}
+const run = runToExit;
 
 describe("the command line", () => {
   it("with no command prints the usage and exits 2, starting nothing", async () => {

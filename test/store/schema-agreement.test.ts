@@ -400,6 +400,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     QueuedDelivery: { deliveryId: big(2), webhookId: 7005, dueAt: at(14), leaseUntil: at(19), fifoTx: big(4), fifoEvent: big(5), txId: big(3), receiptId: big(4) },
     WebhookRateState: { webhookId: 7005, nextAt: at(22), granted: 3, rate: 0.25 },
     RetentionState: { name: "attempt_bodies", position: big(3), updatedAt: at(20) },
+    EncryptionKeyCheck: { name: "schema-agreement", sealed: "v1.aXY.dGFn.Ym9keQ", createdAt: at(23) },
   } satisfies {
     AdminToken: Prisma.AdminTokenUncheckedCreateInput;
     Service: Prisma.ServiceUncheckedCreateInput;
@@ -414,6 +415,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     DeliveryAttempt: Prisma.DeliveryAttemptUncheckedCreateInput;
     QueuedDelivery: Prisma.QueuedDeliveryUncheckedCreateInput;
     RetentionState: Prisma.RetentionStateUncheckedCreateInput;
+    EncryptionKeyCheck: Prisma.EncryptionKeyCheckUncheckedCreateInput;
     WebhookRateState: Prisma.WebhookRateStateUncheckedCreateInput;
   };
 
@@ -443,6 +445,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
     await prisma.deliveryAttempt.create({ data: rows.DeliveryAttempt });
     await prisma.queuedDelivery.create({ data: rows.QueuedDelivery });
     await prisma.retentionState.create({ data: rows.RetentionState });
+    await prisma.encryptionKeyCheck.create({ data: rows.EncryptionKeyCheck });
     await prisma.webhookRateState.create({ data: rows.WebhookRateState });
 
     const read = {
@@ -463,6 +466,7 @@ describe(`every field of every model survives a round trip through the Prisma cl
       DeliveryAttempt: await prisma.deliveryAttempt.findUniqueOrThrow({ where: { id: rows.DeliveryAttempt.id } }),
       QueuedDelivery: await prisma.queuedDelivery.findUniqueOrThrow({ where: { deliveryId: rows.QueuedDelivery.deliveryId } }),
       RetentionState: await prisma.retentionState.findUniqueOrThrow({ where: { name: rows.RetentionState.name } }),
+      EncryptionKeyCheck: await prisma.encryptionKeyCheck.findUniqueOrThrow({ where: { name: rows.EncryptionKeyCheck.name } }),
       WebhookRateState: await prisma.webhookRateState.findUniqueOrThrow({ where: { webhookId: rows.WebhookRateState.webhookId } }),
     };
     expect(read).toEqual(rows);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 const CLI = fileURLToPath(new URL("../../bin/hookgate.js", import.meta.url));
 
@@ -98,4 +99,20 @@ export function workerEnv(
     HOOKGATE_POLL_MS: "50",
     ...extra,
   };
+}
+
+/** Runs `hookgate <command> [args…]` to its end: the exit code and everything it printed. */
+export async function runToExit(command: readonly string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = runHookgate(command[0] ?? "", env, command.slice(1));
+  const code = await child.exited;
+  return { code, output: child.output() };
+}
+
+/** A refused start as an operator should meet it: exit code 2 and exactly one line, with no stack trace in it. */
+export function expectOneLine(result: { code: number | null; output: string }, pattern: RegExp): void {
+  expect(result.code, result.output).toBe(2);
+  const lines = result.output.trim().split("\n");
+  expect(lines, result.output).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(result.output).not.toMatch(/\n\s+at /);
 }
