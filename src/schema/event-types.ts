@@ -6,7 +6,7 @@ import { Prisma } from "../store/generated/prisma/client.js";
 import { PayloadSchemas } from "../publishing/payload-schema.js";
 import { isReservedEventName, RESERVED_PREFIX } from "../publishing/publisher.js";
 import type { GatewayContext } from "./context.js";
-import { requireId } from "./ids.js";
+import { requireId } from "../ids.js";
 
 export const EventType = builder.prismaObject("EventType", {
   description:

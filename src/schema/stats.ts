@@ -1,7 +1,7 @@
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
 import { badInput, gatewayError } from "../errors.js";
-import { requireId } from "./ids.js";
+import { requireId } from "../ids.js";
 
 /** At most this many webhooks per stats query: the console asks for the page it shows. */
 const MAX_WEBHOOKS = 50;

@@ -4,11 +4,11 @@ import type { GatewayContext } from "./context.js";
 import { DeliveryAttempt } from "./deliveries.js";
 import { badInput, gatewayError } from "../errors.js";
 import { Event } from "./events.js";
-import { requireId } from "./ids.js";
-import { findEventTypes, requireWebhook } from "./lookups.js";
+import { requireId } from "../ids.js";
+import { findEventTypes, requireWebhook } from "../webhooks/lookups.js";
 import { decodeAfter, decodeAttemptCursor, START, type AttemptPoint, type Position } from "../live/position.js";
 import { ownsWebhook } from "./ownership.js";
-import { payloadFilterInput } from "./webhook-settings.js";
+import { payloadFilterInput } from "../webhooks/payload-filter-input.js";
 
 builder.subscriptionType({
   description: "Live feeds over graphql-ws (subprotocol graphql-transport-ws) or Server-Sent Events, on /graphql.",
