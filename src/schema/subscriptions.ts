@@ -1,4 +1,5 @@
 import type { EventFilter } from "../live/event-stream.js";
+import type { Live } from "../live/live.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
 import { DeliveryAttempt } from "./deliveries.js";
@@ -64,7 +65,7 @@ builder.subscriptionField("deliveryAttempted", (t) =>
 );
 
 /** Where deliveryAttempted's `after` resumes (a cursor made on this store's cluster). */
-async function attemptResumePoint(ctx: GatewayContext, value: string): Promise<AttemptPoint> {
+async function attemptResumePoint(ctx: { readonly live: Pick<Live, "clusterId"> }, value: string): Promise<AttemptPoint> {
   const decoded = decodeAttemptCursor(value);
   if (!decoded) throw badInput("after", "must be the cursor of an attempt deliveryAttempted gave");
   if (decoded.clusterId !== (await ctx.live.clusterId())) {
@@ -74,7 +75,7 @@ async function attemptResumePoint(ctx: GatewayContext, value: string): Promise<A
 }
 
 /** Where `after` resumes: a cursor (checked against this store's cluster), or an event's position. */
-async function resumePosition(ctx: GatewayContext, value: string): Promise<Position> {
+async function resumePosition(ctx: { readonly live: Pick<Live, "clusterId" | "positionOfEvent"> }, value: string): Promise<Position> {
   const after = decodeAfter(value);
   if (!after) throw badInput("after", "must be an Event's cursor or an event id");
   if (after.kind === "cursor") {
