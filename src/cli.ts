@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
-import { createAdminToken } from "./server/admin-token.js";
+import { createAdminToken } from "./auth/admin-tokens.js";
 import { checkEmbeddedRole, holdDataDir, serveTokenRequests, tokenFromRunningGateway, TokenRefused, type StoreCommand } from "./server/embedded-lock.js";
 import { startGateway } from "./server/gateway.js";
 import { systemClock } from "./clock.js";

@@ -40,6 +40,16 @@ export function notFound(what: string): GraphQLError {
   return gatewayError("NOT_FOUND", `${what} does not exist`);
 }
 
+/**
+ * A webhook that does not exist, or that the caller may not know of (a closed one, another
+ * service's): one answer for all, so ids cannot be probed. Here, below every layer, because the
+ * GraphQL fields, the webhook rules and the pull queue all give it. With `field`, the argument
+ * that named it.
+ */
+export function webhookNotFound(webhookId: number, field?: string): GraphQLError {
+  return gatewayError("NOT_FOUND", `webhook ${webhookId} does not exist`, field ? { field } : {});
+}
+
 /** A value that clashes with a stored one; with `field`, named the way badInput names it. */
 export function conflict(message: string, field?: string): GraphQLError {
   return field ? gatewayError("CONFLICT", `${field}: ${message}`, { field }) : gatewayError("CONFLICT", message);

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import { badInput, notFound } from "../errors.js";
+import { badInput, webhookNotFound } from "../errors.js";
 import { topics, type Bus } from "../pubsub/bus.js";
 import type { SqlClient } from "../store/database.js";
 import { acknowledge, handOut, outstandingUntil, readConsumer, waitingAbove, type PulledDelivery } from "./pull-queue.js";
@@ -111,7 +111,7 @@ export class PullQueue {
 
   private async consumerOf(webhookId: number) {
     const consumer = await readConsumer(this.options.sql, webhookId);
-    if (!consumer) throw notFound(`webhook ${webhookId}`);
+    if (!consumer) throw webhookNotFound(webhookId);
     if (consumer.deliveryMode !== "PULL") {
       throw badInput("webhookId", `webhook ${webhookId} is a PUSH webhook (its deliveries are sent to its URL); only a PULL webhook's are received`);
     }

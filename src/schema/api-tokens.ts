@@ -5,7 +5,7 @@ import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
 import { badInput, gatewayError, notFound } from "../errors.js";
-import { requireId } from "./ids.js";
+import { requireId } from "../ids.js";
 import { checkText } from "./validation.js";
 
 /**

@@ -1,8 +1,8 @@
 import { hashToken, newToken } from "../auth/tokens.js";
 import { builder } from "./builder.js";
 import { conflict, isUniqueViolation } from "../errors.js";
-import { requireId } from "./ids.js";
-import { requireWebhook } from "./lookups.js";
+import { requireId } from "../ids.js";
+import { requireWebhook } from "../webhooks/lookups.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkText } from "./validation.js";
 import type { Prisma } from "../store/generated/prisma/client.js";

@@ -1,11 +1,9 @@
-import { retryDelivery } from "../dispatcher/delivery-queue.js";
-import { builder } from "./builder.js";
+import { requireBigId, requireId } from "../ids.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
-import { badInput, conflict, notFound } from "../errors.js";
-import { requireWebhook } from "./lookups.js";
-import { requireBigId, requireId } from "./ids.js";
+import { previewReplay, replayWebhook, retryDelivery, sendTestEvent, type ReplayArgs } from "../webhooks/delivery-operations.js";
+import { requireWebhook } from "../webhooks/lookups.js";
+import { builder } from "./builder.js";
 import { connectionNodeQuery, idConnection } from "./pagination.js";
-import { PublishError } from "../publishing/publisher.js";
 
 export const DeliveryStatus = builder.enumType("DeliveryStatus", {
   description: "Where a delivery stands.",
@@ -128,15 +126,7 @@ builder.mutationField("retryDelivery", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsDelivery: args.deliveryId }),
     resolve: async (query, _root, args, ctx) => {
       const id = requireBigId("deliveryId", args.deliveryId);
-      const now = ctx.clock.now();
-      // One conditional write: never a delivery that succeeded, or one a worker is sending right now.
-      if (!(await retryDelivery(ctx.prisma, id, now))) {
-        const delivery = await ctx.prisma.delivery.findUnique({ where: { id }, select: { status: true } });
-        if (!delivery) throw notFound(`delivery ${id}`);
-        if (delivery.status === "SUCCEEDED") throw conflict(`delivery ${id} already succeeded; use replayWebhook to send it again`);
-        throw conflict(`delivery ${id} is being sent right now; its outcome will be in webhookLogs shortly`);
-      }
-      ctx.publisher.deliveriesQueued();
+      await retryDelivery(ctx, id);
       return ctx.prisma.delivery.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
@@ -158,25 +148,14 @@ builder.mutationField("replayWebhook", (t) =>
       onlyFailed: t.arg.boolean({ defaultValue: false, description: "Only events whose delivery FAILED." }),
     },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
-    resolve: async (_root, args, ctx) => {
-      const webhookId = requireId("webhookId", args.webhookId);
-      let replay;
-      try {
-        replay = await ctx.publisher.replay({
-          webhookId,
-          since: args.since,
-          onlyFailed: Boolean(args.onlyFailed),
-          maxDeliveries: ctx.config.HOOKGATE_MAX_REPLAY_DELIVERIES,
-        });
-      } catch (error) {
-        if (error instanceof PublishError) throw badInput(error.field, error.message);
-        throw error;
-      }
-      if (!replay) throw notFound(`webhook ${webhookId}`);
-      return { queued: replay.queued };
-    },
+    resolve: async (_root, args, ctx) => ({ queued: await replayWebhook(ctx, replayRequest(args)) }),
   }),
 );
+
+/** replayWebhook's and replayPreview's arguments, parsed. */
+function replayRequest(args: { webhookId: string | number; since: Date; onlyFailed?: boolean | null }): ReplayArgs {
+  return { webhookId: requireId("webhookId", args.webhookId), since: args.since, onlyFailed: Boolean(args.onlyFailed) };
+}
 
 const ReplayPreview = builder.objectRef<{ count: number; limit: number }>("ReplayPreview").implement({
   description: "What replayWebhook with the same arguments would queue now.",
@@ -199,18 +178,7 @@ builder.queryField("replayPreview", (t) =>
       onlyFailed: t.arg.boolean({ defaultValue: false, description: "Only events whose delivery FAILED." }),
     },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
-    resolve: async (_root, args, ctx) => {
-      const webhookId = requireId("webhookId", args.webhookId);
-      let count;
-      try {
-        count = await ctx.publisher.replayCount({ webhookId, since: args.since, onlyFailed: Boolean(args.onlyFailed) });
-      } catch (error) {
-        if (error instanceof PublishError) throw badInput(error.field, error.message);
-        throw error;
-      }
-      if (count === null) throw notFound(`webhook ${webhookId}`);
-      return { count, limit: ctx.config.HOOKGATE_MAX_REPLAY_DELIVERIES };
-    },
+    resolve: (_root, args, ctx) => previewReplay(ctx, replayRequest(args)),
   }),
 );
 
@@ -225,21 +193,7 @@ builder.mutationField("sendTestEvent", (t) =>
     },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (query, _root, args, ctx) => {
-      const webhookId = requireId("webhookId", args.webhookId);
-      const webhook = await ctx.prisma.webhook.findUnique({
-        where: { id: webhookId },
-        select: { eventTypes: { select: { eventType: true }, orderBy: { eventTypeId: "asc" }, take: 1 } },
-      });
-      if (!webhook) throw notFound(`webhook ${webhookId}`);
-      const type = args.eventName
-        ? await ctx.prisma.eventType.findUnique({ where: { name: args.eventName } })
-        : (webhook.eventTypes[0]?.eventType ?? null);
-      if (!type) throw notFound(`event type "${args.eventName ?? "(none subscribed)"}"`);
-      // A test event is an event: it goes through the publisher like any other (live feed, metrics).
-      const { deliveryId } = await ctx.publisher.sendTest(webhookId, {
-        eventTypeId: type.id,
-        payloadJson: JSON.stringify(type.sampleData),
-      });
+      const deliveryId = await sendTestEvent(ctx, requireId("webhookId", args.webhookId), args.eventName);
       return ctx.prisma.delivery.findUniqueOrThrow({ ...query, where: { id: deliveryId } });
     },
   }),

@@ -5,8 +5,7 @@ import { checkEventTypeName, checkText } from "./validation.js";
 import { Prisma } from "../store/generated/prisma/client.js";
 import { PayloadSchemas } from "../publishing/payload-schema.js";
 import { isReservedEventName, RESERVED_PREFIX } from "../publishing/publisher.js";
-import type { GatewayContext } from "./context.js";
-import { requireId } from "./ids.js";
+import { requireId } from "../ids.js";
 
 export const EventType = builder.prismaObject("EventType", {
   description:
@@ -76,7 +75,7 @@ const UpdateEventTypeInput = builder.inputType("UpdateEventTypeInput", {
 });
 
 /** A schema and the sample it must accept, checked together; the compiled schema is not kept here. */
-function checkSchemaAndSample(ctx: GatewayContext, jsonSchema: unknown, sampleData: unknown, changing: "jsonSchema" | "sampleData"): void {
+function checkSchemaAndSample(ctx: { readonly schemas: Pick<PayloadSchemas, "check"> }, jsonSchema: unknown, sampleData: unknown, changing: "jsonSchema" | "sampleData"): void {
   if (jsonSchema === null || jsonSchema === undefined) return;
   const checked = ctx.schemas.check(jsonSchema);
   if ("problem" in checked) throw badInput("input.jsonSchema", checked.problem.message);

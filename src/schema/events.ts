@@ -1,12 +1,11 @@
 import { visibleEventsWhere } from "../auth/event-visibility.js";
 import { encodeCursor, positionOf } from "../live/position.js";
-import { PublishError, type PublishOutcome, type PublishRequest } from "../publishing/publisher.js";
-import { contextRateLimitKey } from "../auth/rate-limits.js";
+import { publishEvents } from "../publishing/publish-events.js";
+import type { PublishOutcome, PublishRequest } from "../publishing/publisher.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { builder } from "./builder.js";
-import type { GatewayContext } from "./context.js";
-import { badInput, gatewayError } from "../errors.js";
-import { requireId } from "./ids.js";
+import { badInput } from "../errors.js";
+import { requireId } from "../ids.js";
 import { connectionNodeQuery, idConnection } from "./pagination.js";
 
 export const Event = builder.prismaObject("Event", {
@@ -131,22 +130,6 @@ function toRequest(field: string, input: PublishEventArgs): PublishRequest {
   };
 }
 
-async function publish(ctx: GatewayContext, field: (i: number) => string, requests: PublishRequest[]) {
-  // Counted per event, before anything is written: a refused batch stores nothing.
-  await ctx.rateLimits.consume(contextRateLimitKey(ctx), "publish", requests.length);
-  try {
-    return await ctx.publisher.publish(requests);
-  } catch (error) {
-    if (error instanceof PublishError) {
-      const at = `${field(error.index)}.${error.field}`;
-      throw error.code === "NOT_FOUND"
-        ? gatewayError("NOT_FOUND", `${at}: ${error.message}`, { field: at })
-        : badInput(at, error.message);
-    }
-    throw error;
-  }
-}
-
 builder.mutationField("publishEvent", (t) =>
   t.field({
     type: PublishEventPayload,
@@ -154,7 +137,7 @@ builder.mutationField("publishEvent", (t) =>
     args: { input: t.arg({ type: PublishEventInput, required: true, description: "The event to publish." }) },
     authScopes: { admin: true },
     resolve: async (_root, { input }, ctx) => {
-      const [result] = await publish(ctx, () => "input", [toRequest("input", input)]);
+      const [result] = await publishEvents(ctx, () => "input", [toRequest("input", input)]);
       return result!;
     },
   }),
@@ -186,7 +169,7 @@ builder.mutationField("publishEvents", (t) =>
         throw badInput("input.events", `must hold 1 to ${max} events (HOOKGATE_MAX_BATCH_SIZE)`);
       }
       const requests = input.events.map((e, i) => toRequest(`input.events[${i}]`, e));
-      return { results: await publish(ctx, (i) => `input.events[${i}]`, requests) };
+      return { results: await publishEvents(ctx, (i) => `input.events[${i}]`, requests) };
     },
   }),
 );

@@ -1,6 +1,6 @@
 import { isSession, type Principal } from "../auth/principal.js";
 import type { PrismaClient } from "../store/database.js";
-import { parseId } from "./ids.js";
+import { parseId } from "../ids.js";
 
 /** A service token owns its own service id only. */
 export function ownsService(principal: Principal, id: string | number): boolean {

@@ -3,7 +3,13 @@ import { builder } from "./builder.js";
 import { formatPrismaCursor, parsePrismaCursor, queryFromInfo } from "@pothos/plugin-prisma";
 import type { GraphQLResolveInfo } from "graphql";
 import { badInput, gatewayError } from "../errors.js";
+import type { Config } from "../config.js";
 import type { GatewayContext } from "./context.js";
+
+/** What the page checks read: the largest page a client may ask for. */
+export interface PageLimits {
+  readonly config: Pick<Config, "HOOKGATE_MAX_PAGE_SIZE">;
+}
 
 /** Basalam's list shape: the page of items and the counts around it. */
 export interface Page<T> {
@@ -45,7 +51,7 @@ export const pageArgs = (arg: ArgBuilder<Types>) => ({
 
 /** Validates page arguments and runs the count and the page query together. */
 export async function paginate<T>(
-  ctx: GatewayContext,
+  ctx: PageLimits,
   args: PageArgs,
   count: () => Promise<number>,
   fetch: (skip: number, take: number) => Promise<T[]>,
@@ -91,7 +97,7 @@ export interface IdConnection<T> {
  * so cursors handed out before stay valid.
  */
 export async function idConnection<T extends { id: bigint }>(
-  ctx: GatewayContext,
+  ctx: PageLimits,
   args: ConnectionArgs,
   rows: (id: IdRange, order: "asc" | "desc", take: number, idsOnly: boolean) => Promise<T[]>,
 ): Promise<IdConnection<T>> {
@@ -140,7 +146,7 @@ export async function connectionNodeQuery(ctx: GatewayContext, info: GraphQLReso
 }
 
 /** Validates `first` (or `last`, named by `field`): 0 to HOOKGATE_MAX_PAGE_SIZE, default 20. */
-function connectionSize(ctx: GatewayContext, size: number | null | undefined, field: string): number {
+function connectionSize(ctx: PageLimits, size: number | null | undefined, field: string): number {
   const max = ctx.config.HOOKGATE_MAX_PAGE_SIZE;
   const n = size ?? Math.min(20, max);
   if (!Number.isInteger(n) || n < 0 || n > max) throw badInput(field, `must be between 0 and ${max}`);

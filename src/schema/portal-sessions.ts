@@ -5,7 +5,7 @@ import type { Prisma } from "../store/generated/prisma/client.js";
 import { ApiToken } from "./api-tokens.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
-import { requireId } from "./ids.js";
+import { requireId } from "../ids.js";
 
 /**
  * Portal sessions: short-lived API tokens for opening the console (a portal link) without

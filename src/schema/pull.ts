@@ -2,7 +2,7 @@ import type { PulledDelivery } from "../dispatcher/pull-queue.js";
 import { PULL_LIMITS } from "../dispatcher/pull-consumer.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
-import { requireId } from "./ids.js";
+import { requireId } from "../ids.js";
 
 // The pull queue in GraphQL: a PULL webhook's consumer receives its deliveries in order and
 // acknowledges them (the rules: src/dispatcher/pull-consumer.ts and pull-queue.ts). Who may:

@@ -1,6 +1,6 @@
 import { builder } from "./builder.js";
-import { notFound } from "../errors.js";
-import { requireId } from "./ids.js";
+import { notFound, webhookNotFound } from "../errors.js";
+import { requireId } from "../ids.js";
 import { pageArgs, paginate } from "./pagination.js";
 import { visibleWebhooks, WebhookPage } from "./webhooks.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
@@ -25,7 +25,7 @@ builder.queryField("registeredWebhooks", (t) =>
       const customerId = p.kind === "customer" ? p.customerId : 0;
       const where: Prisma.WebhookWhereInput = {
         AND: [
-          visibleWebhooks(ctx),
+          visibleWebhooks(ctx.principal!),
           { registrations: { some: { customerId } } },
           args.serviceId ? { serviceId: requireId("serviceId", args.serviceId) } : {},
         ],
@@ -58,9 +58,9 @@ builder.mutationField("registerWebhook", (t) =>
       const webhookId = requireId("input.webhookId", input.webhookId);
       // Closed and missing answer the same, so ids cannot be probed.
       const webhook = await ctx.prisma.webhook.findUnique({ where: { id: webhookId }, select: { openToCustomers: true, serviceId: true } });
-      if (!webhook?.openToCustomers) throw notFound(`webhook ${webhookId}`);
+      if (!webhook?.openToCustomers) throw webhookNotFound(webhookId);
       // A customer session a service minted reaches that service's webhooks only.
-      if (p.kind === "customer" && p.scopeServiceId !== undefined && webhook.serviceId !== p.scopeServiceId) throw notFound(`webhook ${webhookId}`);
+      if (p.kind === "customer" && p.scopeServiceId !== undefined && webhook.serviceId !== p.scopeServiceId) throw webhookNotFound(webhookId);
       return ctx.prisma.registration.upsert({
         ...query,
         where: { webhookId_customerId: { webhookId, customerId } },

@@ -3,7 +3,7 @@ import { builder } from "./builder.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
 import { checkText } from "./validation.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
-import type { GatewayContext } from "./context.js";
+import type { Principal } from "../auth/principal.js";
 
 export const WebhookService = builder.prismaObject("Service", {
   name: "WebhookService",
@@ -20,7 +20,7 @@ export const WebhookService = builder.prismaObject("Service", {
 const WebhookServicePage = pageType("WebhookServiceList", WebhookService);
 
 /** The services a caller may list: all for the admin, its own for a service, those it is registered with for a customer. */
-function visibleServices(ctx: GatewayContext): Prisma.ServiceWhereInput {
+function visibleServices(ctx: { readonly principal: Principal | undefined }): Prisma.ServiceWhereInput {
   const p = ctx.principal!;
   if (p.kind === "admin") return {};
   if (p.kind === "service") return { id: p.serviceId };

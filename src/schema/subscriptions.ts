@@ -1,14 +1,15 @@
 import type { EventFilter } from "../live/event-stream.js";
+import type { Live } from "../live/live.js";
 import { builder } from "./builder.js";
 import type { GatewayContext } from "./context.js";
 import { DeliveryAttempt } from "./deliveries.js";
 import { badInput, gatewayError } from "../errors.js";
 import { Event } from "./events.js";
-import { requireId } from "./ids.js";
-import { findEventTypes, requireWebhook } from "./lookups.js";
+import { requireId } from "../ids.js";
+import { findEventTypes, requireWebhook } from "../webhooks/lookups.js";
 import { decodeAfter, decodeAttemptCursor, START, type AttemptPoint, type Position } from "../live/position.js";
 import { ownsWebhook } from "./ownership.js";
-import { payloadFilterInput } from "./webhook-settings.js";
+import { payloadFilterInput } from "../webhooks/payload-filter-input.js";
 
 builder.subscriptionType({
   description: "Live feeds over graphql-ws (subprotocol graphql-transport-ws) or Server-Sent Events, on /graphql.",
@@ -64,7 +65,7 @@ builder.subscriptionField("deliveryAttempted", (t) =>
 );
 
 /** Where deliveryAttempted's `after` resumes (a cursor made on this store's cluster). */
-async function attemptResumePoint(ctx: GatewayContext, value: string): Promise<AttemptPoint> {
+async function attemptResumePoint(ctx: { readonly live: Pick<Live, "clusterId"> }, value: string): Promise<AttemptPoint> {
   const decoded = decodeAttemptCursor(value);
   if (!decoded) throw badInput("after", "must be the cursor of an attempt deliveryAttempted gave");
   if (decoded.clusterId !== (await ctx.live.clusterId())) {
@@ -74,7 +75,7 @@ async function attemptResumePoint(ctx: GatewayContext, value: string): Promise<A
 }
 
 /** Where `after` resumes: a cursor (checked against this store's cluster), or an event's position. */
-async function resumePosition(ctx: GatewayContext, value: string): Promise<Position> {
+async function resumePosition(ctx: { readonly live: Pick<Live, "clusterId" | "positionOfEvent"> }, value: string): Promise<Position> {
   const after = decodeAfter(value);
   if (!after) throw badInput("after", "must be an Event's cursor or an event id");
   if (after.kind === "cursor") {

@@ -1,15 +1,13 @@
-import { newSigningSecret } from "../auth/tokens.js";
-import { parkDeliveries, releaseDeferred, resumeDeliveries, setOrdering } from "../dispatcher/delivery-queue.js";
+import type { Principal } from "../auth/principal.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { badInput } from "../errors.js";
+import { parseEventIdFilter, requireId } from "../ids.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
+import { createWebhook, deleteWebhook, rotateWebhookSecret, updateWebhook, type WebhookRow } from "../webhooks/operations.js";
+import type { HeaderInput } from "../webhooks/request-checks.js";
 import { builder } from "./builder.js";
 import { EventType } from "./event-types.js";
-import type { GatewayContext } from "./context.js";
-import { badInput, notFound } from "../errors.js";
-import { parseEventIdFilter, requireId } from "./ids.js";
 import { pageArgs, pageType, paginate } from "./pagination.js";
-import type { HeaderInput } from "./validation.js";
-import { checkSettings, credentialsLeftBehind, rotatedSecret } from "./webhook-settings.js";
 
 export const RequestMethod = builder.enumType("RequestMethod", {
   description: "The HTTP method of a webhook's calls.",
@@ -167,8 +165,7 @@ function openHeaders(secrets: SecretBox, sealed: string): HeaderInput[] {
 }
 
 /** The webhooks a caller may list: all (admin), its own (service), those it is registered on (customer; of the minting service only, for a customer session). */
-export function visibleWebhooks(ctx: GatewayContext): Prisma.WebhookWhereInput {
-  const p = ctx.principal!;
+export function visibleWebhooks(p: Principal): Prisma.WebhookWhereInput {
   if (p.kind === "admin") return {};
   if (p.kind === "service") return { serviceId: p.serviceId };
   const registered = { registrations: { some: { customerId: p.customerId } } };
@@ -186,7 +183,7 @@ builder.queryField("webhook", (t) =>
     args: { id: t.arg.id({ required: true, description: "The webhook's id." }) },
     authScopes: { authenticated: true },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.webhook.findFirst({ ...query, where: { AND: [visibleWebhooks(ctx), { id: requireId("id", args.id) }] } }),
+      ctx.prisma.webhook.findFirst({ ...query, where: { AND: [visibleWebhooks(ctx.principal!), { id: requireId("id", args.id) }] } }),
   }),
 );
 
@@ -205,7 +202,7 @@ builder.queryField("webhooks", (t) =>
       const eventIds = parseEventIdFilter(args.eventIds);
       const where: Prisma.WebhookWhereInput = {
         AND: [
-          visibleWebhooks(ctx),
+          visibleWebhooks(ctx.principal!),
           args.serviceId ? { serviceId: requireId("serviceId", args.serviceId) } : {},
           eventIds ? { eventTypes: { some: { eventTypeId: { in: eventIds } } } } : {},
         ],
@@ -301,8 +298,6 @@ const UpdateWebhookInput = builder.inputType("UpdateWebhookInput", {
 });
 
 
-type WebhookRow = Prisma.WebhookGetPayload<object>;
-
 const CreateWebhookPayload = builder.objectRef<{ webhook: WebhookRow; signingSecret: string }>("CreateWebhookPayload").implement({
   description: "The webhook, with its new signing secret.",
   fields: (t) => ({
@@ -326,41 +321,10 @@ builder.mutationField("createWebhook", (t) =>
         throw badInput("input.serviceId", "an admin token must give serviceId (the service the webhook belongs to); a service token may omit it");
       }
       const serviceId = input.serviceId ? requireId("input.serviceId", input.serviceId) : p.kind === "service" ? p.serviceId : 0;
-      if (!(await ctx.prisma.service.findUnique({ where: { id: serviceId }, select: { id: true } }))) {
-        throw notFound(`service ${serviceId}`);
-      }
-      const deliveryMode = input.deliveryMode ?? "PUSH";
-      if (deliveryMode === "PULL" && input.url != null) throw badInput("input.url", "a PULL webhook has no URL (nothing is called: its consumer receives the deliveries)");
-      if (deliveryMode === "PUSH" && input.url == null) throw badInput("input.url", "required for a PUSH webhook (or give deliveryMode: PULL)");
-      if (deliveryMode === "PULL") refusePushOnlySettings(input);
-      const { data, eventTypeIds } = await checkSettings(ctx, input, true);
-      const signingSecret = newSigningSecret();
-      const webhook = await ctx.prisma.webhook.create({
-        data: {
-          ...(data as Prisma.WebhookUncheckedCreateInput),
-          url: deliveryMode === "PULL" ? "" : (data.url as string),
-          deliveryMode,
-          requestHeadersSealed: data.requestHeadersSealed as string,
-          serviceId,
-          signingSecretSealed: ctx.secrets.seal(signingSecret),
-          eventTypes: { create: eventTypeIds!.map((eventTypeId) => ({ eventTypeId })) },
-        },
-      });
-      return { webhook, signingSecret };
+      return createWebhook(ctx, serviceId, input);
     },
   }),
 );
-
-/**
- * Order and rate are how the dispatcher calls a PUSH webhook. A PULL webhook's consumer already
- * receives in order, one batch at a time, at its own pace: these would mean nothing there.
- */
-function refusePushOnlySettings(input: { ordering?: string | null; maxDeliveriesPerSecond?: number | null }): void {
-  if (input.ordering === "FIFO") throw badInput("input.ordering", "a PULL webhook is always received in order (one batch at a time); FIFO is for PUSH webhooks");
-  if (input.maxDeliveriesPerSecond != null) {
-    throw badInput("input.maxDeliveriesPerSecond", "a PULL webhook's consumer takes deliveries at its own pace; the rate limit is for PUSH webhooks");
-  }
-}
 
 builder.mutationField("updateWebhook", (t) =>
   t.prismaField({
@@ -371,35 +335,7 @@ builder.mutationField("updateWebhook", (t) =>
       input: t.arg({ type: UpdateWebhookInput, required: true, description: "The settings to change; those not given stay." }),
     },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
-    resolve: async (query, _root, args, ctx) => {
-      const id = requireId("webhookId", args.webhookId);
-      const { data, eventTypeIds } = await checkSettings(ctx, args.input, false);
-      const updated = await ctx.prisma.$transaction(async (tx) => {
-        const current = await tx.webhook.findUnique({ where: { id }, select: { url: true, deliveryMode: true } });
-        if (!current) throw notFound(`webhook ${id}`);
-        if (current.deliveryMode === "PULL" && args.input.url != null) {
-          throw badInput("input.url", "a PULL webhook has no URL (its delivery mode is set when it is created)");
-        }
-        if (current.deliveryMode === "PULL") refusePushOnlySettings(args.input);
-        Object.assign(data, credentialsLeftBehind(ctx, current.url, args.input));
-        if (eventTypeIds) {
-          await tx.webhookEventType.deleteMany({ where: { webhookId: id } });
-          await tx.webhookEventType.createMany({ data: eventTypeIds.map((eventTypeId) => ({ webhookId: id, eventTypeId })) });
-        }
-        // Switched to FIFO or back: the waiting deliveries get (or lose) their places in line.
-        if (args.input.ordering != null) await setOrdering(tx, id, args.input.ordering === "FIFO", ctx.clock.now());
-        // A new rate (or none): the turns the old one gave are taken back.
-        if (args.input.maxDeliveriesPerSecond !== undefined) await releaseDeferred(tx, id, ctx.clock.now());
-        // Switched off: its waiting deliveries leave the dispatcher's due range. On: due at once.
-        if (args.input.isActive != null) {
-          const now = ctx.clock.now();
-          await (args.input.isActive ? resumeDeliveries : parkDeliveries)(tx, id, now);
-        }
-        return tx.webhook.update({ ...query, where: { id }, data });
-      });
-      if (args.input.isActive) ctx.publisher.deliveriesQueued();
-      return updated;
-    },
+    resolve: (query, _root, args, ctx) => updateWebhook(ctx, requireId("webhookId", args.webhookId), args.input, query),
   }),
 );
 
@@ -417,8 +353,7 @@ builder.mutationField("deleteWebhook", (t) =>
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
     resolve: async (_root, args, ctx) => {
       const id = requireId("webhookId", args.webhookId);
-      const { count } = await ctx.prisma.webhook.deleteMany({ where: { id } });
-      if (!count) throw notFound(`webhook ${id}`);
+      await deleteWebhook(ctx, id);
       return { deletedWebhookId: id };
     },
   }),
@@ -431,13 +366,6 @@ builder.mutationField("rotateWebhookSecret", (t) =>
       "Replaces the signing secret. For 24 hours both secrets sign (two signatures in webhook-signature). The new secret is shown only now.",
     args: { webhookId: t.arg.id({ required: true, description: "The webhook whose secret to replace." }) },
     authScopes: (_root, args) => ({ admin: true, ownsWebhook: args.webhookId }),
-    resolve: async (_root, args, ctx) => {
-      const id = requireId("webhookId", args.webhookId);
-      const current = await ctx.prisma.webhook.findUnique({ where: { id }, select: { signingSecretSealed: true } });
-      if (!current) throw notFound(`webhook ${id}`);
-      const { signingSecret, data } = rotatedSecret(ctx.secrets, current.signingSecretSealed, ctx.clock.now());
-      const webhook = await ctx.prisma.webhook.update({ where: { id }, data });
-      return { webhook, signingSecret };
-    },
+    resolve: (_root, args, ctx) => rotateWebhookSecret(ctx, requireId("webhookId", args.webhookId)),
   }),
 );

@@ -2,7 +2,7 @@ import { ConfigError, type Config } from "../config.js";
 import type { Logger } from "../log.js";
 import { askHolder, DataDirInUse, DataDirLockError, describeHolder, lockDataDir, type DataDirLock } from "../store/data-dir-lock.js";
 import type { Database } from "../store/database.js";
-import { createAdminToken } from "./admin-token.js";
+import { createAdminToken } from "../auth/admin-tokens.js";
 
 /** The CLI commands that open the store. */
 export type StoreCommand = "start" | "worker" | "migrate" | "token" | "replay";

@@ -20,7 +20,7 @@ import { openDatabase, type Database } from "../store/database.js";
 import { pendingMigrations } from "../store/migrator.js";
 import { prepareSchema } from "../store/schema-gate.js";
 import { openRedis, type RedisConnection } from "../store/redis.js";
-import { ensureAdminToken } from "./admin-token.js";
+import { ensureAdminToken } from "../auth/admin-tokens.js";
 import { createClientAddress } from "./client-address.js";
 import { createHttpHandler } from "./http.js";
 import { createLive, type Live } from "../live/live.js";

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { ensureAdminToken } from "../../src/server/admin-token.js";
+import { ensureAdminToken } from "../../src/auth/admin-tokens.js";
 import { startGateway, type Gateway } from "../../src/server/gateway.js";
 import type { SqlQuery } from "../../src/store/database.js";
 import {

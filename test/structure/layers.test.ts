@@ -16,9 +16,9 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
 const LAYERS: readonly { readonly name: string; readonly members: readonly string[] }[] = [
   { name: "server wiring", members: ["cli.ts", "server"] },
   { name: "GraphQL schema", members: ["schema"] },
-  { name: "domain operations", members: ["auth", "publishing", "dispatcher", "live", "retention", "metrics"] },
+  { name: "domain operations", members: ["webhooks", "auth", "publishing", "dispatcher", "live", "retention", "metrics"] },
   { name: "store and pub/sub", members: ["store", "pubsub"] },
-  { name: "config, log, crypto", members: ["config.ts", "log.ts", "clock.ts", "errors.ts", "crypto"] },
+  { name: "config, log, crypto", members: ["config.ts", "log.ts", "clock.ts", "errors.ts", "ids.ts", "crypto"] },
 ];
 
 /** Code written by generators (Prisma, Pothos): part of the store, not read here. */

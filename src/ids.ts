@@ -1,4 +1,8 @@
-import { badInput } from "../errors.js";
+import { badInput } from "./errors.js";
+
+// Ids as clients give them (GraphQL IDs, REST path parameters), parsed or refused with
+// BAD_USER_INPUT naming the field. Below every layer: resolvers and the domain rules they call
+// (a webhook's subscriptions by id) both parse them, and must refuse them alike.
 
 /** Entity ids are positive integers, carried as GraphQL IDs. */
 export function parseId(value: string | number): number | undefined {

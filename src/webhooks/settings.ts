@@ -1,21 +1,25 @@
 import { newSigningSecret } from "../auth/tokens.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import { BlockedTargetError } from "../dispatcher/target-guard.js";
+import { BlockedTargetError, type TargetGuard } from "../dispatcher/target-guard.js";
 import { badInput, gatewayError } from "../errors.js";
-import { checkPayloadFilter, PARSE_JSONPATH_SQL, type JsonpathParser } from "../publishing/payload-filter.js";
+import { parseEventIdFilter } from "../ids.js";
+import type { PrismaClient } from "../store/database.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
-import type { GatewayContext } from "./context.js";
-import { parseEventIdFilter } from "./ids.js";
 import { findEventTypes } from "./lookups.js";
-import { checkHeaders, checkUrl, type HeaderInput } from "./validation.js";
+import { payloadFilterInput } from "./payload-filter-input.js";
+import { checkHeaders, checkUrl, type HeaderInput } from "./request-checks.js";
 
-// A webhook's settings rules, apart from the GraphQL types that carry them (webhooks.ts): what
+// A webhook's settings rules, apart from the GraphQL types that carry them (schema/webhooks.ts): what
 // createWebhook and updateWebhook accept (URL and SSRF check, headers, auth, retry schedule,
 // subscriptions), what an origin change drops, and what a secret rotation writes. Each turns
 // input into the columns to write, refusing a bad field before anything is written.
 
-/** What the rules reach: the store (event types), the secret box, the SSRF guard. */
-export type SettingsDeps = Pick<GatewayContext, "prisma" | "secrets" | "targets">;
+/** What the rules reach: the store (event types, jsonpath), the secret box, the SSRF guard. */
+export interface WebhookSettingsDeps {
+  readonly prisma: PrismaClient;
+  readonly secrets: SecretBox;
+  readonly targets: TargetGuard;
+}
 
 /** The settings fields of CreateWebhookInput and UpdateWebhookInput, as resolvers receive them. */
 export type SettingsInput = {
@@ -48,7 +52,7 @@ export interface CheckedSettings {
 }
 
 /** Validates every field before anything is written; unknown event types are NOT_FOUND. */
-export async function checkSettings(ctx: SettingsDeps, input: SettingsInput, creating: boolean): Promise<CheckedSettings> {
+export async function checkSettings(ctx: WebhookSettingsDeps, input: SettingsInput, creating: boolean): Promise<CheckedSettings> {
   const data: Prisma.WebhookUncheckedUpdateInput = {};
   if (input.url != null) data.url = await checkTarget(ctx, checkUrl("input.url", input.url));
   if (input.requestMethod != null) data.requestMethod = input.requestMethod;
@@ -94,35 +98,11 @@ export async function checkSettings(ctx: SettingsDeps, input: SettingsInput, cre
   return { data, eventTypeIds };
 }
 
-/** A payload filter as an argument gives it (a webhook's, a subscription's): checked, or BAD_USER_INPUT naming `field`. */
-export function payloadFilterInput(prisma: SettingsDeps["prisma"], field: string, text: string): Promise<string> {
-  return checkPayloadFilter(jsonpathParser(prisma), field, text);
-}
-
-/** PostgreSQL's jsonpath parser, through the store: its message, without the driver's wrapping, on a syntax error. */
-function jsonpathParser(prisma: SettingsDeps["prisma"]): JsonpathParser {
-  return async (text) => {
-    try {
-      const rows = await prisma.$queryRawUnsafe<{ path: string }[]>(PARSE_JSONPATH_SQL, text);
-      return rows[0]!.path;
-    } catch (error) {
-      throw new Error(postgresMessage(error));
-    }
-  };
-}
-
-/** The database's own message inside a Prisma driver-adapter error. */
-function postgresMessage(error: unknown): string {
-  const e = error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: string; message?: string } } }; message?: string };
-  const cause = e.meta?.driverAdapterError?.cause;
-  return cause?.originalMessage ?? cause?.message ?? String(e.message ?? error).split("\n").pop()!;
-}
-
 /**
  * SSRF: a URL whose host is, or resolves to, a private address is refused now (and again at
  * every delivery). A host that does not resolve yet is accepted: its deliveries fail with DNS.
  */
-async function checkTarget(ctx: SettingsDeps, url: string): Promise<string> {
+async function checkTarget(ctx: WebhookSettingsDeps, url: string): Promise<string> {
   try {
     await ctx.targets.check(new URL(url).hostname);
   } catch (error) {
@@ -161,7 +141,7 @@ export function authorizationFromToken(token: string): string {
   return `${match[1]!.toLowerCase() === "basic" ? "Basic" : "Bearer"} ${match[2]}`;
 }
 
-async function resolveSubscriptions(ctx: SettingsDeps, input: SettingsInput, creating: boolean): Promise<number[] | undefined> {
+async function resolveSubscriptions(ctx: WebhookSettingsDeps, input: SettingsInput, creating: boolean): Promise<number[] | undefined> {
   if (input.eventIds == null && input.eventNames == null) {
     if (creating) throw badInput("input.eventIds", "subscribe to at least one event type (eventIds or eventNames)");
     return undefined;
@@ -185,7 +165,7 @@ async function resolveSubscriptions(ctx: SettingsDeps, input: SettingsInput, cre
  * dropped unless the same update gives them again. Otherwise whoever may change the URL (the
  * service) could point the webhook at its own server and receive what the admin set.
  */
-export function credentialsLeftBehind(ctx: SettingsDeps, currentUrl: string, input: SettingsInput): Prisma.WebhookUncheckedUpdateInput {
+export function credentialsLeftBehind(ctx: WebhookSettingsDeps, currentUrl: string, input: SettingsInput): Prisma.WebhookUncheckedUpdateInput {
   if (input.url == null || new URL(input.url).origin === new URL(currentUrl).origin) return {};
   return {
     ...(input.auth === undefined ? { authType: "NONE" as const, authUsername: null, authSecretSealed: null } : {}),

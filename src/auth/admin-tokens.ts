@@ -1,4 +1,4 @@
-import { hashToken, newToken } from "../auth/tokens.js";
+import { hashToken, newToken } from "./tokens.js";
 import type { Database } from "../store/database.js";
 
 /** Serialises first-start bootstrap across processes sharing one database. */
