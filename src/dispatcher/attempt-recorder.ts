@@ -65,12 +65,9 @@ export class AttemptRecorder {
   /** Adds the ids of unrecorded attempts' deliveries whose lease had ended by `now` (epoch ms) to `into`. */
   expiredLeases(now: number, into: string[]): void {
     if (!this.unrecorded) return;
-    const expired = (records: readonly AttemptRecord[]) => {
-      for (const r of records) if (r.leaseUntil.getTime() <= now) into.push(r.deliveryId);
-    };
-    expired(this.pending);
-    for (const b of this.batches) expired(b.records);
-    for (const b of this.recording) expired(b.records);
+    expiredIn(this.pending, now, into);
+    for (const b of this.batches) expiredIn(b.records, now, into);
+    for (const b of this.recording) expiredIn(b.records, now, into);
   }
 
   add(record: AttemptRecord): void {
@@ -232,4 +229,8 @@ function logAttempts(logger: Logger, batch: readonly AttemptRecord[]): void {
     if (r.status === "FAILED") logger.warn(line, "delivery failed: its retry schedule is spent");
     else logger.debug(line, "delivery attempt recorded");
   }
+}
+
+function expiredIn(records: readonly AttemptRecord[], now: number, into: string[]): void {
+  for (const r of records) if (r.leaseUntil.getTime() <= now) into.push(r.deliveryId);
 }

@@ -225,9 +225,11 @@ export class Dispatcher {
       }
       let claimed: ClaimedDelivery[] = [];
       let webhooks: Map<number, CachedWebhook>;
+      let limits: ClaimLimits;
       try {
         const now = clock.now();
-        claimed = await claimDue(sql, now, size, leaseMs, this.claimLimits(now.getTime()));
+        limits = this.claimLimits(now.getTime());
+        claimed = await claimDue(sql, now, size, leaseMs, limits);
         if (!claimed.length) {
           this.idle = true;
           if (this.settledWaiters.length && !this.inFlight.size && !this.queued) {
@@ -251,6 +253,14 @@ export class Dispatcher {
         this.held.set(delivery.webhookId, (this.held.get(delivery.webhookId) ?? 0) + 1);
       }
       this.startQueued();
+      // Fewer than asked for, and no webhook's slots held any back: everything due when the claim
+      // ran is claimed. What becomes due later wakes the loop (or the poll finds it), as after an
+      // empty claim; claiming again at once would find nothing.
+      if (claimed.length < size && !heldBack(claimed, limits)) {
+        this.idle = true;
+        await this.waitForWake(this.options.pollMs);
+        this.idle = false;
+      }
     }
   }
 
@@ -491,4 +501,16 @@ class Attempt implements AttemptRecord {
       "webhook-signature": this.signature,
     };
   }
+}
+
+/** Whether a claim may have left due deliveries behind for want of a webhook's slots. */
+function heldBack(claimed: readonly ClaimedDelivery[], limits: ClaimLimits): boolean {
+  if (limits.fullWebhooks.length) return true;
+  const counts = new Map<number, number>();
+  for (const d of claimed) counts.set(d.webhookId, (counts.get(d.webhookId) ?? 0) + 1);
+  for (const [webhookId, n] of counts) {
+    const i = limits.heldWebhooks.indexOf(webhookId);
+    if (n >= (i < 0 ? limits.slotsPerWebhook : limits.heldSlots[i]!)) return true;
+  }
+  return false;
 }

@@ -11,7 +11,8 @@ import type { PGlite } from "@electric-sql/pglite";
  * prepared statement gives its parameter (the casts in the text). With
  * standard_conforming_strings on (checked once), a single quote is the only character a string
  * literal must escape; a value that is not a string, number, boolean, date or flat array is
- * refused rather than guessed at.
+ * refused rather than guessed at. With no bind parameters, the EXECUTE goes as one simple-protocol
+ * query (exec), not as parse, describe, bind and execute messages.
  */
 export class PreparedStatements {
   private readonly prepared = new Map<string, { text: string; ready: Promise<void> }>();
@@ -31,7 +32,8 @@ export class PreparedStatements {
     }
     await entry.ready;
     const args = params.length ? `(${params.map(literal).join(", ")})` : "";
-    return (await this.lite.query<R>(`EXECUTE ${name}${args}`)).rows;
+    const [result] = await this.lite.exec(`EXECUTE ${name}${args}`);
+    return (result?.rows ?? []) as R[];
   }
 
   private async checkQuoting(): Promise<boolean> {
