@@ -54,7 +54,7 @@ export class AttemptRecorder {
   constructor(
     private readonly options: AttemptRecorderOptions,
     /** Called after each batch is done (stored or given up): its attempts no longer count as unrecorded. */
-    private readonly onBatchDone: () => void,
+    private readonly onBatchDone: (records: readonly AttemptRecord[]) => void,
   ) {}
 
   /** Attempts finished and not yet recorded (or given up). */
@@ -104,7 +104,7 @@ export class AttemptRecorder {
         this.unrecorded -= next.records.length;
         this.startBatches();
         if (!this.unrecorded) for (const resolve of this.recordedWaiters.splice(0)) resolve();
-        this.onBatchDone();
+        this.onBatchDone(next.records);
       });
     }
   }

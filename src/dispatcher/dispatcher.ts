@@ -98,8 +98,13 @@ export class Dispatcher {
     );
     this.attemptMs = options.attemptMs ?? options.leaseMs / 2;
     this.perWebhook = options.maxInFlightPerWebhook ?? Infinity;
-    // A recorded batch no longer counts against the claims.
-    this.recorder = new AttemptRecorder(options, () => this.nudge());
+    // A recorded batch no longer counts against the claims. A FIFO head that finished has made the
+    // next one in its line due (the record statement promotes it): look now, not at the next poll,
+    // or a FIFO webhook would get one delivery per poll interval.
+    this.recorder = new AttemptRecorder(options, (records) => {
+      if (records.some((r) => r.fifo && r.status !== "RETRYING")) this.wake();
+      else this.nudge();
+    });
   }
 
   start(): void {
