@@ -46,7 +46,7 @@ export const ApiToken = builder.prismaObject("ApiToken", {
 type Owner = { serviceId: number } | { customerId: number };
 
 /** Whose tokens: the one named, or the caller's own. */
-function ownerOf(ctx: GatewayContext, args: { serviceId?: string | number | null; customerId?: string | number | null }, at: string): Owner {
+function ownerOf(ctx: Pick<GatewayContext, "principal">, args: { serviceId?: string | number | null; customerId?: string | number | null }, at: string): Owner {
   // A session stays short-lived: it cannot reach or make longer-lived tokens.
   if (isSession(ctx.principal!)) throw gatewayError("FORBIDDEN", "a portal session cannot list or create API tokens");
   if (args.serviceId != null && args.customerId != null) throw badInput(`${at}serviceId`, "give serviceId or customerId, not both");
@@ -59,7 +59,7 @@ function ownerOf(ctx: GatewayContext, args: { serviceId?: string | number | null
 }
 
 /** The principal exists, and its token from the old column is listed too (copied into api_tokens once). */
-async function loadOwner(ctx: GatewayContext, owner: Owner): Promise<void> {
+async function loadOwner(ctx: Pick<GatewayContext, "prisma">, owner: Owner): Promise<void> {
   const row =
     "serviceId" in owner
       ? await ctx.prisma.service.findUnique({ where: { id: owner.serviceId }, select: { tokenHash: true } })

@@ -55,7 +55,7 @@ interface SessionOwner {
 }
 
 /** Whose session, by who asks: a service only for itself or its customers, scoped to itself. */
-async function sessionOwner(ctx: GatewayContext, input: { serviceId?: string | number | null; customerId?: string | number | null }): Promise<SessionOwner> {
+async function sessionOwner(ctx: Pick<GatewayContext, "principal" | "prisma">, input: { serviceId?: string | number | null; customerId?: string | number | null }): Promise<SessionOwner> {
   const p = ctx.principal!;
   const serviceId = input.serviceId != null ? requireId("input.serviceId", input.serviceId) : undefined;
   const customerId = input.customerId != null ? requireId("input.customerId", input.customerId) : undefined;

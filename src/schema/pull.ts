@@ -26,8 +26,8 @@ const Notification = builder.objectRef<PulledDelivery>("Notification").implement
 });
 
 /** The fetch Request graphql-yoga puts in the context: its signal ends when the client goes away. */
-function requestSignal(ctx: GatewayContext): AbortSignal | undefined {
-  return (ctx as GatewayContext & { request?: Request }).request?.signal;
+function requestSignal(ctx: object): AbortSignal | undefined {
+  return (ctx as { request?: Request }).request?.signal;
 }
 
 builder.mutationField("receiveNotifications", (t) =>

@@ -102,7 +102,7 @@ interface EventArgs {
 }
 
 /** The subscription's filter; naming another tenant's service or webhook is FORBIDDEN. */
-async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventFilter> {
+async function eventFilter(ctx: Pick<GatewayContext, "principal" | "prisma">, args: EventArgs): Promise<EventFilter> {
   const principal = ctx.principal!;
   const serviceId = args.serviceId != null ? requireId("serviceId", args.serviceId) : undefined;
   const webhookId = args.webhookId != null ? requireId("webhookId", args.webhookId) : undefined;
@@ -135,7 +135,7 @@ async function eventFilter(ctx: GatewayContext, args: EventArgs): Promise<EventF
  * every gateway every HOOKGATE_LIVE_POLL_MS): over SSE the client gets that error and the stream
  * ends; a websocket connection with that token is closed with 4403 besides (websocket.ts).
  */
-function endOnRevocation<T>(ctx: GatewayContext, source: AsyncIterable<T>): AsyncIterable<T> {
+function endOnRevocation<T>(ctx: Pick<GatewayContext, "principal" | "tokens">, source: AsyncIterable<T>): AsyncIterable<T> {
   const p = ctx.principal;
   const tokenId = p?.tokenId;
   if (tokenId === undefined) return source;
