@@ -90,11 +90,8 @@ export class Dispatcher {
   private readonly unreadableLogged = new Map<number, number>();
 
   constructor(private readonly options: DispatcherOptions) {
-    this.configs = new WebhookConfigCache(
-      options.sql,
-      options.secrets,
-      (webhookId, error) => options.logger.error({ err: error, webhookId }, "cannot prepare webhook"),
-      (webhook) => this.reportUnreadable(webhook),
+    this.configs = new WebhookConfigCache(options.sql, options.secrets, (webhookId, error) =>
+      options.logger.error({ err: error, webhookId }, "cannot prepare webhook"),
     );
     this.attemptMs = options.attemptMs ?? options.leaseMs / 2;
     this.perWebhook = options.maxInFlightPerWebhook ?? Infinity;

@@ -67,8 +67,8 @@ const USER_AGENT = "Hookgate/0.1 (+webhooks)";
 
 /**
  * Keeps prepared webhooks keyed by id and updated_at, so a changed webhook is prepared again. A
- * webhook whose secrets do not open is kept as unreadable (until it changes), and reported
- * through onUnreadable with the names of the fields that did not open (never their contents).
+ * webhook whose secrets do not open is kept as unreadable (until it changes), with the names of
+ * the fields that did not open (never their contents); its attempts report it (dispatcher.ts).
  */
 export class WebhookConfigCache {
   private readonly cache = new Map<number, CachedWebhook>();
@@ -77,7 +77,6 @@ export class WebhookConfigCache {
     private readonly sql: SqlClient,
     private readonly secrets: SecretBox,
     private readonly onError: (webhookId: number, error: unknown) => void,
-    private readonly onUnreadable: (webhook: UnreadableWebhook) => void = () => undefined,
   ) {}
 
   async get(wanted: readonly { webhookId: number; webhookVersion: number }[]): Promise<Map<number, CachedWebhook>> {
@@ -96,9 +95,7 @@ export class WebhookConfigCache {
       for (const id of stale) this.cache.delete(id); // a webhook deleted since the claim is not sent to
       for (const row of rows) {
         try {
-          const prepared = this.prepare(row);
-          this.cache.set(Number(row.id), prepared);
-          if (prepared.unreadable) this.onUnreadable(prepared);
+          this.cache.set(Number(row.id), this.prepare(row));
         } catch (error) {
           // One webhook that cannot be prepared must not hold up the others.
           this.onError(Number(row.id), error);
