@@ -1,4 +1,5 @@
 import type { PrismaClient, SqlClient } from "../store/database.js";
+import { HORIZON_OF_SNAPSHOT } from "../store/visibility-horizon.js";
 
 /**
  * The delivery queue (table delivery_queue: the deliveries still to be attempted, each with
@@ -47,7 +48,7 @@ interface ClaimRow {
 //  - FIFO ("heads"): a FIFO webhook's line is its queue rows in (fifo_tx, fifo_event) order, on
 //    the partial index delivery_queue_fifo_idx. Only the head is claimed, and only when its
 //    lease is not running (one in flight, across every worker; a dead worker's head is due
-//    again when its lease ends) and its queuing transaction is below the horizon (FIFO_HORIZON):
+//    again when its lease ends) and its queuing transaction is below the horizon (HORIZON_OF_SNAPSHOT):
 //    every transaction that could still queue a delivery ahead of it has ended (as for the live
 //    feed, README "Why nothing is missed"). A walked
 //    row behind the head leaves the due range for FIFO_RECHECK; the record statement makes the
@@ -65,22 +66,11 @@ interface ClaimRow {
 const FIFO_RECHECK = "interval '5 minutes'";
 /** lease_until of a FIFO row the record statement has just made the next head (RECORD_BATCH_FIFO). */
 const PROMOTED = "'-infinity'::timestamptz";
-// The horizon, as of this statement's own snapshot: the oldest transaction it saw running
-// (pg_snapshot_xip), or its xmax with none. Every transaction below it had ended when the snapshot
-// was taken, so its rows are visible to this statement; this is why the horizon cannot come from
-// pg_stat_activity alone here (a transaction that ends between the snapshot and that read would
-// be missing from both). Transactions that are still running in another database are left out
-// (they queue nothing here), so the other databases of a server do not hold FIFO webhooks back.
-// A scalar subquery: run only when a FIFO head is looked at. (The live feed's horizon, read in a
-// statement of its own, is src/live/event-feed.ts's.)
-const FIFO_HORIZON = `SELECT least(pg_snapshot_xmax(pg_current_snapshot())::text::bigint, min(x::text::bigint))
-    FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-    WHERE (x::text::bigint % 4294967296) NOT IN (
-      SELECT backend_xid::text::bigint FROM pg_stat_activity WHERE datname IS DISTINCT FROM current_database() AND backend_xid IS NOT NULL
-      UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database IS DISTINCT FROM current_database())`;
+// The horizon (src/store/visibility-horizon.ts) as of this statement's own snapshot: rows queued
+// below it are visible to this statement. A scalar subquery: run only when a FIFO head is looked at.
 const DELIVERY_CONTROLS = `
 heads AS MATERIALIZED (
-  SELECT h.webhook_id, h.delivery_id, h.fifo_tx < (${FIFO_HORIZON}) AND (h.lease_until IS NULL OR h.lease_until <= $1) AS ready
+  SELECT h.webhook_id, h.delivery_id, h.fifo_tx < ${HORIZON_OF_SNAPSHOT} AND (h.lease_until IS NULL OR h.lease_until <= $1) AS ready
   FROM (SELECT DISTINCT webhook_id FROM fair WHERE fifo) f
   CROSS JOIN LATERAL (
     SELECT q.webhook_id, q.delivery_id, q.fifo_tx, q.lease_until FROM delivery_queue q

@@ -1,6 +1,7 @@
 import type { Logger } from "../log.js";
 import { topics, type Bus } from "../pubsub/bus.js";
 import type { SqlClient } from "../store/database.js";
+import { SNAPSHOT_XMAX, widenXid } from "../store/visibility-horizon.js";
 import type { HorizonReader } from "./horizon.js";
 import { compare, encodeAttemptCursor, type AttemptPoint, type Position } from "./position.js";
 
@@ -41,12 +42,29 @@ const PAGE = 200;
 const MAX_FLOORS = 1_000;
 
 /**
- * The sequence's last value, read in a statement of its own BEFORE the horizon's: a transaction
- * that gets its id after the horizon's snapshot was taken draws its attempt ids after this read,
- * so above this value. (The one statement that stores attempts, RECORD_BATCH, locks rows, and so
- * has its transaction id, before it draws any attempt id.)
+ * One half of a floor pair: the attempt sequence's last value, THEN the newest transaction id
+ * running in this database (null: none). Any transaction that drew an attempt id up to that value
+ * had its own id before the value was read (RECORD_BATCH locks rows, so has its id, before it
+ * draws one), so it was either still running at the second read (at or below the newest id) or had
+ * ended before the horizon statement that follows (below that statement's xmax). So every
+ * transaction with an id above both stores only attempts above the value. The running ids are read
+ * in a subquery that refers to the value, so they are read after it. (The snapshot's xmax alone
+ * is not enough: a running transaction's id can lie above it; see src/store/visibility-horizon.ts.)
  */
-const SEQUENCE = `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('delivery_attempts', 'id')::regclass), 0)::text AS last`;
+const FLOOR_VALUE = `
+WITH v AS MATERIALIZED (
+  SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('delivery_attempts', 'id')::regclass), 0) AS last,
+    ${SNAPSHOT_XMAX} AS xmax
+)
+SELECT v.last::text AS last, (
+  SELECT max(${widenXid("r.x", "v.xmax")}) FROM (
+    SELECT backend_xid::text::bigint AS x FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL
+    UNION ALL SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()
+  ) r WHERE v.last IS NOT NULL
+)::text AS running
+FROM v`;
+/** Where pg_stat_activity cannot be read: no running ids, so the value is not used (readFloorPair). */
+const FLOOR_VALUE_ONLY = `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('delivery_attempts', 'id')::regclass), 0)::text AS last, NULL AS running`;
 
 const ATTEMPTS = `
 SELECT a.id::text AS id, coalesce(a.tx_id, 0)::text AS tx, a.delivery_id::text AS delivery_id, a.attempt_number, a.started_at,
@@ -87,8 +105,9 @@ interface AttemptRow {
  * transaction lies below the horizon are passed on, so none can appear behind the position
  * later. Attempts have no index on that position, so each read walks the primary key from an id
  * floor below which no attempt after the position can lie. The floor comes from pairs read
- * together: the attempt sequence's value, then a horizon reading's xmax; every transaction with
- * an id at or above that xmax stores only attempts above that value.
+ * together (readFloorPair): the attempt sequence's value, then an id above every transaction that
+ * could have drawn it; every transaction with an id at or above that one stores only attempts
+ * above that value.
  *
  * The bus only says "look now" (the dispatcher publishes on the webhook's topic when someone
  * listens); a timer looks every pollMs as well, so with the bus down attempts still come, late by
@@ -99,7 +118,7 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
   private position: Position;
   /** Every attempt positioned after `position` has an id above this. */
   private floor: bigint;
-  /** (xmax, sequence value) pairs, oldest first: attempts of transactions at or above xmax lie above the value. */
+  /** (transaction id, sequence value) pairs, oldest first: attempts of transactions at or above the id lie above the value. */
   private floors: { xmax: bigint; value: bigint }[] = [];
   private queue: LiveAttempt[] = [];
   private more = true;
@@ -244,9 +263,27 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
   }
 }
 
-/** The sequence's value, then (a later statement) the horizon and its xmax. */
+let floorValueSql = FLOOR_VALUE;
+
+/**
+ * A floor pair: every transaction with an id at or above `xmax` stores only attempts above `value`;
+ * with the horizon read in the same (second) statement.
+ */
 async function readFloorPair(deps: AttemptStreamDeps): Promise<{ value: bigint; xmax: bigint; horizon: bigint }> {
-  const [row] = await deps.sql.query<{ last: string }>(SEQUENCE, [], "hookgate_live_attempt_sequence");
+  let row: { last: string; running: string | null };
+  try {
+    [row] = (await deps.sql.query<{ last: string; running: string | null }>(floorValueSql, [], "hookgate_live_attempt_floor")) as [typeof row];
+  } catch (error) {
+    if (floorValueSql === FLOOR_VALUE_ONLY || !/pg_stat_activity|pg_prepared_xacts|permission/i.test(String((error as Error).message))) throw error;
+    deps.logger.info({ err: { message: (error as Error).message } }, "live attempt log reads without an id floor (pg_stat_activity cannot be read)");
+    floorValueSql = FLOOR_VALUE_ONLY;
+    return readFloorPair(deps);
+  }
   const reading = await deps.horizons.read();
-  return { value: BigInt(row!.last), xmax: reading.xmax, horizon: reading.horizon };
+  let xmax = reading.xmax;
+  if (row.running !== null && BigInt(row.running) + 1n > xmax) xmax = BigInt(row.running) + 1n;
+  // Running ids unknown: a running transaction may have drawn any value read, so the pair says
+  // nothing (value 0) and reads walk the webhook's attempts from the start. Correct, only slower.
+  if (floorValueSql === FLOOR_VALUE_ONLY) return { value: 0n, xmax, horizon: reading.horizon };
+  return { value: BigInt(row.last), xmax, horizon: reading.horizon };
 }

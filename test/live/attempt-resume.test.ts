@@ -93,9 +93,9 @@ describe("deliveryAttempted resume", () => {
     let stored = await allRecorded(published);
     // The first subscription began after some of the first probes were stored: it has the rest.
     const seenFirst = stored.slice(stored.indexOf(first.items[0]!.id));
-    // 60 s, not the default 20: in one CI run on a loaded machine the live stream was still 11
-    // attempts short at 20 s (cause not established; an attempt never delivered still fails here).
-    await waitForItems(first, seenFirst.length, 60_000);
+    // (Two CI runs lost attempts here, for good: the log's id floor trusted the snapshot's xmax as
+    // "every later transaction", which a running recorder's id can lie above; see horizon.pg.test.ts.)
+    await waitForItems(first, seenFirst.length);
     expect(first.items.map((a) => a.id)).toEqual(seenFirst);
     const cursor = first.items.at(-1)!.cursor;
     expect(cursor).toEqual(expect.any(String));
@@ -114,12 +114,12 @@ describe("deliveryAttempted resume", () => {
     stored = await allRecorded(published);
     const missed = stored.slice(stored.indexOf(first.items.at(-1)!.id) + 1);
     expect(missed).toHaveLength(80);
-    await waitForItems(second, missed.length, 60_000);
+    await waitForItems(second, missed.length);
     // A fence: anything extra (a repeat) would arrive before it.
     await publishConcurrently(1, 1, 1);
     published++;
     stored = await allRecorded(published);
-    await waitForItems(second, missed.length + 1, 60_000);
+    await waitForItems(second, missed.length + 1);
     expect(second.items.map((a) => a.id)).toEqual([...missed, stored.at(-1)]);
     expect(new Set([...first.items, ...second.items].map((a) => a.id)).size).toBe(first.items.length + second.items.length);
     expect(second.error).toBeUndefined();
