@@ -22,7 +22,9 @@ export type ErrorCode =
   /** The database cannot be reached right now; nothing was written; retry later (HTTP 503). */
   | "SERVICE_UNAVAILABLE"
   /** A query's result passed HOOKGATE_MAX_GRAPHQL_RESPONSE_BYTES while it was being resolved. */
-  | "RESPONSE_TOO_LARGE";
+  | "RESPONSE_TOO_LARGE"
+  /** A stored secret does not open with this process's HOOKGATE_ENCRYPTION_KEY (extensions.field names it). */
+  | "SECRET_UNREADABLE";
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 };
 

@@ -1,6 +1,6 @@
 import type { Principal } from "../auth/principal.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import { badInput } from "../errors.js";
+import { badInput, gatewayError } from "../errors.js";
 import { parseEventIdFilter, requireId } from "../ids.js";
 import type { Prisma } from "../store/generated/prisma/client.js";
 import { createWebhook, deleteWebhook, rotateWebhookSecret, updateWebhook, type WebhookRow } from "../webhooks/operations.js";
@@ -103,7 +103,10 @@ export const Webhook = builder.prismaObject("Webhook", {
     requestMethod: t.expose("requestMethod", { type: RequestMethod, authScopes: ownerOnly, description: `The HTTP method of the calls. ${OWNER_ONLY}` }),
     requestHeaders: t.field({
       type: [HttpHeader],
-      description: `Extra headers sent with every call. ${OWNER_ONLY}`,
+      // Null (with a SECRET_UNREADABLE error naming the field) rather than failing the whole
+      // webhook, or the whole list it is in, when the sealed headers do not open.
+      nullable: true,
+      description: `Extra headers sent with every call. Null, with a SECRET_UNREADABLE error, when they were sealed with another HOOKGATE_ENCRYPTION_KEY (set them again with updateWebhook). ${OWNER_ONLY}`,
       authScopes: ownerOnly,
       select: { requestHeadersSealed: true },
       resolve: (w, _args, ctx) => openHeaders(ctx.secrets, w.requestHeadersSealed),
@@ -161,7 +164,15 @@ export const Webhook = builder.prismaObject("Webhook", {
 export const WebhookPage = pageType("WebhookList", Webhook);
 
 function openHeaders(secrets: SecretBox, sealed: string): HeaderInput[] {
-  return JSON.parse(secrets.open(sealed)) as HeaderInput[];
+  try {
+    return JSON.parse(secrets.open(sealed)) as HeaderInput[];
+  } catch {
+    throw gatewayError(
+      "SECRET_UNREADABLE",
+      "requestHeaders do not open with this process's HOOKGATE_ENCRYPTION_KEY (sealed with another key, or damaged); set them again with updateWebhook",
+      { field: "requestHeaders" },
+    );
+  }
 }
 
 /** The webhooks a caller may list: all (admin), its own (service), those it is registered on (customer; of the minting service only, for a customer session). */

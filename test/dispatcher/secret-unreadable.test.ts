@@ -103,6 +103,21 @@ describe("a webhook whose secrets do not open with this key", () => {
     const failed = await attempts(broken.deliveries, 1);
     expect(failed.attempts[0]).toMatchObject({ errorClass: "SECRET_UNREADABLE" });
     expect(failed.attempts[0]!.errorMessage).toContain("requestHeaders");
+    // The API says so too: the webhook reads, its requestHeaders are null with an error naming
+    // the field (not INTERNAL_SERVER_ERROR, and not the whole webhook or list gone).
+    const read = await broken.service.client.raw(
+      `query($id: ID!) { webhook(id: $id) { id url requestHeaders { name value } } webhooks { data { id requestHeaders { name } } } }`,
+      { id: broken.hook.webhook.id },
+    );
+    expect(read.data, JSON.stringify(read)).toBeTruthy();
+    const data = read.data as { webhook: { id: string; url: string; requestHeaders: null }; webhooks: { data: { id: string; requestHeaders: unknown }[] } };
+    expect(data.webhook).toMatchObject({ id: broken.hook.webhook.id, requestHeaders: null });
+    expect(data.webhooks.data).toEqual([{ id: broken.hook.webhook.id, requestHeaders: null }]);
+    expect(read.errors).toHaveLength(2);
+    for (const error of read.errors!) {
+      expect(error.extensions).toMatchObject({ code: "SECRET_UNREADABLE", field: "requestHeaders" });
+      expect(error.message).toContain("updateWebhook");
+    }
     const sent = await attempts(fine.deliveries, 1);
     expect(sent.status).toBe("SUCCEEDED");
     expect(receiver.requests.filter((r) => r.path === broken.path)).toHaveLength(0);

@@ -20,7 +20,9 @@ interface GraphQLPayload<T> {
 }
 
 function toError<T>(payload: GraphQLPayload<T>): ApiError | undefined {
-  const first = payload.errors?.[0];
+  // A field that failed on its own (SECRET_UNREADABLE: null, the rest of the data intact) is shown
+  // by its view, not as the page's error.
+  const first = payload.errors?.find((e) => !payload.data || e.extensions?.code !== "SECRET_UNREADABLE");
   return first ? new ApiError(first.message, first.extensions?.code, first.extensions?.field) : undefined;
 }
 

@@ -402,7 +402,7 @@ export type WebhookSettingsQueryVariables = Exact<{
 }>;
 
 
-export type WebhookSettingsQuery = { webhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }>, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } | null };
+export type WebhookSettingsQuery = { webhook: { id: string, url: string, requestMethod: RequestMethod, isActive: boolean, disabledAt: string | null, disabledReason: string | null, retryPolicy: RetryPolicy, retryIntervalSeconds: number, retryWindowSeconds: number, ordering: DeliveryOrdering, fifoOnFailure: FifoFailureAction, maxDeliveriesPerSecond: number | null, createdAt: string, updatedAt: string, requestHeaders: Array<{ name: string, value: string }> | null, auth: { type: WebhookAuthType, username: string | null }, service: { id: string, title: string }, eventTypes: Array<{ id: string, name: string }> } | null };
 
 export type CreateConsoleWebhookMutationVariables = Exact<{
   input: CreateWebhookInput;

@@ -28,7 +28,7 @@ export function WebhookForm({ me, webhook, onSaved }: { me: Me; webhook?: Existi
   const [url, setUrl] = useState(webhook?.url ?? "");
   const [method, setMethod] = useState<RequestMethod>(webhook?.requestMethod ?? "POST");
   const [events, setEvents] = useState<Set<string>>(new Set(webhook?.eventTypes.map((t) => t.name)));
-  const [headers, setHeaders] = useState<{ name: string; value: string }[]>(webhook?.requestHeaders.map((h) => ({ ...h })) ?? []);
+  const [headers, setHeaders] = useState<{ name: string; value: string }[]>(webhook?.requestHeaders?.map((h) => ({ ...h })) ?? []);
   const [auth, setAuth] = useState<AuthChoice>(webhook ? "KEEP" : "NONE");
   const [username, setUsername] = useState(webhook?.auth.username ?? "");
   const [password, setPassword] = useState("");

@@ -148,7 +148,11 @@ function Overview({ webhook, onChanged }: { webhook: Webhook; onChanged: () => v
         <dt>Authentication</dt>
         <dd>{webhook.auth.type === "NONE" ? "none" : webhook.auth.type === "BASIC" ? `HTTP Basic as ${webhook.auth.username ?? ""}` : "Authorization header"}</dd>
         <dt>Extra headers</dt>
-        <dd>{webhook.requestHeaders.map((h) => h.name).join(", ") || "none"}</dd>
+        <dd>
+          {webhook.requestHeaders === null || webhook.requestHeaders === undefined
+            ? "unreadable: sealed with another HOOKGATE_ENCRYPTION_KEY; set them again under Edit"
+            : webhook.requestHeaders.map((h) => h.name).join(", ") || "none"}
+        </dd>
         {webhook.disabledReason ? (
           <>
             <dt>Disabled because</dt>
