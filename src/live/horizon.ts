@@ -1,6 +1,6 @@
 import type { Logger } from "../log.js";
 import type { SqlClient } from "../store/database.js";
-import { HORIZON_OF_SNAPSHOT, SNAPSHOT_XMAX } from "../store/visibility-horizon.js";
+import { HORIZON_FOR_LATER_READS, SNAPSHOT_XMAX } from "../store/visibility-horizon.js";
 
 /**
  * The horizon (src/store/visibility-horizon.ts): every transaction of this database with an id
@@ -8,7 +8,7 @@ import { HORIZON_OF_SNAPSHOT, SNAPSHOT_XMAX } from "../store/visibility-horizon.
  * tx_id can still appear. It is read in a statement of its own, before the rows it bounds are read
  * (see EventFeed.drain()), and with it the statement's xmax (the live attempt log's floors).
  */
-const HORIZON = `SELECT ${HORIZON_OF_SNAPSHOT}::text AS horizon, ${SNAPSHOT_XMAX}::text AS xmax`;
+const HORIZON = `SELECT ${HORIZON_FOR_LATER_READS}::text AS horizon, ${SNAPSHOT_XMAX}::text AS xmax`;
 /** Where pg_stat_activity cannot be read (an embedded store without it): the cluster-wide xmin. */
 const CLUSTER_HORIZON =
   "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax";

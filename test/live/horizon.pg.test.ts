@@ -6,6 +6,7 @@ import { createEventType, createService, createWebhook } from "../support/fixtur
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { collect, EVENT_PUBLISHED, waitForItems, wsClient, type LiveEvent } from "../support/live.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
+import { createPostgresDatabase } from "../support/store.js";
 
 const ATTEMPTED = `subscription Attempts($w: ID!) { deliveryAttempted(webhookId: $w) { id succeeded } }`;
 
@@ -88,6 +89,28 @@ describe("the live readers with transactions open whose ids lie above the snapsh
     await younger.query("COMMIT");
     await waitForItems(sub, 2, 15_000);
     expect(sub.items.map((e) => e.id)).toEqual([stored, later]);
+  });
+
+  it("a transaction left open in another database of the server holds nothing back", async () => {
+    const other = await createPostgresDatabase();
+    const elsewhere = new pg.Client({ connectionString: other.url });
+    await elsewhere.connect();
+    try {
+      await openTransaction(elsewhere);
+      const type = await createEventType(t);
+      const sub = collect<LiveEvent>(client(), EVENT_PUBLISHED, { eventNames: [type.name] });
+      // Live once the server has it: publish until one arrives (each is delivered while the other
+      // database's transaction stays open).
+      await eventually(async () => {
+        await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { probe: true } } });
+        return sub.items.length > 0 || undefined;
+      }, 15_000);
+      const id = (await t.admin.ok(PublishEventDocument, { input: { eventName: type.name, payload: { after: true } } })).publishEvent.event.id;
+      await eventually(() => sub.items.some((e) => e.id === id) || undefined, 15_000);
+    } finally {
+      await elsewhere.end();
+      await other.drop();
+    }
   });
 
   it("deliveryAttempted passes on an attempt whose transaction drew its id, then stayed open while the log was read", async () => {
