@@ -12,6 +12,7 @@ import { createEventType, createService, createWebhook } from "../support/fixtur
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { capturingLogger, sample } from "../support/http.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
+import { baseOf, rest } from "../support/rest.js";
 
 const clock = new ManualClock(new Date("2026-03-02T00:00:00Z"));
 const logs = capturingLogger("info");
@@ -118,6 +119,10 @@ describe("a webhook whose secrets do not open with this key", () => {
       expect(error.extensions).toMatchObject({ code: "SECRET_UNREADABLE", field: "requestHeaders" });
       expect(error.message).toContain("updateWebhook");
     }
+    // And over REST (Basalam's webhook resource): the webhook, its headers null.
+    const overRest = await rest(baseOf(t.gateway.url!), "GET", `/v1/webhooks?service_id=${broken.service.id}`, { token: broken.service.token });
+    expect(overRest.status, overRest.text).toBe(200);
+    expect((overRest.json as { data: unknown[] }).data).toMatchObject([{ id: Number(broken.hook.webhook.id), request_headers: null }]);
     const sent = await attempts(fine.deliveries, 1);
     expect(sent.status).toBe("SUCCEEDED");
     expect(receiver.requests.filter((r) => r.path === broken.path)).toHaveLength(0);

@@ -29,7 +29,10 @@ export function graphqlRunner(yoga: GatewayYoga, req: IncomingMessage): GraphQLR
       { req },
     );
     const result = (await response.json()) as { data?: T | null; errors?: GraphQLFormattedError[] };
-    if (result.errors?.length || !result.data) throw new RestGraphQLError(result.errors ?? []);
+    // A field that failed on its own (SECRET_UNREADABLE: null, the rest intact) is answered with
+    // the rest, as GraphQL answers it; any other error is the route's refusal.
+    const fatal = result.errors?.filter((e) => e.extensions?.code !== "SECRET_UNREADABLE") ?? [];
+    if (fatal.length || !result.data) throw new RestGraphQLError(result.errors ?? []);
     return result.data;
   };
 }
