@@ -718,12 +718,15 @@ export async function retryDelivery(db: PrismaSql, deliveryId: bigint, now: Date
 // serves the min().
 // Its dead rows (as PostgreSQL's statistics count them) and its table's size show whether
 // vacuum keeps up with it (see vacuumQueue).
+// A PULL webhook's rows never have a due_at and always a tx_id (a parked push row has neither).
 const QUEUE_STATE = `
 SELECT count(*)::int AS queued,
   count(*) FILTER (WHERE due_at <= $1::timestamptz)::int AS due,
   EXTRACT(EPOCH FROM ($1::timestamptz - min(due_at)))::float8 AS oldest_seconds,
   pg_stat_get_dead_tuples('delivery_queue'::regclass)::float8 AS dead_rows,
-  pg_relation_size('delivery_queue'::regclass)::float8 AS table_bytes
+  pg_relation_size('delivery_queue'::regclass)::float8 AS table_bytes,
+  (SELECT count(*) FROM delivery_queue p WHERE p.due_at IS NULL AND p.tx_id IS NOT NULL)::int AS pull_queued,
+  (SELECT count(*) FROM delivery_queue p WHERE p.due_at IS NULL AND p.tx_id IS NOT NULL AND p.lease_until > $1::timestamptz)::int AS pull_out
 FROM delivery_queue WHERE due_at IS NOT NULL`;
 
 /** How deep the queue is, as the metrics show it. */
@@ -738,13 +741,17 @@ export interface QueueState {
   readonly deadRows: number;
   /** The queue table's size on disk (without its indexes). */
   readonly tableBytes: number;
+  /** PULL webhooks' notifications not yet acknowledged (handed out or not). */
+  readonly pullQueued: number;
+  /** Of those, handed out and within their visibility timeout. */
+  readonly pullOut: number;
 }
 
 /** Reads the queue's depth in one statement, which PostgreSQL gives up on after `timeoutMs`. */
 export async function readQueueState(sql: SqlClient, now: Date, timeoutMs: number): Promise<QueueState> {
   const rows = await sql.transaction(async (tx) => {
     await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-    return tx.query<{ queued: number; due: number; oldest_seconds: number | null; dead_rows: number; table_bytes: number }>(QUEUE_STATE, [
+    return tx.query<{ queued: number; due: number; oldest_seconds: number | null; dead_rows: number; table_bytes: number; pull_queued: number; pull_out: number }>(QUEUE_STATE, [
       now.toISOString(),
     ]);
   });
@@ -755,6 +762,8 @@ export async function readQueueState(sql: SqlClient, now: Date, timeoutMs: numbe
     oldestSeconds: Math.max(0, row?.oldest_seconds ?? 0),
     deadRows: Number(row?.dead_rows ?? 0),
     tableBytes: Number(row?.table_bytes ?? 0),
+    pullQueued: row?.pull_queued ?? 0,
+    pullOut: row?.pull_out ?? 0,
   };
 }
 

@@ -25,6 +25,8 @@ export interface PullQueueOptions {
   readonly visibilitySeconds: number;
   /** The fallback interval between looks while waiting. */
   readonly pollMs: number;
+  /** Notifications handed out, or acknowledged (the metrics). Never throws. */
+  readonly onPulled?: (kind: "handed_out" | "acknowledged", count: number) => void;
 }
 
 export interface ReceiveRequest {
@@ -72,7 +74,10 @@ export class PullQueue {
       for (;;) {
         wake.reset();
         const { notifications, waitingForHorizon } = await this.look(webhookId, request.max);
-        if (notifications.length) return notifications;
+        if (notifications.length) {
+          this.options.onPulled?.("handed_out", notifications.length);
+          return notifications;
+        }
         const left = deadline - Date.now();
         if (left <= 0 || request.signal?.aborted) return [];
         let next = this.options.pollMs;
@@ -104,6 +109,7 @@ export class PullQueue {
     });
     await this.consumerOf(webhookId);
     const done = await acknowledge(this.options.sql, webhookId, ids, this.options.clock.now(), this.options.visibilitySeconds);
+    if (done.length) this.options.onPulled?.("acknowledged", done.length);
     // Waiting consumers of this webhook (on any gateway) may take the next batch now.
     if (done.length) this.options.bus.publish(topics.pullQueue(webhookId), { acknowledged: done.length });
     return done;

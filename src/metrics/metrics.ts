@@ -28,6 +28,8 @@ export interface GatewayMetrics {
   pruned(kind: "events" | "attempt_bodies", rows: number): void;
   /** An HTTP response sent. */
   httpResponse(status: number): void;
+  /** The pull queue's onHandedOut / onAcknowledged: notifications handed out (again, after a timeout, included) or acknowledged. */
+  pulled(kind: "handed_out" | "acknowledged", count: number): void;
   /** The exposition text; scrape-time gauges are read here. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -128,6 +130,18 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
     "The delivery queue table's size on disk (without indexes). It holds only deliveries still to be attempted, so it should stay small; growth means dead rows are not vacuumed away.",
     (s) => s.tableBytes,
   );
+  queueGauge(
+    "hookgate_pull_queue_depth",
+    "PULL webhooks' notifications not yet acknowledged (waiting to be received, or handed out): grows when consumers fall behind.",
+    (s) => s.pullQueued,
+  );
+  queueGauge("hookgate_pull_queue_out", "PULL webhooks' notifications handed out and within their visibility timeout.", (s) => s.pullOut);
+  const pullNotifications = new Counter({
+    name: "hookgate_pull_notifications_total",
+    help: "PULL webhooks' notifications handed out by receiveNotifications (again after a visibility timeout included) and acknowledged.",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: "hookgate_database_up",
     help: "1 when the database answered a query within the scrape timeout, else 0.",
@@ -179,6 +193,7 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
     rateLimited: (kind) => limited.inc({ kind }),
     pruned: (kind, rows) => pruned.inc({ kind }, rows),
     httpResponse: (status) => responses.inc({ status: String(status) }),
+    pulled: (kind, count) => pullNotifications.inc({ kind }, count),
     async render() {
       queueRead = undefined;
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -198,6 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       horizon: () => live.feed.horizon(),
       visibilitySeconds: config.HOOKGATE_PULL_VISIBILITY_SECONDS,
       pollMs: config.HOOKGATE_LIVE_POLL_MS,
+      onPulled: (kind, count) => metrics.pulled(kind, count),
     }),
     tokens: createRevocationWatch(database.prisma, config.HOOKGATE_LIVE_POLL_MS, logger, clock),
   };

@@ -20,6 +20,7 @@ import { createEventType, createService, createWebhook, type GatewayClients } fr
 import { startTestGateway, tableResolver, type TestGateway } from "../support/gateway.js";
 import { eventually, startReceiver, type Receiver } from "../support/receiver.js";
 import { storeKind } from "../support/store.js";
+import { sample } from "../support/http.js";
 
 const VISIBILITY_SECONDS = 30;
 const clock = new ManualClock(new Date("2026-11-30T12:00:00Z"));
@@ -287,5 +288,35 @@ describe(`pull queue (${storeKind()})`, () => {
       code: "BAD_USER_INPUT",
       field: "input.url",
     });
+  });
+
+  it("shows in /metrics: the depth and what is out (all PULL webhooks), and counts what is handed out and acknowledged", async () => {
+    const scrape = async () => {
+      const text = (await gateway.services.metrics.render()).body;
+      return {
+        depth: sample(text, "hookgate_pull_queue_depth")!,
+        out: sample(text, "hookgate_pull_queue_out")!,
+        handedOut: sample(text, "hookgate_pull_notifications_total", { kind: "handed_out" }) ?? 0,
+        acknowledged: sample(text, "hookgate_pull_notifications_total", { kind: "acknowledged" }) ?? 0,
+      };
+    };
+    const { type, service, webhookId } = await pullWebhook();
+    const before = await scrape();
+    await publish(type.name, 0, 3);
+    const published = await scrape();
+    expect(published.depth - before.depth).toBe(3);
+    expect(published.out - before.out).toBe(0);
+
+    const batch = await receive(service.client, webhookId, 2);
+    const received = await scrape();
+    expect(received.depth - before.depth).toBe(3);
+    expect(received.out - before.out).toBe(2);
+    expect(received.handedOut - before.handedOut).toBe(2);
+
+    await ack(service.client, webhookId, batch.map((n) => n.receiptId));
+    const acknowledged = await scrape();
+    expect(acknowledged.depth - before.depth).toBe(1);
+    expect(acknowledged.out - before.out).toBe(0);
+    expect(acknowledged.acknowledged - before.acknowledged).toBe(2);
   });
 });
