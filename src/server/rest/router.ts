@@ -99,10 +99,16 @@ export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): 
       const path = normalize(rawPath);
       const candidates = matching(path);
       if (!candidates.length) return false;
+      const allowed = [...new Set(candidates.filter((c) => c.route.path === candidates[0]!.route.path).map((c) => c.route.method))];
+      if (req.method === "OPTIONS") {
+        preflight(req, res, allowed);
+        return true;
+      }
+      allowOrigin(req, res);
       const hit = candidates.find((c) => c.route.method === req.method);
       if (!hit) {
         const route = candidates[0]!.route;
-        const allow = candidates.filter((c) => c.route.path === route.path).map((c) => c.route.method).join(", ");
+        const allow = allowed.join(", ");
         send(res, route, problem(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; use ${allow}`, { headers: { allow } }));
         req.resume();
         return true;
@@ -111,6 +117,32 @@ export function createRestRouter(routes: readonly RestRoute[], deps: RestDeps): 
       return true;
     },
   };
+}
+
+// Cross-origin callers (a browser app on another origin), as GraphQL answers them (yoga's CORS):
+// any origin may call, since every route authenticates with a header, never a cookie. A preflight
+// needs no credentials and says which methods the path takes.
+function preflight(req: IncomingMessage, res: ServerResponse, methods: readonly string[]): void {
+  req.resume();
+  const requested = req.headers["access-control-request-headers"];
+  res
+    .writeHead(204, {
+      "access-control-allow-origin": req.headers.origin ?? "*",
+      "access-control-allow-methods": methods.join(", "),
+      "access-control-allow-headers": typeof requested === "string" && requested ? requested : "authorization, content-type",
+      "access-control-max-age": "600",
+      vary: "Origin, Access-Control-Request-Headers",
+      allow: methods.join(", "),
+    })
+    .end();
+}
+
+/** On every answer to a cross-origin request: the caller's origin may read it. */
+function allowOrigin(req: IncomingMessage, res: ServerResponse): void {
+  const origin = req.headers.origin;
+  if (!origin) return;
+  res.setHeader("access-control-allow-origin", origin);
+  res.setHeader("vary", "Origin");
 }
 
 async function serve(route: RestRoute, rawParams: Record<string, string>, req: IncomingMessage, res: ServerResponse, deps: RestDeps): Promise<void> {
