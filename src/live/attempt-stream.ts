@@ -50,6 +50,9 @@ const MAX_FLOORS = 1_000;
  * transaction with an id above both stores only attempts above the value. The running ids are read
  * in a subquery that refers to the value, so they are read after it. (The snapshot's xmax alone
  * is not enough: a running transaction's id can lie above it; see src/store/visibility-horizon.ts.)
+ * It needs the sequence to hand out ids one at a time (CACHE 1, as BIGSERIAL makes it; checked in
+ * test/live/horizon.pg.test.ts): with a cache, a session could draw an id at or below the value
+ * from its cache after the read.
  */
 const FLOOR_VALUE = `
 WITH v AS MATERIALIZED (
@@ -119,7 +122,7 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
   /** Every attempt positioned after `position` has an id above this. */
   private floor: bigint;
   /** (transaction id, sequence value) pairs, oldest first: attempts of transactions at or above the id lie above the value. */
-  private floors: { xmax: bigint; value: bigint }[] = [];
+  private floors: { tx: bigint; value: bigint }[] = [];
   private queue: LiveAttempt[] = [];
   private more = true;
   private poked = false;
@@ -150,7 +153,7 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
     let start = after;
     if (!start) {
       const pair = await readFloorPair(deps);
-      start = { position: { tx: pair.xmax, id: 0n }, floor: pair.value };
+      start = { position: { tx: pair.tx, id: 0n }, floor: pair.value };
     }
     return new AttemptStream(deps, webhookId, start, onEnd);
   }
@@ -206,7 +209,7 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
   /** Queues the next page of attempts after the position and below the horizon, and moves the position on. */
   private async read(): Promise<void> {
     const pair = await readFloorPair(this.deps);
-    this.floors.push({ xmax: pair.xmax, value: pair.value });
+    this.floors.push({ tx: pair.tx, value: pair.value });
     if (this.floors.length > MAX_FLOORS) this.floors.shift(); // only less tight: this.floor still holds
     const rows = await this.deps.sql.query<AttemptRow>(ATTEMPTS, [
       this.floor.toString(),
@@ -227,13 +230,13 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
     }
     // Fold the pairs the position has passed into the floor.
     this.floor = this.floorFor(this.position.tx);
-    this.floors = this.floors.filter((f) => f.xmax > this.position.tx);
+    this.floors = this.floors.filter((f) => f.tx > this.position.tx);
   }
 
   /** The highest floor known to hold for every attempt of a transaction at or above `tx`. */
   private floorFor(tx: bigint): bigint {
     let floor = this.floor;
-    for (const f of this.floors) if (f.xmax <= tx && f.value > floor) floor = f.value;
+    for (const f of this.floors) if (f.tx <= tx && f.value > floor) floor = f.value;
     return floor;
   }
 
@@ -266,10 +269,10 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
 let floorValueSql = FLOOR_VALUE;
 
 /**
- * A floor pair: every transaction with an id at or above `xmax` stores only attempts above `value`;
+ * A floor pair: every transaction with an id at or above `tx` stores only attempts above `value`;
  * with the horizon read in the same (second) statement.
  */
-async function readFloorPair(deps: AttemptStreamDeps): Promise<{ value: bigint; xmax: bigint; horizon: bigint }> {
+async function readFloorPair(deps: AttemptStreamDeps): Promise<{ value: bigint; tx: bigint; horizon: bigint }> {
   let row: { last: string; running: string | null };
   try {
     [row] = (await deps.sql.query<{ last: string; running: string | null }>(floorValueSql, [], "hookgate_live_attempt_floor")) as [typeof row];
@@ -280,10 +283,10 @@ async function readFloorPair(deps: AttemptStreamDeps): Promise<{ value: bigint; 
     return readFloorPair(deps);
   }
   const reading = await deps.horizons.read();
-  let xmax = reading.xmax;
-  if (row.running !== null && BigInt(row.running) + 1n > xmax) xmax = BigInt(row.running) + 1n;
+  let tx = reading.xmax;
+  if (row.running !== null && BigInt(row.running) + 1n > tx) tx = BigInt(row.running) + 1n;
   // Running ids unknown: a running transaction may have drawn any value read, so the pair says
   // nothing (value 0) and reads walk the webhook's attempts from the start. Correct, only slower.
-  if (floorValueSql === FLOOR_VALUE_ONLY) return { value: 0n, xmax, horizon: reading.horizon };
-  return { value: BigInt(row.last), xmax, horizon: reading.horizon };
+  if (floorValueSql === FLOOR_VALUE_ONLY) return { value: 0n, tx, horizon: reading.horizon };
+  return { value: BigInt(row.last), tx, horizon: reading.horizon };
 }

@@ -153,6 +153,11 @@ describe("the live readers with transactions open whose ids lie above the snapsh
       [deliveries[0]!.id, Number(webhookId), receiver.url("/horizon")],
     );
     const attemptId = rows[0]!.id;
+    // The floor's argument needs ids handed out one at a time (src/live/attempt-stream.ts).
+    const { rows: cache } = await check.query<{ c: string }>(
+      "SELECT seqcache::text AS c FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence('delivery_attempts', 'id')::regclass",
+    );
+    expect(cache[0]!.c).toBe("1");
     await exercised(recorderId, "a recorder's open transaction");
     // The log reads every 50 ms (HOOKGATE_POLL_MS in tests): let it read a number of times while
     // the transaction is open. (Nothing is asserted about time; a read that did not happen would
