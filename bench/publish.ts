@@ -17,6 +17,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import pg from "pg";
 import { Agent, Pool } from "undici";
 import { loadConfig } from "../src/config.js";
@@ -25,6 +26,7 @@ import { startGateway, type Gateway } from "../src/server/gateway.js";
 import { openDatabase, type Database } from "../src/store/database.js";
 import { newSigningSecret } from "../src/auth/tokens.js";
 import { createPostgresDatabase } from "../test/support/store.js";
+import { backendCpu, backendCpuSince, ownCpuSeconds, perRequest } from "./measure.js";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -43,6 +45,7 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
 };
 const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const CORES = availableParallelism();
 
 /** An in-process receiver that notes when each event (webhook-id) arrived. */
 async function startReceiver(): Promise<{ url: string; arrived: Map<string, number>; server: Server }> {
@@ -98,10 +101,12 @@ interface Target {
 }
 
 /** `count` calls from CLIENTS closed-loop clients; calls/s and per-call latencies. */
-async function closedLoop(target: Target, count: number): Promise<{ rate: number; p50: number; p99: number }> {
+async function closedLoop(target: Target, count: number): Promise<{ rate: number; p50: number; p99: number; cpu: number; pgCpu: number }> {
   const pool = new Pool(target.origin, { connections: CLIENTS, keepAliveTimeout: 30_000 });
   const latencies: number[] = [];
   let next = 0;
+  const cpuBefore = ownCpuSeconds();
+  const backendsBefore = await backendCpu(database);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -116,8 +121,12 @@ async function closedLoop(target: Target, count: number): Promise<{ rate: number
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  // CPU per call: this process (the server under test, the clients and, for the gateway, nothing
+  // else: no dispatcher in role api) and the PostgreSQL backends serving the database.
+  const cpu = perRequest(ownCpuSeconds() - cpuBefore, count);
+  const pgCpu = perRequest(await backendCpuSince(database, backendsBefore), count);
   await pool.close();
-  return { rate: count / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99) };
+  return { rate: count / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), cpu, pgCpu };
 }
 
 /** Calls started at a fixed rate whatever the answers' pace; latencies, and event ids with their start times. */
@@ -213,10 +222,12 @@ try {
     );
   }
   await raw.close();
-  const m = (xs: { rate: number; p50: number; p99: number }[]) => ({
+  const m = (xs: Awaited<ReturnType<typeof closedLoop>>[]) => ({
     rate: median(xs.map((x) => x.rate)),
     p50: median(xs.map((x) => x.p50)),
     p99: median(xs.map((x) => x.p99)),
+    cpu: median(xs.map((x) => x.cpu)),
+    pgCpu: median(xs.map((x) => x.pgCpu)),
   });
   const r = m(raws);
   const p = m(pubs);
@@ -225,6 +236,11 @@ try {
   console.log(`raw durable insert per POST: ${r.rate.toFixed(0)} calls/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (median; rounds ${raws.map((x) => x.rate.toFixed(0)).join(", ")})`);
   console.log(`single publishEvent:         ${p.rate.toFixed(0)} calls/s, p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (median; rounds ${pubs.map((x) => x.rate.toFixed(0)).join(", ")})`);
   console.log(`ratio:                       ${((p.rate / r.rate) * 100).toFixed(1)}% of the raw baseline`);
+  // What one call costs the machine: at most 2 cores / (both) calls per second whatever the
+  // concurrency (the bench process holds the clients too, the same for both sides).
+  const ceiling = (x: { cpu: number; pgCpu: number }) => ((CORES * 1e6) / (x.cpu + x.pgCpu)).toFixed(0);
+  console.log(`CPU per call, raw:          ${r.cpu.toFixed(0)} µs this process (server and clients), ${r.pgCpu.toFixed(0)} µs PostgreSQL backends: at most ${ceiling(r)} calls/s on ${CORES} cores`);
+  console.log(`CPU per call, publishEvent: ${p.cpu.toFixed(0)} µs this process (server and clients), ${p.pgCpu.toFixed(0)} µs PostgreSQL backends: at most ${ceiling(p)} calls/s on ${CORES} cores`);
 
   // 2. Fixed open-loop rate.
   const open = await openLoop(publishTarget(gateway), RATE, SECONDS);
