@@ -317,4 +317,18 @@ describe.skipIf(!browserAvailable())("console in a real browser", () => {
     expect(cspViolations).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
+
+  it("shows a webhook whose extra headers do not open with the key, saying what to do, with no page error", async () => {
+    const hook = await gw.admin.ok(CreateWebhookDocument, {
+      input: { serviceId: made.serviceId, url: ok.url("/sealed-elsewhere"), eventNames: ["order.created"], requestHeaders: [{ name: "X-Key", value: "k" }] },
+    });
+    const id = hook.createWebhook.webhook.id;
+    // What a process with another key leaves behind.
+    await gw.store.database.sql.query("UPDATE webhooks SET request_headers_sealed = 'not sealed with this key' WHERE id = $1", [Number(id)]);
+    const errorsBefore = pageErrors.length;
+    await page.goto(`${origin}/console/webhooks/${id}`);
+    await page.getByText("unreadable: sealed with another HOOKGATE_ENCRYPTION_KEY").waitFor();
+    await page.getByText("/sealed-elsewhere").first().waitFor();
+    expect(pageErrors.slice(errorsBefore)).toEqual([]);
+  });
 });
