@@ -720,13 +720,16 @@ export async function retryDelivery(db: PrismaSql, deliveryId: bigint, now: Date
 // vacuum keeps up with it (see vacuumQueue).
 // A PULL webhook's rows never have a due_at and always a tx_id (a parked push row has neither).
 const QUEUE_STATE = `
+WITH pull AS MATERIALIZED (
+  SELECT count(*)::int AS queued, count(*) FILTER (WHERE lease_until > $1::timestamptz)::int AS out
+  FROM delivery_queue WHERE due_at IS NULL AND tx_id IS NOT NULL
+)
 SELECT count(*)::int AS queued,
   count(*) FILTER (WHERE due_at <= $1::timestamptz)::int AS due,
   EXTRACT(EPOCH FROM ($1::timestamptz - min(due_at)))::float8 AS oldest_seconds,
   pg_stat_get_dead_tuples('delivery_queue'::regclass)::float8 AS dead_rows,
   pg_relation_size('delivery_queue'::regclass)::float8 AS table_bytes,
-  (SELECT count(*) FROM delivery_queue p WHERE p.due_at IS NULL AND p.tx_id IS NOT NULL)::int AS pull_queued,
-  (SELECT count(*) FROM delivery_queue p WHERE p.due_at IS NULL AND p.tx_id IS NOT NULL AND p.lease_until > $1::timestamptz)::int AS pull_out
+  (SELECT queued FROM pull) AS pull_queued, (SELECT out FROM pull) AS pull_out
 FROM delivery_queue WHERE due_at IS NOT NULL`;
 
 /** How deep the queue is, as the metrics show it. */

@@ -66,8 +66,6 @@ SELECT v.last::text AS last, (
   ) r WHERE v.last IS NOT NULL
 )::text AS running
 FROM v`;
-/** Where pg_stat_activity cannot be read: no running ids, so the value is not used (readFloorPair). */
-const FLOOR_VALUE_ONLY = `SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('delivery_attempts', 'id')::regclass), 0)::text AS last, NULL AS running`;
 
 const ATTEMPTS = `
 SELECT a.id::text AS id, coalesce(a.tx_id, 0)::text AS tx, a.delivery_id::text AS delivery_id, a.attempt_number, a.started_at,
@@ -266,27 +264,26 @@ export class AttemptStream implements AsyncIterableIterator<LiveAttempt> {
   }
 }
 
-let floorValueSql = FLOOR_VALUE;
-
 /**
  * A floor pair: every transaction with an id at or above `tx` stores only attempts above `value`;
  * with the horizon read in the same (second) statement.
  */
 async function readFloorPair(deps: AttemptStreamDeps): Promise<{ value: bigint; tx: bigint; horizon: bigint }> {
+  if (!deps.horizons.sessionsReadable) {
+    // Running ids unknown: a running transaction may have drawn any value, so the pair says
+    // nothing (value 0) and reads walk the webhook's attempts from the start. Correct, only slower.
+    const reading = await deps.horizons.read();
+    return { value: 0n, tx: reading.xmax, horizon: reading.horizon };
+  }
   let row: { last: string; running: string | null };
   try {
-    [row] = (await deps.sql.query<{ last: string; running: string | null }>(floorValueSql, [], "hookgate_live_attempt_floor")) as [typeof row];
+    [row] = (await deps.sql.query<{ last: string; running: string | null }>(FLOOR_VALUE, [], "hookgate_live_attempt_floor")) as [typeof row];
   } catch (error) {
-    if (floorValueSql === FLOOR_VALUE_ONLY || !/pg_stat_activity|pg_prepared_xacts|permission/i.test(String((error as Error).message))) throw error;
-    deps.logger.info({ err: { message: (error as Error).message } }, "live attempt log reads without an id floor (pg_stat_activity cannot be read)");
-    floorValueSql = FLOOR_VALUE_ONLY;
-    return readFloorPair(deps);
+    if (deps.horizons.sessionsUnreadable(error)) return readFloorPair(deps);
+    throw error;
   }
   const reading = await deps.horizons.read();
   let tx = reading.xmax;
   if (row.running !== null && BigInt(row.running) + 1n > tx) tx = BigInt(row.running) + 1n;
-  // Running ids unknown: a running transaction may have drawn any value read, so the pair says
-  // nothing (value 0) and reads walk the webhook's attempts from the start. Correct, only slower.
-  if (floorValueSql === FLOOR_VALUE_ONLY) return { value: 0n, tx, horizon: reading.horizon };
   return { value: BigInt(row.last), tx, horizon: reading.horizon };
 }

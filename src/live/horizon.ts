@@ -19,7 +19,10 @@ export interface HorizonReading {
   readonly xmax: bigint;
 }
 
-/** Reads the horizon, falling back once to the cluster-wide one where pg_stat_activity cannot be read. */
+/**
+ * Reads the horizon, falling back once to the cluster-wide one where pg_stat_activity cannot be
+ * read. The one place that knows whether it can be read: the live attempt log's floor asks here.
+ */
 export class HorizonReader {
   private sqlText = HORIZON;
 
@@ -28,15 +31,29 @@ export class HorizonReader {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether this database's sessions can be read (pg_stat_activity, pg_prepared_xacts). */
+  get sessionsReadable(): boolean {
+    return this.sqlText === HORIZON;
+  }
+
   async read(): Promise<HorizonReading> {
     try {
       const [row] = await this.sql.query<{ horizon: string; xmax: string }>(this.sqlText, [], "hookgate_live_horizon");
       return { horizon: BigInt(row!.horizon), xmax: BigInt(row!.xmax) };
     } catch (error) {
-      if (this.sqlText === CLUSTER_HORIZON || !/pg_stat_activity|pg_prepared_xacts|permission/i.test(String((error as Error).message))) throw error;
-      this.logger.info({ err: { message: (error as Error).message } }, "live feed uses the cluster-wide horizon");
-      this.sqlText = CLUSTER_HORIZON;
+      if (!this.sessionsUnreadable(error)) throw error;
       return this.read();
     }
+  }
+
+  /**
+   * Whether `error` says the sessions cannot be read; if so, from now on they are not read (the
+   * cluster-wide horizon), and the caller may try again without them. Said once.
+   */
+  sessionsUnreadable(error: unknown): boolean {
+    if (!this.sessionsReadable || !/pg_stat_activity|pg_prepared_xacts|permission/i.test(String((error as Error).message))) return false;
+    this.logger.info({ err: { message: (error as Error).message } }, "live feed uses the cluster-wide horizon (pg_stat_activity cannot be read)");
+    this.sqlText = CLUSTER_HORIZON;
+    return true;
   }
 }
