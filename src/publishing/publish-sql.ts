@@ -16,6 +16,19 @@ import { payloadFilterSql } from "./payload-filter.js";
  * schema (the `fresh` CTE is empty then), so the caller can report the first that did not, or
  * check again with the current schema.
  */
+/** One request as the statement takes it (the fields of $1's records, named above). */
+export interface PublishInput {
+  readonly i: number;
+  readonly n: string | null;
+  readonly t: number | null;
+  readonly c: number | null;
+  readonly x: string | null;
+  readonly p: string;
+  readonly k: string | null;
+  readonly v: number | null;
+  readonly o: number | null;
+}
+
 export interface PublishRow {
   i: number;
   k: string | null;

@@ -1,7 +1,8 @@
 import type { Clock } from "../clock.js";
 import type { SqlClient } from "../store/database.js";
 import type { PayloadSchemas } from "./payload-schema.js";
-import { publishStatement, readBackStatement, type PublishRow } from "./publish-sql.js";
+import { publishStatement, readBackStatement, type PublishInput, type PublishRow } from "./publish-sql.js";
+import { PublishGroups, type GroupResult } from "./group-commit.js";
 import { EventTypeCatalog } from "./type-catalog.js";
 import { prunedUntil } from "../retention/pruner.js";
 
@@ -130,6 +131,15 @@ const READ_BACK_TRIES = 5;
 export function createPublisher(sql: SqlClient, options: PublisherOptions): Publisher {
   const after = options.afterCommit ?? (() => undefined);
   const catalog = new EventTypeCatalog(sql);
+  const groups = new PublishGroups(sql, options.clock);
+
+  async function alone(routing: "owned" | "webhook", input: PublishInput[], webhookId: number | undefined): Promise<GroupResult> {
+    const now = options.clock.now();
+    const statement = publishStatement(routing);
+    const params: unknown[] = [JSON.stringify(input), now.toISOString()];
+    if (webhookId !== undefined) params.push(webhookId);
+    return { rows: await sql.query<PublishRow>(statement.text, params, statement.name), now };
+  }
 
   /**
    * Checks each payload against its event type's schema (as cached); the versions checked against.
@@ -193,7 +203,6 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
     texts: readonly string[],
     versions: readonly (number | null)[],
   ) {
-    const now = options.clock.now();
     // Within a batch, a repeated key maps to its first occurrence; only first occurrences are sent.
     const firstWithKey = new Map<string, number>();
     const sent: number[] = [];
@@ -205,16 +214,14 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
       }
       sent.push(i);
     });
-    const input = sent.map((i) => {
+    const input = sent.map((i): PublishInput => {
       const r = requests[i]!;
-      return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i], k: r.idempotencyKey ?? null, v: versions[i], o: r.ownerServiceId ?? null };
+      return { i, n: r.eventName ?? null, t: r.eventTypeId ?? null, c: r.customerId ?? null, x: r.customerExternalId ?? null, p: texts[i]!, k: r.idempotencyKey ?? null, v: versions[i] ?? null, o: r.ownerServiceId ?? null };
     });
-    // Operational events (each with its owner, checked in checkSchemas) are routed to their owner only.
+    // Operational events (each with its owner, checked in checkSchemas) are routed to their owner
+    // only; they and test events go alone, everything else may share a statement (group-commit.ts).
     const owned = requests[0]!.ownerServiceId != null;
-    const statement = publishStatement(webhookId !== undefined ? "webhook" : owned ? "owned" : "route");
-    const params: unknown[] = [JSON.stringify(input), now.toISOString()];
-    if (webhookId !== undefined) params.push(webhookId);
-    const rows = await sql.query<PublishRow>(statement.text, params, statement.name);
+    const { rows, now } = webhookId === undefined && !owned ? await groups.run(input) : await alone(owned ? "owned" : "webhook", input, webhookId);
     const byIndex = new Map(rows.map((r) => [Number(r.i), r]));
     const stale = [
       ...new Set(rows.filter((r) => r.type_id !== null && Number(r.schema_version) !== versions[Number(r.i)]).map((r) => Number(r.type_id))),

@@ -68,7 +68,7 @@ async function route(deps: HttpDeps, rest: RestRouter, req: IncomingMessage, res
     return consolePages.serve(req, res, path, deps.services.config.HOOKGATE_CONSOLE_FRAME_ANCESTORS);
   }
   // The REST routes (src/server/rest/): each authenticates its own way, then runs GraphQL operations.
-  if (await rest.handle(req, res, path)) return;
+  if (path !== "/graphql" && (await rest.handle(req, res, path))) return;
   // Everything else goes to yoga (which also answers /graphql/ and other spellings): token first.
   if (!(await authenticateRequest(req, res, deps))) return;
   if (req.method !== "GET" && req.method !== "HEAD") {

@@ -32,6 +32,10 @@ export function createGatewayYoga(services: GatewayServices, slots: Subscription
     renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
     logging: false,
+    // http.ts has read the body under HOOKGATE_MAX_BODY_BYTES before yoga sees it (and the REST
+    // routes build theirs from a body read the same way): yoga's own limit would only pipe the
+    // bytes through a stream again.
+    maxRequestBodySize: false,
     plugins: [
       ...queryLimits(services.config),
       ...(services.config.HOOKGATE_INTROSPECTION ? [] : [disableIntrospection()]),
