@@ -3,12 +3,16 @@
 // on other machines, and both sides of a comparison get the same clients. Plain JavaScript so the
 // worker needs no TypeScript loader.
 //
-// Messages in: { kind: "closed", origin, path, headers, body, count, clients }
-//              { kind: "open", origin, path, headers, body, rate, seconds, connections }
-// Message out: { latencies: number[], seconds, sent?: [eventId, startedAt][] }, times in ms since
-// performance.timeOrigin of the main thread (startedAt), so the main thread can compare them with
-// when its receiver saw each event.
+// The webhook receiver runs here too (answering 204), for the same reason.
+//
+// Messages in: { id, job }, job one of
+//   { kind: "closed", origin, path, headers, body, count, clients } → { latencies, seconds }
+//   { kind: "open", origin, path, headers, body, rate, seconds, connections } → { latencies, seconds, sent: [eventId, startedAt][] }
+//   { kind: "receiver" } → its URL; { kind: "arrivedCount" }; { kind: "arrivals", ids } → [eventId, arrivedAt][]; { kind: "stop" }
+// Message out: { id, ok, result } or { id, ok: false, message }. Times (startedAt, arrivedAt) are
+// ms on the main thread's performance clock.
 import { parentPort, workerData } from "node:worker_threads";
+import { createServer } from "node:http";
 import { Pool } from "undici";
 
 /** Milliseconds on the main thread's performance clock. */
@@ -64,9 +68,40 @@ async function open({ origin, path, headers, body, rate, seconds, connections })
   return { latencies, seconds: elapsed, sent };
 }
 
-parentPort.on("message", (job) => {
-  (job.kind === "closed" ? closed(job) : open(job)).then(
-    (result) => parentPort.postMessage({ ok: true, result }),
-    (error) => parentPort.postMessage({ ok: false, message: String(error?.stack ?? error) }),
+/** The webhook receiver: answers 204 and notes when each event (webhook-id) arrived. */
+const arrived = new Map();
+let receiver;
+async function startReceiver() {
+  receiver = createServer((req, res) => {
+    const id = String(req.headers["webhook-id"] ?? "");
+    req.resume();
+    req.on("end", () => {
+      if (id) arrived.set(id, now());
+      res.writeHead(204).end();
+    });
+  });
+  receiver.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${receiver.address().port}/hook`;
+}
+
+const jobs = {
+  closed,
+  open,
+  receiver: startReceiver,
+  /** How many events have arrived so far. */
+  arrivedCount: async () => arrived.size,
+  /** When each of these events arrived (those that have). */
+  arrivals: async ({ ids }) => ids.flatMap((id) => (arrived.has(id) ? [[id, arrived.get(id)]] : [])),
+  stop: async () => {
+    receiver?.closeAllConnections();
+    receiver?.close();
+  },
+};
+
+parentPort.on("message", ({ id, job }) => {
+  jobs[job.kind](job).then(
+    (result) => parentPort.postMessage({ id, ok: true, result }),
+    (error) => parentPort.postMessage({ id, ok: false, message: String(error?.stack ?? error) }),
   );
 });

@@ -6,17 +6,21 @@
 //     PGlite role all, its only mode), and the same clients against a minimal node:http server
 //     doing one durable INSERT per POST on the same store. Rounds alternate; medians.
 //  2. p99 call latency at a fixed open-loop rate (BENCH_RATE, 2,000 calls/s).
-//  3. publish → received p50/p99 at 1,000 events/s with the dispatcher in the same process.
+//  3. publish → received p50/p99 at 1,000 events/s (BENCH_E2E_RATE) with the dispatcher in the
+//     same process.
 //  4. End to end: publishEvents batches of 100 from 4 clients until every event is received,
 //     against raw undici POSTs of the same count to the same receiver.
+//  5. On PostgreSQL, step 3 again with the dispatcher in a process of its own (`hookgate start`
+//     in role worker) and this process's gateway in role api.
 //
-// The clients run on a worker thread (load-clients.mjs), so the main thread serves only; the CPU
-// per call is printed for the whole process, for the serving thread, and for PostgreSQL.
+// The clients and the webhook receiver run on a worker thread (load-clients.mjs), so the main
+// thread serves only (the gateway, or the raw baseline); the CPU per call is printed for the whole
+// process, for the serving thread, and for PostgreSQL.
 //
 // Environment: DATABASE_URL (PostgreSQL; without it PGlite in memory), BENCH_CALLS (per round,
 // default 3000), BENCH_ROUNDS (3), BENCH_CLIENTS (64), BENCH_RATE (2000), BENCH_SECONDS (5),
-// BENCH_EVENTS (end to end, 10000).
-import { createServer, type Server } from "node:http";
+// BENCH_EVENTS (end to end, 10000), BENCH_E2E_RATE (publish → received, 1000/s).
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -31,6 +35,7 @@ import { startGateway, type Gateway } from "../src/server/gateway.js";
 import { openDatabase, type Database } from "../src/store/database.js";
 import { newSigningSecret } from "../src/auth/tokens.js";
 import { createPostgresDatabase } from "../test/support/store.js";
+import { runHookgate } from "../test/support/processes.js";
 import { backendCpu, backendCpuSince, ownCpuSeconds, perRequest } from "./measure.js";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 3000);
@@ -39,6 +44,7 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const E2E_EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
+const E2E_RATE = Number(process.env.BENCH_E2E_RATE ?? 1000);
 const PAYLOAD = { id: 1, chat_id: 42, message: { text: "a short chat message", files: [] }, sender_id: 7 };
 const MUTATION = `mutation($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }`;
 const BATCH = `mutation($input: PublishEventsInput!) { publishEvents(input: $input) { results { deliveryCount } } }`;
@@ -51,22 +57,6 @@ const pct = (xs: number[], p: number) => {
 };
 const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const CORES = availableParallelism();
-
-/** An in-process receiver that notes when each event (webhook-id) arrived. */
-async function startReceiver(): Promise<{ url: string; arrived: Map<string, number>; server: Server }> {
-  const arrived = new Map<string, number>();
-  const server = createServer((req, res) => {
-    const id = String(req.headers["webhook-id"] ?? "");
-    req.resume();
-    req.on("end", () => {
-      if (id) arrived.set(id, performance.now());
-      res.writeHead(204).end();
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, arrived, server };
-}
 
 /** The raw baseline: one durable INSERT per POST, on the same store, nothing else. */
 async function startRaw(database: Database, url: string | undefined): Promise<{ origin: string; close: () => Promise<void> }> {
@@ -108,12 +98,27 @@ interface Target {
 
 /** The clients' thread (load-clients.mjs): one for the run, shared by every target. */
 const clients = new Worker(new URL("./load-clients.mjs", import.meta.url), { workerData: { mainTimeOrigin: performance.timeOrigin } });
+const answers = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
+let jobs = 0;
+clients.on("message", (m: { id: number; ok: boolean; result?: never; message?: string }) => {
+  const answer = answers.get(m.id)!;
+  answers.delete(m.id);
+  if (m.ok) answer.resolve(m.result!);
+  else answer.reject(new Error(m.message));
+});
 function onClients<R>(job: Record<string, unknown>): Promise<R> {
-  return new Promise((resolve, reject) => {
-    clients.once("message", (m: { ok: boolean; result?: R; message?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.message))));
-    clients.postMessage(job);
+  return new Promise<R>((resolve, reject) => {
+    const id = ++jobs;
+    answers.set(id, { resolve: resolve as (value: never) => void, reject });
+    clients.postMessage({ id, job });
   });
 }
+/** The receiver on the clients' thread. */
+const receiver = {
+  url: "",
+  count: () => onClients<number>({ kind: "arrivedCount" }),
+  arrivals: async (ids: string[]) => new Map(await onClients<[string, number][]>({ kind: "arrivals", ids })),
+};
 
 /** CPU time this thread (the one serving) was busy, in ms. */
 const servingMs = (): number => perfHooks.eventLoopUtilization().active;
@@ -137,6 +142,29 @@ async function closedLoop(target: Target, count: number): Promise<{ rate: number
 async function openLoop(target: Target, rate: number, seconds: number): Promise<{ latencies: number[]; sent: Map<string, number>; achieved: number }> {
   const result = await onClients<{ latencies: number[]; seconds: number; sent: [string, number][] }>({ kind: "open", ...target, rate, seconds, connections: 256 });
   return { latencies: result.latencies, sent: new Map(result.sent), achieved: Math.round(rate * seconds) / result.seconds };
+}
+
+/** When each of these events arrived at the receiver, waiting up to 30 s for them all. */
+async function arrivalsOf(ids: string[]): Promise<Map<string, number>> {
+  const deadline = performance.now() + 30_000;
+  let arrivals = await receiver.arrivals(ids);
+  while (arrivals.size < ids.length && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    arrivals = await receiver.arrivals(ids);
+  }
+  return arrivals;
+}
+
+/** Steps 3 and 5: publish → received p50/p99 at E2E_RATE through this gateway. */
+async function publishToReceived(target: Target, where: string): Promise<void> {
+  // A new process's first second (JIT, pools) is not measured, as step 1 warms up too.
+  await arrivalsOf([...(await openLoop(target, E2E_RATE, 1)).sent.keys()]);
+  const e2eLatency = await openLoop(target, E2E_RATE, SECONDS);
+  const arrivals = await arrivalsOf([...e2eLatency.sent.keys()]);
+  const received = [...e2eLatency.sent].filter(([id]) => arrivals.has(id)).map(([id, t0]) => arrivals.get(id)! - t0);
+  console.log(
+    `publish → received at ${E2E_RATE}/s for ${SECONDS} s, ${where}: p50 ${pct(received, 50).toFixed(1)} ms, p99 ${pct(received, 99).toFixed(1)} ms (${received.length} of ${e2eLatency.sent.size} received; achieved ${e2eLatency.achieved.toFixed(0)}/s, call p50 ${pct(e2eLatency.latencies, 50).toFixed(1)} ms, p99 ${pct(e2eLatency.latencies, 99).toFixed(1)} ms)`,
+  );
 }
 
 async function gatewayOn(url: string | undefined, database: Database, role: "api" | "all", adminToken: string): Promise<Gateway> {
@@ -174,7 +202,7 @@ async function setUp(gateway: Gateway, receiverUrl: string): Promise<string> {
   return type.name;
 }
 
-const receiver = await startReceiver();
+receiver.url = await onClients<string>({ kind: "receiver" });
 const db = process.env.DATABASE_URL ? await createPostgresDatabase() : { url: undefined, drop: async () => undefined };
 const database = await openDatabase({ url: db.url, dataDir: "memory://", poolSize: 16 });
 const adminToken = `hg_admin_${randomBytes(24).toString("base64url")}`;
@@ -236,15 +264,7 @@ try {
   // 3. publish → received at 1,000/s with the dispatcher in the same process.
   await database.sql.query("DELETE FROM delivery_queue");
   gateway = await gatewayOn(db.url, database, "all", adminToken);
-  const e2eLatency = await openLoop(publishTarget(gateway), 1000, SECONDS);
-  const deadline = performance.now() + 30_000;
-  while ([...e2eLatency.sent.keys()].some((id) => !receiver.arrived.has(id)) && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const received = [...e2eLatency.sent].filter(([id]) => receiver.arrived.has(id)).map(([id, t0]) => receiver.arrived.get(id)! - t0);
-  console.log(
-    `publish → received at 1000/s for ${SECONDS} s: p50 ${pct(received, 50).toFixed(1)} ms, p99 ${pct(received, 99).toFixed(1)} ms (${received.length} of ${e2eLatency.sent.size} received; achieved ${e2eLatency.achieved.toFixed(0)}/s, call p50 ${pct(e2eLatency.latencies, 50).toFixed(1)} ms, p99 ${pct(e2eLatency.latencies, 99).toFixed(1)} ms)`,
-  );
+  await publishToReceived(publishTarget(gateway), "the dispatcher in the same process");
 
   // 4. End to end through the API in batches, against raw undici to the same receiver.
   const agent = new Agent({ connections: 64 });
@@ -261,7 +281,7 @@ try {
   );
   const rawE2e = E2E_EVENTS / ((performance.now() - rawStart) / 1000);
   await agent.close();
-  const before = receiver.arrived.size;
+  const before = await receiver.count();
   const batches = new Pool(new URL(gateway.url!).origin, { connections: 4 });
   const e2eStart = performance.now();
   let queued = 0;
@@ -276,16 +296,37 @@ try {
       }
     }),
   );
-  while (receiver.arrived.size - before < E2E_EVENTS) await new Promise((resolve) => setTimeout(resolve, 20));
+  while ((await receiver.count()) - before < E2E_EVENTS) await new Promise((resolve) => setTimeout(resolve, 20));
   const e2e = E2E_EVENTS / ((performance.now() - e2eStart) / 1000);
   await batches.close();
   console.log(`end to end, publishEvents batches of 100 from 4 clients until all received: ${e2e.toFixed(0)} events/s; raw undici ${rawE2e.toFixed(0)}/s; ratio ${((e2e / rawE2e) * 100).toFixed(1)}%`);
-  console.log(`load average after: ${loadAverage()}`);
   await gateway.close();
+
+  // 5. Step 3 again with the API and the dispatcher in processes of their own (PostgreSQL only):
+  //    this process's gateway in role api, and `hookgate start` in role worker beside it.
+  if (db.url) {
+    await database.sql.query("DELETE FROM delivery_queue");
+    const worker = runHookgate("start", {
+      DATABASE_URL: db.url,
+      HOOKGATE_ROLE: "worker",
+      HOOKGATE_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      HOOKGATE_ALLOW_PRIVATE_TARGETS: "true",
+      HOOKGATE_POLL_MS: "20",
+      HOOKGATE_LOG_LEVEL: "info",
+    });
+    try {
+      await worker.waitForOutput(/hookgate started/);
+      gateway = await gatewayOn(db.url, database, "api", adminToken);
+      await publishToReceived(publishTarget(gateway), "the dispatcher in a worker process");
+      await gateway.close();
+    } finally {
+      await worker.kill("SIGTERM");
+    }
+  }
+  console.log(`load average after: ${loadAverage()}`);
 } finally {
+  await onClients({ kind: "stop" });
   await clients.terminate();
-  receiver.server.closeAllConnections();
-  receiver.server.close();
   await database.close();
   await db.drop();
 }
