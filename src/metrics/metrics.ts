@@ -22,6 +22,10 @@ export interface GatewayMetrics {
   attemptsRecorded(records: readonly AttemptRecord[], disabled: readonly DisabledWebhook[]): void;
   /** The dispatcher's onRecordFailed: attempts the store refused (kept without their response) or could not take. */
   recordFailed(attempts: number, outcome: "stored_without_response" | "not_stored"): void;
+  /** The publisher's group commit: a publish statement ran for this many calls and events. */
+  publishStatement(calls: number, events: number): void;
+  /** The publisher's group commit: calls that went again, and why ("blocked": another call's input did not resolve; "refused": the store refused the group's statement). */
+  publishRetried(reason: "blocked" | "refused", calls: number): void;
   /** A request refused by a rate limit. */
   rateLimited(kind: string): void;
   /** Rows the retention pruner removed: events deleted, or attempts whose bodies it cleared. */
@@ -54,6 +58,19 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
   }
 
   const published = new Counter({ name: "hookgate_events_published_total", help: "Events stored by publishEvent(s), duplicates excluded.", registers: [registry] });
+  const groupCalls = new Histogram({
+    name: "hookgate_publish_statement_calls",
+    help: "Publish calls per publish statement (group commit: concurrent calls in this process share one statement and one transaction).",
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [registry],
+  });
+  const groupEvents = new Counter({ name: "hookgate_publish_statement_events_total", help: "Events sent in publish statements, stored or not.", registers: [registry] });
+  const groupRetries = new Counter({
+    name: "hookgate_publish_calls_retried_total",
+    help: "Publish calls that went again in another statement: blocked (another call in their group named an unknown type or customer), refused (the store refused the group's statement; it was split).",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
   const attempts = new Counter({
     name: "hookgate_delivery_attempts_total",
     help: "Delivery attempts recorded, by outcome: succeeded, retrying (failed, another attempt scheduled) or failed (schedule spent).",
@@ -175,6 +192,11 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
     liveSubscriptions,
     websocketConnections,
     eventsPublished: (count) => published.inc(count),
+    publishStatement: (calls, events) => {
+      groupCalls.observe(calls);
+      groupEvents.inc(events);
+    },
+    publishRetried: (reason, calls) => groupRetries.inc({ reason }, calls),
     attemptsRecorded(records, disabled) {
       // Called inside the dispatcher's recording step: a throw here must not fail the batch.
       try {

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import { isStoreUnavailable, type SqlQuery } from "../store/database.js";
+import type { SqlQuery } from "../store/database.js";
 import { publishStatement, type PublishInput, type PublishRow } from "./publish-sql.js";
 
 /**
@@ -7,17 +7,21 @@ import { publishStatement, type PublishInput, type PublishRow } from "./publish-
  * statement, so one transaction and one commit. While a publish statement is in flight, the
  * publishes that arrive wait and go together in the next one; a publish that finds none in
  * flight goes at once, so at low load nothing waits, and under load the groups grow with it
- * (BENCHMARKS.md, "Group commit"). Nothing is shared between processes.
+ * (BENCHMARKS.md, "bench:publish after group commit"). Nothing is shared between processes.
  *
  * A group must not change what any one publish means:
  * - the statement writes all of its input or nothing (publish-sql.ts). When a member's input
  *   does not resolve (an unknown type or customer, a schema version that moved), that member
- *   gets its rows back to report or retry, and the others go again without it;
- * - when the store refuses the statement (not when it is unavailable), a group of several is split in two and
- *   each half goes again, so an error reaches only the publish that caused it (a few extra
- *   statements for one bad publish among many, not one each);
- * - publishes that share an idempotency key never share a statement (the later one goes in the
- *   next group and finds the first one's event);
+ *   gets its rows back to report or retry, and the others go again at once as a group of their
+ *   own (so a stream of bad publishes cannot keep holding good ones back);
+ * - when the store refuses the statement for what it was given (SQLSTATE classes 22, 23 and P0:
+ *   bad data, a constraint, a trigger's exception), a group of several is split in two and each
+ *   half goes again, so the error reaches only the publish that caused it (a few extra statements
+ *   for one bad publish among many, not one each). Any other error (the store unavailable, a
+ *   deadlock, a timeout) is every member's answer, as it would have been alone;
+ * - publishes that share an idempotency key never share a statement, nor run beside one that
+ *   holds their key (a retry waits for the first attempt's statement, and pulls no one else
+ *   into its wait);
  * - latency stays bounded: when the statement in flight has run for MAX_WAIT_MS, the waiting
  *   publishes go without it (a statement waiting on a lock, such as a key a transaction elsewhere
  *   holds, does not hold up the process's other publishes).
@@ -25,12 +29,27 @@ import { publishStatement, type PublishInput, type PublishRow } from "./publish-
 
 /** Most events one grouped statement carries; a larger batch goes alone. */
 export const MAX_GROUP_EVENTS = 500;
+/** Most payload text (bytes of JSON) one grouped statement carries; a larger batch goes alone. */
+export const MAX_GROUP_BYTES = 4 * 1024 * 1024;
 /** How long publishes wait for the statement in flight before they go without it. */
 export const MAX_WAIT_MS = 20;
+
+/** What the groups do, for the metrics. */
+export interface GroupObserver {
+  /** A publish statement ran for this many calls and events. */
+  statement?(calls: number, events: number): void;
+  /**
+   * Calls went again: "blocked" when another call's input did not resolve, "refused" when the
+   * store refused the group's statement (it was split).
+   */
+  retried?(reason: "blocked" | "refused", calls: number): void;
+}
 
 interface Member {
   readonly input: readonly PublishInput[];
   readonly keys: readonly string[];
+  /** The payloads' JSON text, in UTF-16 code units (close enough for a bound). */
+  readonly size: number;
   resolve(result: GroupResult): void;
   reject(error: unknown): void;
 }
@@ -43,8 +62,10 @@ export interface GroupResult {
 
 export class PublishGroups {
   private waiting: Member[] = [];
-  /** Halves of groups that failed: each goes again as it is, before anything new. */
-  private halves: Member[][] = [];
+  /** Groups that go again as they are, before anything new: the halves of a refused group, a blocked group's others. */
+  private ready: Member[][] = [];
+  /** Idempotency keys in the statements in flight (with how many hold each). */
+  private readonly keysInFlight = new Map<string, number>();
   private inFlight = 0;
   private overdue: NodeJS.Timeout | undefined;
   private scheduled = false;
@@ -54,13 +75,15 @@ export class PublishGroups {
   constructor(
     private readonly sql: SqlQuery,
     private readonly clock: Clock,
+    private readonly observer: GroupObserver = {},
   ) {}
 
   /** Runs the routed publish statement for this input (its `i` local to the caller); its rows, `i` as given. */
   run(input: readonly PublishInput[]): Promise<GroupResult> {
     return new Promise((resolve, reject) => {
       const keys = input.flatMap((r) => (r.k === null ? [] : [r.k]));
-      this.waiting.push({ input, keys, resolve, reject });
+      const size = input.reduce((n, r) => n + r.p.length, 0);
+      this.waiting.push({ input, keys, size, resolve, reject });
       this.next();
     });
   }
@@ -91,17 +114,26 @@ export class PublishGroups {
   }
 
   private pending(): boolean {
-    return this.waiting.length > 0 || this.halves.length > 0;
+    return this.waiting.length > 0 || this.ready.length > 0;
   }
 
   private start(): void {
+    // Empty when all that waits has a key in flight: that statement's end looks again.
     const group = this.take();
     if (!group.length) return;
     this.inFlight++;
     this.lastStart = performance.now();
     clearTimeout(this.overdue);
     this.overdue = undefined;
+    for (const m of group) for (const k of m.keys) this.keysInFlight.set(k, (this.keysInFlight.get(k) ?? 0) + 1);
     void this.execute(group).finally(() => {
+      for (const m of group) {
+        for (const k of m.keys) {
+          const n = this.keysInFlight.get(k)! - 1;
+          if (n > 0) this.keysInFlight.set(k, n);
+          else this.keysInFlight.delete(k);
+        }
+      }
       this.inFlight--;
       if (this.inFlight === 0) {
         clearTimeout(this.overdue);
@@ -109,28 +141,33 @@ export class PublishGroups {
       }
       this.next();
     });
-    // What could not join (a key already in the group, the size cap) waits for this one.
+    // What could not join (a key already taken, the size caps) waits for this one.
     this.next();
   }
 
-  /** The next group: waiting members in arrival order, up to MAX_GROUP_EVENTS, no idempotency key twice. */
+  /**
+   * The next group: a ready group if there is one, else the waiting members in arrival order up
+   * to the caps, no idempotency key twice or already in flight.
+   */
   private take(): Member[] {
-    const half = this.halves.shift();
-    if (half) return half;
+    const ready = this.ready.shift();
+    if (ready) return ready;
     const group: Member[] = [];
     const keys = new Set<string>();
     let events = 0;
+    let size = 0;
     const left: Member[] = [];
     for (const m of this.waiting) {
       const fits =
-        (group.length === 0 || events + m.input.length <= MAX_GROUP_EVENTS) &&
-        !m.keys.some((k) => keys.has(k));
+        (group.length === 0 || (events + m.input.length <= MAX_GROUP_EVENTS && size + m.size <= MAX_GROUP_BYTES)) &&
+        !m.keys.some((k) => keys.has(k) || this.keysInFlight.has(k));
       if (!fits) {
         left.push(m);
         continue;
       }
       group.push(m);
       events += m.input.length;
+      size += m.size;
       for (const k of m.keys) keys.add(k);
     }
     this.waiting = left;
@@ -139,46 +176,50 @@ export class PublishGroups {
 
   private async execute(group: Member[]): Promise<void> {
     const now = this.clock.now();
-    if (group.length === 1) {
-      const only = group[0]!;
-      try {
-        only.resolve({ rows: await this.query(only.input, now), now });
-      } catch (error) {
-        only.reject(error);
-      }
-      return;
-    }
     // One input: each member's requests renumbered after the previous member's.
     const offsets: number[] = [];
     const input: PublishInput[] = [];
     for (const m of group) {
       offsets.push(input.length);
-      for (const r of m.input) input.push({ ...r, i: input.length });
+      for (const r of m.input) input.push(group.length === 1 ? r : { ...r, i: input.length });
     }
+    this.observer.statement?.(group.length, input.length);
     let rows: PublishRow[];
     try {
       rows = await this.query(input, now);
     } catch (error) {
-      // The store is away: that is every member's answer.
-      if (isStoreUnavailable(error)) {
+      if (group.length > 1 && refusedInput(error)) {
+        // Which member's input the store refused is not known: each half goes again.
+        const middle = Math.ceil(group.length / 2);
+        this.ready.unshift(group.slice(0, middle), group.slice(middle));
+        this.observer.retried?.("refused", group.length);
+      } else {
         for (const m of group) m.reject(error);
-        return;
       }
-      // Which member's input the store refused is not known: each half goes again.
-      const middle = Math.ceil(group.length / 2);
-      this.halves.unshift(group.slice(0, middle), group.slice(middle));
       return;
     }
-    const byIndex = rows.sort((a, b) => Number(a.i) - Number(b.i));
-    const blocked = group.map((m, g) => byIndex.slice(offsets[g]!, offsets[g]! + m.input.length).some((row, j) => !resolves(row, m.input[j]!)));
-    const anyBlocked = blocked.some(Boolean);
-    group.forEach((m, g) => {
-      if (anyBlocked && !blocked[g]) return;
-      const own = byIndex.slice(offsets[g]!, offsets[g]! + m.input.length).map((row, j) => ({ ...row, i: m.input[j]!.i }));
-      m.resolve({ rows: own, now });
-    });
-    // Nothing was written: the members that would have gone through go again, together.
-    if (anyBlocked) this.waiting.unshift(...group.filter((_, g) => !blocked[g]));
+    if (group.length === 1) return group[0]!.resolve({ rows, now });
+    let answers: { member: Member; rows: PublishRow[] }[];
+    let others: Member[];
+    try {
+      rows.sort((a, b) => Number(a.i) - Number(b.i));
+      const own = group.map((m, g) => rows.slice(offsets[g]!, offsets[g]! + m.input.length));
+      const blocked = group.map((m, g) => own[g]!.some((row, j) => !resolves(row, m.input[j]!)));
+      const anyBlocked = blocked.some(Boolean);
+      // Nothing was written when any member is blocked: those get their rows, the others go again.
+      answers = group.flatMap((member, g) =>
+        anyBlocked && !blocked[g] ? [] : [{ member, rows: own[g]!.map((row, j) => ({ ...row, i: member.input[j]!.i })) }],
+      );
+      others = anyBlocked ? group.filter((_, g) => !blocked[g]) : [];
+    } catch (error) {
+      for (const m of group) m.reject(error);
+      return;
+    }
+    for (const { member, rows: memberRows } of answers) member.resolve({ rows: memberRows, now });
+    if (others.length) {
+      this.ready.unshift(others);
+      this.observer.retried?.("blocked", others.length);
+    }
   }
 
   private async query(input: readonly PublishInput[], now: Date): Promise<PublishRow[]> {
@@ -192,4 +233,10 @@ function resolves(row: PublishRow, request: PublishInput): boolean {
   if (row.type_id === null) return false;
   if (row.wants_customer && row.customer_id === null) return false;
   return Number(row.schema_version) === request.v;
+}
+
+/** An error the store raised for the data it was given: bad data (22), a constraint (23), a trigger's exception (P0). */
+function refusedInput(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(22|23|P0)/.test(code);
 }

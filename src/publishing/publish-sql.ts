@@ -107,7 +107,9 @@ WITH input AS MATERIALIZED (
 ), stored AS (
   -- payload (jsonb) is what the previous release reads; payload_text is what is delivered.
   INSERT INTO events (id, event_type_id, event_name, customer_id, payload, payload_text, idempotency_key, created_at)
-  SELECT id, type_id, type_name, customer_id, p::jsonb, p, k, $2::timestamptz FROM fresh ORDER BY i
+  -- In key order: two statements storing the same keys (gateways' groups) wait on each other in
+  -- one order, never both ways round (a deadlock).
+  SELECT id, type_id, type_name, customer_id, p::jsonb, p, k, $2::timestamptz FROM fresh ORDER BY k, i
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING id, tx_id, event_type_id, customer_id
 ), routed AS MATERIALIZED (${ROUTING[routing]}

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import type { SqlClient } from "../store/database.js";
 import type { PayloadSchemas } from "./payload-schema.js";
 import { publishStatement, readBackStatement, type PublishInput, type PublishRow } from "./publish-sql.js";
-import { PublishGroups, type GroupResult } from "./group-commit.js";
+import { PublishGroups, type GroupObserver, type GroupResult } from "./group-commit.js";
 import { EventTypeCatalog } from "./type-catalog.js";
 import { prunedUntil } from "../retention/pruner.js";
 
@@ -120,6 +120,8 @@ export interface PublisherOptions {
   readonly afterCommit?: (events: StoredEvent[], deliveriesQueued: boolean) => void;
   /** Event types' payload schemas (compiled once per schema version). */
   readonly schemas: PayloadSchemas;
+  /** What the group commit does (group-commit.ts), for the metrics. */
+  readonly groups?: GroupObserver;
 }
 
 /** How often a publish checks again after an event type's schema changed under it. */
@@ -131,7 +133,7 @@ const READ_BACK_TRIES = 5;
 export function createPublisher(sql: SqlClient, options: PublisherOptions): Publisher {
   const after = options.afterCommit ?? (() => undefined);
   const catalog = new EventTypeCatalog(sql);
-  const groups = new PublishGroups(sql, options.clock);
+  const groups = new PublishGroups(sql, options.clock, options.groups);
 
   async function alone(routing: "owned" | "webhook", input: PublishInput[], webhookId: number | undefined): Promise<GroupResult> {
     const now = options.clock.now();

@@ -159,6 +159,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     schemas,
     maxPayloadBytes: config.HOOKGATE_MAX_PAYLOAD_BYTES,
     clock,
+    groups: {
+      statement: (calls, events) => metrics.publishStatement(calls, events),
+      retried: (reason, calls) => metrics.publishRetried(reason, calls),
+    },
     afterCommit: (events, deliveriesQueued) => {
       if (deliveriesQueued) dispatcher?.wake();
       if (events.length) {

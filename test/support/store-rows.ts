@@ -14,3 +14,18 @@ export async function insertWebhookAndEvent(sql: SqlClient): Promise<void> {
     INSERT INTO events (id, event_type_id, event_name, payload) VALUES (1, 1, 't', '{}');
   `);
 }
+
+/**
+ * A real refusal by the store for some payloads: a trigger raising an exception (SQLSTATE P0001)
+ * for any event whose payload text contains "explode", as a check constraint an operator added
+ * would.
+ */
+export async function refuseExplodingEvents(sql: SqlClient): Promise<void> {
+  await sql.exec(`
+    CREATE FUNCTION refuse_exploding() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.payload_text LIKE '%explode%' THEN RAISE EXCEPTION 'refused by a test trigger'; END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER refuse_exploding BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_exploding();`);
+}
