@@ -11,7 +11,8 @@
 //  4. End to end: publishEvents batches of 100 from 4 clients until every event is received,
 //     against raw undici POSTs of the same count to the same receiver.
 //  5. On PostgreSQL, step 3 again with the dispatcher in a process of its own (`hookgate start`
-//     in role worker) and this process's gateway in role api.
+//     in role worker) and this process's gateway in role api; both on REDIS_URL when it is set
+//     (the worker is then woken by each publish instead of polling).
 //
 // The clients and the webhook receiver run on a worker thread (load-clients.mjs), so the main
 // thread serves only (the gateway, or the raw baseline); the CPU per call is printed for the whole
@@ -167,7 +168,7 @@ async function publishToReceived(target: Target, where: string): Promise<void> {
   );
 }
 
-async function gatewayOn(url: string | undefined, database: Database, role: "api" | "all", adminToken: string): Promise<Gateway> {
+async function gatewayOn(url: string | undefined, database: Database, role: "api" | "all", adminToken: string, extra: Record<string, string> = {}): Promise<Gateway> {
   const config = loadConfig({
     HOOKGATE_PORT: "0",
     HOOKGATE_ROLE: role,
@@ -182,6 +183,7 @@ async function gatewayOn(url: string | undefined, database: Database, role: "api
     HOOKGATE_POLL_MS: "20",
     HOOKGATE_MIGRATE: "auto", // a fresh database
     ...(url ? { DATABASE_URL: url } : {}),
+    ...extra,
   });
   return startGateway({ config, database, logger: createLogger("warn"), onAdminTokenCreated: () => undefined });
 }
@@ -306,7 +308,12 @@ try {
   //    this process's gateway in role api, and `hookgate start` in role worker beside it.
   if (db.url) {
     await database.sql.query("DELETE FROM delivery_queue");
+    // With REDIS_URL set, both use it, so the API's publishes wake the worker at once.
+    const redisUrl: Record<string, string> = process.env.REDIS_URL
+      ? { REDIS_URL: process.env.REDIS_URL, HOOKGATE_REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString("hex")}:` }
+      : {};
     const worker = runHookgate("start", {
+      ...redisUrl,
       DATABASE_URL: db.url,
       HOOKGATE_ROLE: "worker",
       HOOKGATE_ENCRYPTION_KEY: ENCRYPTION_KEY,
@@ -316,8 +323,8 @@ try {
     });
     try {
       await worker.waitForOutput(/hookgate started/);
-      gateway = await gatewayOn(db.url, database, "api", adminToken);
-      await publishToReceived(publishTarget(gateway), "the dispatcher in a worker process");
+      gateway = await gatewayOn(db.url, database, "api", adminToken, redisUrl);
+      await publishToReceived(publishTarget(gateway), `the dispatcher in a worker process (${redisUrl.REDIS_URL ? "woken over Redis" : "no Redis: it polls"})`);
       await gateway.close();
     } finally {
       await worker.kill("SIGTERM");

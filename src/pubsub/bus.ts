@@ -15,6 +15,8 @@ export const topics = {
   webhookAttempts: (webhookId: number) => `webhook-attempts:${webhookId}`,
   /** A pulled webhook's queue changed (notifications acknowledged): its waiting consumers look again. */
   pullQueue: (webhookId: number) => `pull-queue:${webhookId}`,
+  /** Deliveries were queued: every process's dispatcher looks now rather than at its next poll. */
+  deliveriesQueued: "deliveries-queued",
 } as const;
 
 type Listener = (message: unknown) => void;

@@ -24,6 +24,7 @@ import { ensureAdminToken } from "../auth/admin-tokens.js";
 import { createClientAddress } from "./client-address.js";
 import { createHttpHandler } from "./http.js";
 import { createLive, type Live } from "../live/live.js";
+import { createWakeSignal } from "../dispatcher/wake-signal.js";
 import { PullQueue } from "../dispatcher/pull-consumer.js";
 import { attachWebsocketServer } from "./websocket.js";
 import { createMetrics } from "../metrics/metrics.js";
@@ -140,7 +141,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
             onRecordFailed: (count, outcome) => metrics.recordFailed(count, outcome),
           },
         );
-  const deliveriesQueued = () => dispatcher?.wake();
+  // Deliveries queued here wake this process's dispatcher, and over Redis every other process's.
+  const wakes = createWakeSignal(live.bus, dispatcher ? () => dispatcher.wake() : undefined);
   // Pruning runs where the dispatcher runs (an API-only process stays lean); one at a time.
   const pruner: Pruner | undefined = dispatcher
     ? createPruner(
@@ -164,7 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       retried: (reason, calls) => metrics.publishRetried(reason, calls),
     },
     afterCommit: (events, deliveriesQueued) => {
-      if (deliveriesQueued) dispatcher?.wake();
+      if (deliveriesQueued) wakes.queued();
       if (events.length) {
         metrics.eventsPublished(events.length);
         live.eventsCommitted(events);
@@ -252,6 +254,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       (closed ??= (async () => {
         await websockets?.close();
         live.feed.close();
+        wakes.close();
         if (server) {
           const s = server;
           s.closeAllConnections();
