@@ -336,7 +336,7 @@ const settings = {
   },
   HOOKGATE_POLL_MS: {
     schema: positiveInt().default(500),
-    doc: { default: "500", description: "How often an idle dispatcher looks for due deliveries (publishes in the same process wake it at once)." },
+    doc: { default: "500", description: "How often an idle dispatcher looks for due deliveries (publishes in the same process, or in any process over Redis, wake it at once)." },
   },
   HOOKGATE_DISABLE_AFTER_DAYS: {
     schema: z.string().trim().regex(/^\d+(\.\d+)?$/, "must be a number of days").transform(Number).default(5),
