@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { SqlQuery } from "../store/database.js";
-import { publishStatement, type PublishInput, type PublishRow } from "./publish-sql.js";
+import { runPublishStatement, type PublishInput, type PublishRow } from "./publish-sql.js";
 
 /**
  * Group commit for the publish statement: concurrent publishes in one process share a
@@ -186,7 +186,7 @@ export class PublishGroups {
     this.observer.statement?.(group.length, input.length);
     let rows: PublishRow[];
     try {
-      rows = await this.query(input, now);
+      rows = await runPublishStatement(this.sql, "route", input, now);
     } catch (error) {
       if (group.length > 1 && refusedInput(error)) {
         // Which member's input the store refused is not known: each half goes again.
@@ -220,11 +220,6 @@ export class PublishGroups {
       this.ready.unshift(others);
       this.observer.retried?.("blocked", others.length);
     }
-  }
-
-  private async query(input: readonly PublishInput[], now: Date): Promise<PublishRow[]> {
-    const statement = publishStatement("route");
-    return this.sql.query<PublishRow>(statement.text, [JSON.stringify(input), now.toISOString()], statement.name);
   }
 }
 

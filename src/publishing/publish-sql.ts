@@ -1,3 +1,4 @@
+import type { SqlQuery } from "../store/database.js";
 import { payloadFilterSql } from "./payload-filter.js";
 
 /**
@@ -139,6 +140,20 @@ const STATEMENTS = {
 
 export function publishStatement(routing: keyof typeof ROUTING): { name: string; text: string } {
   return STATEMENTS[routing];
+}
+
+/** Runs the publish statement for this input, stamping its rows with `now`; $3 is the test event's webhook. */
+export function runPublishStatement(
+  sql: SqlQuery,
+  routing: keyof typeof ROUTING,
+  input: readonly PublishInput[],
+  now: Date,
+  webhookId?: number,
+): Promise<PublishRow[]> {
+  const statement = STATEMENTS[routing];
+  const params: unknown[] = [JSON.stringify(input), now.toISOString()];
+  if (webhookId !== undefined) params.push(webhookId);
+  return sql.query<PublishRow>(statement.text, params, statement.name);
 }
 
 /** A fresh snapshot's look at keys whose conflicting insert committed after the publish statement began. */

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { SqlClient } from "../store/database.js";
 import type { PayloadSchemas } from "./payload-schema.js";
-import { publishStatement, readBackStatement, type PublishInput, type PublishRow } from "./publish-sql.js";
+import { readBackStatement, runPublishStatement, type PublishInput } from "./publish-sql.js";
 import { PublishGroups, type GroupObserver, type GroupResult } from "./group-commit.js";
 import { EventTypeCatalog } from "./type-catalog.js";
 import { prunedUntil } from "../retention/pruner.js";
@@ -137,10 +137,7 @@ export function createPublisher(sql: SqlClient, options: PublisherOptions): Publ
 
   async function alone(routing: "owned" | "webhook", input: PublishInput[], webhookId: number | undefined): Promise<GroupResult> {
     const now = options.clock.now();
-    const statement = publishStatement(routing);
-    const params: unknown[] = [JSON.stringify(input), now.toISOString()];
-    if (webhookId !== undefined) params.push(webhookId);
-    return { rows: await sql.query<PublishRow>(statement.text, params, statement.name), now };
+    return { rows: await runPublishStatement(sql, routing, input, now, webhookId), now };
   }
 
   /**
